@@ -1,0 +1,145 @@
+// Package auth registers and logs in users, and issues, verifies and revokes
+// their access tokens (HS256 JWTs).
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"widgetapi"
+)
+
+// Messages of the token failures, exactly as clients of the API expect them.
+const (
+	MsgUnauthorized = "Unauthorized"
+	MsgExpired      = "Access token expired. Please log in again."
+	MsgInvalid      = "Invalid token. Please log in again."
+	MsgRevoked      = "Token blacklisted. Please log in again."
+)
+
+// MinKeyLength is the shortest signing key accepted: HS256 needs at least as
+// many bytes of key as the hash has (RFC 7518 §3.2).
+const MinKeyLength = 32
+
+// Claims are the claims of an access token.
+type Claims struct {
+	Admin bool `json:"admin"`
+	jwt.RegisteredClaims
+}
+
+// TokenConfig configures token issue and verification.
+type TokenConfig struct {
+	// Keys are HMAC keys; the first signs new tokens and all of them verify,
+	// so a key can be rotated without logging everyone out.
+	Keys     [][]byte
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	// Leeway tolerates clock skew between the processes of one deployment.
+	Leeway time.Duration
+	Now    func() time.Time
+}
+
+// Tokens issues and verifies access tokens.
+type Tokens struct {
+	cfg    TokenConfig
+	parser *jwt.Parser
+	keyset jwt.VerificationKeySet
+}
+
+// NewTokens checks cfg and returns a Tokens.
+func NewTokens(cfg TokenConfig) (*Tokens, error) {
+	if len(cfg.Keys) == 0 {
+		return nil, errors.New("auth: at least one signing key is required")
+	}
+	for i, k := range cfg.Keys {
+		if len(k) < MinKeyLength {
+			return nil, fmt.Errorf("auth: signing key %d is %d bytes; at least %d are required", i+1, len(k), MinKeyLength)
+		}
+	}
+	if cfg.TTL <= 0 {
+		return nil, errors.New("auth: token lifetime must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	t := &Tokens{cfg: cfg}
+	for _, k := range cfg.Keys {
+		t.keyset.Keys = append(t.keyset.Keys, k)
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	t.parser = jwt.NewParser(opts...)
+	return t, nil
+}
+
+// TTL is the lifetime of new tokens.
+func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
+
+// Issue signs a new token for u.
+func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
+	now := t.cfg.Now().Truncate(time.Second)
+	exp := now.Add(t.cfg.TTL)
+	claims := Claims{
+		Admin: u.Admin,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   u.PublicID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        uuid.NewString(),
+			Issuer:    t.cfg.Issuer,
+		},
+	}
+	if t.cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{t.cfg.Audience}
+	}
+	raw, err := jwt.NewWithClaims(jwt.SigningMethodHS256, &claims).SignedString(t.cfg.Keys[0])
+	if err != nil {
+		return widgetapi.AccessToken{}, fmt.Errorf("auth: sign token: %w", err)
+	}
+	return widgetapi.AccessToken{Raw: raw, ExpiresAt: exp, TTL: t.cfg.TTL}, nil
+}
+
+// Verify checks raw's signature, algorithm and claims. It returns an
+// EUNAUTHORIZED error whose message says whether the token expired or is
+// invalid; revocation is checked by the Service, which has the store.
+func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
+	var claims Claims
+	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
+		return t.keyset, nil
+	})
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, unauthorized(MsgExpired, err)
+	case err != nil:
+		return nil, unauthorized(MsgInvalid, err)
+	case claims.Subject == "" || claims.ID == "" || claims.IssuedAt == nil:
+		return nil, unauthorized(MsgInvalid, errors.New("token lacks sub, jti or iat"))
+	}
+	return &widgetapi.TokenClaims{
+		ID:        claims.ID,
+		Subject:   claims.Subject,
+		Admin:     claims.Admin,
+		IssuedAt:  claims.IssuedAt.Time,
+		ExpiresAt: claims.ExpiresAt.Time,
+	}, nil
+}
+
+func unauthorized(msg string, cause error) error {
+	return &widgetapi.Error{Code: widgetapi.EUNAUTHORIZED, Message: msg, Err: cause}
+}

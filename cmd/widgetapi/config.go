@@ -1,0 +1,312 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"widgetapi/auth"
+)
+
+// The environments and their defaults.
+const (
+	envDevelopment = "development"
+	envTesting     = "testing"
+	envProduction  = "production"
+)
+
+// config is the effective configuration of one process.
+type config struct {
+	Env             string
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	SecretKeys      [][]byte
+	secretSource    string
+	TokenTTL        time.Duration
+	TokenLeeway     time.Duration
+	TokenIssuer     string
+	TokenAudience   string
+	BcryptCost      int
+	Location        *time.Location
+	CORSOrigins     []string
+	LogLevel        slog.Level
+	LogFormat       string
+	Realm           string
+	AdminRealm      string
+	TrustedProxies  []netip.Prefix
+	ShutdownTimeout time.Duration
+	DBMaxConns      int
+	DBTimeout       time.Duration
+}
+
+// envHelp documents every variable the binary reads, for --help.
+const envHelp = `Environment (also read from a .env file in the working directory; real
+environment variables win):
+  APP_ENV           development, testing or production (default development)
+  ADDR              listen address (default 127.0.0.1:5000)
+  DATA_DIR          where the embedded database and generated secrets live (default ./data)
+  DATABASE_URL      sqlite:///relative/path.db, sqlite:////absolute/path.db or
+                    postgres://user@host:5432/db (default: DATA_DIR/widgetapi-APP_ENV.db)
+  SECRET_KEY        JWT signing key, at least 32 bytes; several keys separated by commas
+                    rotate them (the first signs, all verify). Required in production;
+                    generated once into DATA_DIR/secret_key otherwise
+  TOKEN_TTL         token lifetime (default 1h production, 15m development, 5s testing)
+  TOKEN_LEEWAY      clock skew tolerated when checking exp/iat (default 5s)
+  TOKEN_ISSUER      iss and aud of tokens (default widgetapi)
+  BCRYPT_COST       bcrypt cost 4..31 (default 12 production, 4 development/testing)
+  TZ                time zone of localized strings and deadline days (default: the machine's)
+  CORS_ORIGINS      comma-separated allowed origins, or * (default *)
+  LOG_LEVEL         debug, info, warn or error (default info)
+  LOG_FORMAT        json or text (default text on a terminal, json otherwise)
+  AUTH_REALM        WWW-Authenticate realm of user routes (default registered_users@widgetapi)
+  ADMIN_REALM       WWW-Authenticate realm of admin routes (default admin_users@widgetapi)
+  TRUSTED_PROXIES   comma-separated CIDRs whose X-Forwarded-Proto/Host are believed (default none)
+  SHUTDOWN_TIMEOUT  how long SIGTERM waits for in-flight requests (default 15s)
+  DB_MAX_CONNS      PostgreSQL pool size (default 10)
+  DB_TIMEOUT        PostgreSQL statement and connect timeout (default 5s)
+`
+
+// loadConfig reads and checks the configuration from getenv. It does not
+// touch the disk, and a missing key is only an error for commands that sign
+// tokens (see resolveSecret).
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Env:             or(getenv("APP_ENV"), envDevelopment),
+		Addr:            or(getenv("ADDR"), "127.0.0.1:5000"),
+		DataDir:         or(getenv("DATA_DIR"), "./data"),
+		DatabaseURL:     getenv("DATABASE_URL"),
+		TokenIssuer:     or(getenv("TOKEN_ISSUER"), "widgetapi"),
+		Realm:           or(getenv("AUTH_REALM"), "registered_users@widgetapi"),
+		AdminRealm:      or(getenv("ADMIN_REALM"), "admin_users@widgetapi"),
+		LogFormat:       getenv("LOG_FORMAT"),
+		ShutdownTimeout: 15 * time.Second,
+		TokenLeeway:     5 * time.Second,
+		DBMaxConns:      10,
+		DBTimeout:       5 * time.Second,
+	}
+	c.TokenAudience = c.TokenIssuer
+	switch c.Env {
+	case envProduction:
+		c.TokenTTL, c.BcryptCost = time.Hour, 12
+	case envDevelopment:
+		c.TokenTTL, c.BcryptCost = 15*time.Minute, 4
+	case envTesting:
+		c.TokenTTL, c.BcryptCost = 5*time.Second, 4
+	default:
+		return c, fmt.Errorf("APP_ENV: %q is not one of development, testing, production", c.Env)
+	}
+	var err error
+	if c.TokenTTL, err = duration(getenv, "TOKEN_TTL", c.TokenTTL); err != nil {
+		return c, err
+	}
+	if c.TokenLeeway, err = duration(getenv, "TOKEN_LEEWAY", c.TokenLeeway); err != nil {
+		return c, err
+	}
+	if c.ShutdownTimeout, err = duration(getenv, "SHUTDOWN_TIMEOUT", c.ShutdownTimeout); err != nil {
+		return c, err
+	}
+	if c.DBTimeout, err = duration(getenv, "DB_TIMEOUT", c.DBTimeout); err != nil {
+		return c, err
+	}
+	if v := getenv("BCRYPT_COST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < bcrypt.MinCost || n > bcrypt.MaxCost {
+			return c, fmt.Errorf("BCRYPT_COST: %q is not an integer from %d to %d", v, bcrypt.MinCost, bcrypt.MaxCost)
+		}
+		c.BcryptCost = n
+	}
+	if v := getenv("DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return c, fmt.Errorf("DB_MAX_CONNS: %q is not an integer from 1 to 1000", v)
+		}
+		c.DBMaxConns = n
+	}
+	c.Location = time.Local
+	if tz := getenv("TZ"); tz != "" {
+		// A leading colon is the POSIX form of a zone name.
+		if c.Location, err = time.LoadLocation(strings.TrimPrefix(tz, ":")); err != nil {
+			return c, fmt.Errorf("TZ: %q is not a known time zone", tz)
+		}
+	}
+	c.CORSOrigins = splitList(or(getenv("CORS_ORIGINS"), "*"))
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", getenv("LOG_LEVEL"))
+	}
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
+		return c, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	for _, cidr := range splitList(getenv("TRUSTED_PROXIES")) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			a, aerr := netip.ParseAddr(cidr)
+			if aerr != nil {
+				return c, fmt.Errorf("TRUSTED_PROXIES: %q is not an address or CIDR", cidr)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	for name, realm := range map[string]string{"AUTH_REALM": c.Realm, "ADMIN_REALM": c.AdminRealm} {
+		if !printableASCII(realm) || strings.ContainsAny(realm, `"\`) {
+			return c, fmt.Errorf("%s: %q must be printable ASCII without quotes or backslashes", name, realm)
+		}
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:///" + filepath.ToSlash(filepath.Join(c.DataDir, "widgetapi-"+c.Env+".db"))
+	}
+	if _, _, err := parseDatabaseURL(c.DatabaseURL); err != nil {
+		return c, err
+	}
+	if v := getenv("SECRET_KEY"); v != "" {
+		for i, k := range strings.Split(v, ",") {
+			if len(k) < auth.MinKeyLength {
+				return c, fmt.Errorf("SECRET_KEY: key %d is %d bytes; at least %d are required (generate one with: openssl rand -hex 32)", i+1, len(k), auth.MinKeyLength)
+			}
+			c.SecretKeys = append(c.SecretKeys, []byte(k))
+		}
+		c.secretSource = "SECRET_KEY"
+	}
+	return c, nil
+}
+
+// resolveSecret makes sure there is a signing key. Production must be given
+// one; development and testing generate one once and keep it in DATA_DIR, so
+// that tokens survive restarts without any set-up.
+func (c *config) resolveSecret() error {
+	if len(c.SecretKeys) > 0 {
+		return nil
+	}
+	if c.Env == envProduction {
+		return errors.New("SECRET_KEY: required in production, at least 32 bytes (generate one with: openssl rand -hex 32)")
+	}
+	path := filepath.Join(c.DataDir, "secret_key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return fmt.Errorf("DATA_DIR: create %s: %w", c.DataDir, err)
+		}
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return fmt.Errorf("generate secret key: %w", err)
+		}
+		b = []byte(hex.EncodeToString(raw[:]))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			// Another process made it first; use theirs.
+			return c.resolveSecret()
+		}
+		if err != nil {
+			return fmt.Errorf("DATA_DIR: write %s: %w", path, err)
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return fmt.Errorf("DATA_DIR: write %s: %w", path, err)
+		}
+		if err := errors.Join(f.Sync(), f.Close()); err != nil {
+			return fmt.Errorf("DATA_DIR: write %s: %w", path, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("DATA_DIR: read %s: %w", path, err)
+	}
+	key := strings.TrimSpace(string(b))
+	if len(key) < auth.MinKeyLength {
+		return fmt.Errorf("DATA_DIR: %s holds a key shorter than %d bytes; delete it to generate a new one", path, auth.MinKeyLength)
+	}
+	c.SecretKeys = [][]byte{[]byte(key)}
+	c.secretSource = path
+	return nil
+}
+
+// parseDatabaseURL returns the engine ("sqlite" or "postgres") and, for
+// SQLite, the file path. Like SQLAlchemy, sqlite:///x.db is relative and
+// sqlite:////x.db absolute.
+func parseDatabaseURL(u string) (engine, path string, err error) {
+	switch {
+	case strings.HasPrefix(u, "sqlite:///"):
+		path = strings.TrimPrefix(u, "sqlite:///")
+		if path == "" || strings.ContainsAny(path, "?#") {
+			return "", "", fmt.Errorf("DATABASE_URL: %q needs a file path, e.g. sqlite:///data/widgetapi.db", u)
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "postgres", "", nil
+	}
+	return "", "", fmt.Errorf("DATABASE_URL: %q must start with sqlite:/// or postgres://", redactURL(u))
+}
+
+// redactURL hides a password in a database URL before it is printed.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	creds, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if user, _, hasPass := strings.Cut(creds, ":"); hasPass {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return u
+}
+
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		// Plain numbers are seconds, as a shell user would expect.
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, fmt.Errorf("%s: %q is not a duration such as 90s, 15m or 1h", name, v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s: %q must not be negative", name, v)
+	}
+	if (name == "TOKEN_TTL" || name == "SHUTDOWN_TIMEOUT" || name == "DB_TIMEOUT") && d == 0 {
+		return 0, fmt.Errorf("%s: %q must be positive", name, v)
+	}
+	return d, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return s != ""
+}

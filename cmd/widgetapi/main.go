@@ -1,0 +1,123 @@
+// Command widgetapi serves the widgetapi REST API and manages its database
+// and users.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/joho/godotenv"
+	_ "time/tzdata" // TZ works on machines without a zoneinfo database
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "widgetapi:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// errUsage marks an error whose explanation has already been printed.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `widgetapi: a REST API with JWT authentication and admin-managed widgets.
+
+Usage:
+  widgetapi serve [flags]                 apply pending migrations, then serve HTTP
+  widgetapi migrate up|down|status        manage the database schema
+  widgetapi user add EMAIL [--admin] [--password-stdin]
+                                          create a user
+  widgetapi version                       print version, commit and Go version
+
+Run 'widgetapi COMMAND --help' for the flags and environment of a command.
+`
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string,
+	stdin io.Reader, stdout, stderr io.Writer) error {
+	getenv = withDotEnv(getenv, ".env")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "version", "--version":
+		return runVersion(stdout)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "widgetapi: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+// withDotEnv layers the variables of a .env file under getenv: the real
+// environment wins. A missing file is fine.
+func withDotEnv(getenv func(string) string, path string) func(string) string {
+	vars, err := godotenv.Read(path)
+	if err != nil {
+		return getenv
+	}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return vars[k]
+	}
+}
+
+// parseFlags parses a command's flags; --help prints its usage and stops
+// the command successfully.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (help bool, err error) {
+	fs.SetOutput(stderr)
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return true, nil
+	}
+	if err != nil {
+		return false, errUsage
+	}
+	return false, nil
+}
+
+// overlay returns getenv with the flags that were set on the command line
+// taking precedence over the variables named in names.
+func overlay(fs *flag.FlagSet, getenv func(string) string, names map[string]string) func(string) string {
+	set := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		if env, ok := names[f.Name]; ok {
+			set[env] = f.Value.String()
+		}
+	})
+	return func(k string) string {
+		if v, ok := set[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"widgetapi/auth"
+	"widgetapi/httpapi"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.String("addr", "", "listen address (ADDR)")
+	fs.String("env", "", "development, testing or production (APP_ENV)")
+	fs.String("data-dir", "", "directory of the embedded database and generated secrets (DATA_DIR)")
+	fs.String("database-url", "", "sqlite:///path.db or postgres://... (DATABASE_URL)")
+	fs.String("log-level", "", "debug, info, warn or error (LOG_LEVEL)")
+	fs.String("log-format", "", "json or text (LOG_FORMAT)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: widgetapi serve [flags]\n\n"+
+			"Applies pending database migrations, then serves the API over HTTP.\n"+
+			"SIGINT or SIGTERM stops accepting connections, lets in-flight requests\n"+
+			"finish (up to SHUTDOWN_TIMEOUT) and exits 0.\n\nFlags (each overrides its variable):\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+envHelp)
+	}
+	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	getenv = overlay(fs, getenv, map[string]string{
+		"addr": "ADDR", "env": "APP_ENV", "data-dir": "DATA_DIR", "database-url": "DATABASE_URL",
+		"log-level": "LOG_LEVEL", "log-format": "LOG_FORMAT",
+	})
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.resolveSecret(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	logger.Info("starting", "env", cfg.Env, "addr", cfg.Addr, "database", redactURL(cfg.DatabaseURL),
+		"secret_key", cfg.secretSource, "token_ttl", cfg.TokenTTL, "bcrypt_cost", cfg.BcryptCost,
+		"tz", cfg.Location.String(), "cors_origins", cfg.CORSOrigins, "version", versionString())
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := migrateUp(ctx, st)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Keys: cfg.SecretKeys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience,
+		TTL: cfg.TokenTTL, Leeway: cfg.TokenLeeway, Now: time.Now,
+	})
+	if err != nil {
+		return err
+	}
+	authSvc, err := auth.NewService(st, tokens, cfg.BcryptCost, time.Now)
+	if err != nil {
+		return err
+	}
+	metrics := httpapi.NewMetrics()
+	for name, pool := range st.Pools() {
+		if err := metrics.RegisterDBPool(name, pool); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Auth: authSvc, Widgets: st, Ready: st.Ping, Logger: logger, Metrics: metrics,
+		Now: time.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
+		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "widgetapi %s listening on %s\n  API:        %s/api/v1\n  Swagger UI: %s/api/v1/ui\n",
+		cfg.Env, base, base, base)
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge revoked tokens", "err", err) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", cfg.ShutdownTimeout, err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	format := cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

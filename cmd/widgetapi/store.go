@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+
+	"widgetapi"
+	"widgetapi/sqlite"
+)
+
+// store is what the commands need of a storage engine.
+type store interface {
+	widgetapi.UserStore
+	widgetapi.WidgetStore
+	Ping(ctx context.Context) error
+	Close() error
+	Migrations() (*goose.Provider, error)
+	Pools() map[string]*sql.DB
+}
+
+// openStore opens the database that DATABASE_URL names.
+func openStore(ctx context.Context, c config) (store, error) {
+	engine, path, err := parseDatabaseURL(c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	switch engine {
+	case "sqlite":
+		return sqlite.Open(ctx, path)
+	}
+	return nil, fmt.Errorf("DATABASE_URL: the %s engine is not available in this build", engine)
+}
+
+// migrateUp applies every pending migration.
+func migrateUp(ctx context.Context, st store) ([]*goose.MigrationResult, error) {
+	p, err := st.Migrations()
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return res, fmt.Errorf("apply migrations: %w", err)
+	}
+	return res, nil
+}

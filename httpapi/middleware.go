@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"widgetapi"
+)
+
+// requestInfo is per-request state that outer middleware reads after the
+// inner handlers have filled it in.
+type requestInfo struct {
+	id    string
+	route string
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+func requestID(ctx context.Context) string  { return infoFrom(ctx).id }
+func setRoute(ctx context.Context, p string) { infoFrom(ctx).route = p }
+
+// responseRecorder remembers the status and size of a response.
+type responseRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rw *responseRecorder) WriteHeader(status int) {
+	if rw.status == 0 {
+		rw.status = status
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *responseRecorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (rw *responseRecorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// observe assigns the request id, sets headers every response carries, and
+// logs and measures each request once it is done.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: validRequestID(r.Header.Get("X-Request-ID"))}
+		if ri.id == "" {
+			ri.id = newRequestID()
+		}
+		h := w.Header()
+		h.Set("X-Request-ID", ri.id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			// Responses carry tokens or user data; no cache may keep them.
+			h.Set("Cache-Control", "no-store")
+		}
+		rec := &responseRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
+
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		route := ri.route
+		if route == "" {
+			route = "unmatched"
+		}
+		if s.Metrics != nil {
+			s.Metrics.observe(r.Method, route, rec.status, elapsed)
+		}
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		s.logger.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Int64("bytes", rec.bytes),
+			slog.Duration("duration", elapsed),
+			slog.String("request_id", ri.id),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+// validRequestID accepts a client's request id only if it is short printable
+// ASCII, so that it cannot forge log lines.
+func validRequestID(id string) string {
+	if id == "" || len(id) > 128 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return ""
+		}
+	}
+	return id
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// recoverPanics turns a panic into a logged JSON 500; the process lives on.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v),
+				"stack", string(debug.Stack()), "request_id", requestID(r.Context()))
+			writeJSON(w, http.StatusInternalServerError, messageBody{"Internal error."})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors answers preflight requests and marks responses to allowed origins.
+// Tokens travel in a header, not cookies, so credentials are never allowed.
+func (s *Server) cors(next http.Handler) http.Handler {
+	any := slices.Contains(s.CORSOrigins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := any || slices.Contains(s.CORSOrigins, origin)
+		if allowed {
+			if any {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+			}
+			h.Set("Access-Control-Expose-Headers", "Location, Link, Total-Count, WWW-Authenticate, Retry-After, X-Request-ID")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			if allowed {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID")
+				h.Set("Access-Control-Max-Age", strconv.Itoa(600))
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireUser lets through requests with a valid token, attaching its user
+// and claims to the context; others get a 401 in the user realm.
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return s.authenticate(s.Realm, false, next)
+}
+
+// requireAdmin is requireUser for administrators; valid non-admins get a 403.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return s.authenticate(s.AdminRealm, true, next)
+}
+
+type claimsKey struct{}
+
+func claimsFrom(ctx context.Context) *widgetapi.TokenClaims {
+	c, _ := ctx.Value(claimsKey{}).(*widgetapi.TokenClaims)
+	return c
+}
+
+func (s *Server) authenticate(realm string, admin bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if strings.TrimSpace(header) == "" {
+			writeMissingToken(w, realm)
+			return
+		}
+		user, claims, err := s.Auth.Authenticate(r.Context(), bearerToken(header))
+		if err != nil {
+			s.writeError(w, r, realm, err)
+			return
+		}
+		if admin && !user.Admin {
+			s.writeError(w, r, realm, widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator"))
+			return
+		}
+		ctx := widgetapi.NewContextWithUser(r.Context(), user)
+		ctx = context.WithValue(ctx, claimsKey{}, claims)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -1,0 +1,37 @@
+package httpapi
+
+import "net/http"
+
+// addRoutes registers the whole API surface, each route with its access rule.
+func (s *Server) addRoutes() {
+	m := routeRecorder{s}
+	m.Handle("POST /api/v1/auth/register", s.handleRegister())
+	m.Handle("POST /api/v1/auth/login", s.handleLogin())
+	m.Handle("GET /api/v1/auth/user", s.requireUser(s.handleCurrentUser()))
+	m.Handle("POST /api/v1/auth/logout", s.requireUser(s.handleLogout()))
+
+	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
+	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))
+	m.Handle("GET /api/v1/widgets/{name}", s.requireUser(s.handleWidgetGet()))
+	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
+	m.Handle("DELETE /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetDelete()))
+
+	m.Handle("GET /healthz", s.handleHealthz())
+	m.Handle("GET /readyz", s.handleReadyz())
+	if s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics.Handler())
+	}
+}
+
+// Routes lists every registered "METHOD /path" pattern, for documentation checks.
+func (s *Server) Routes() []string {
+	return s.routes
+}
+
+// routeRecorder registers routes on the mux and remembers their patterns.
+type routeRecorder struct{ s *Server }
+
+func (rr routeRecorder) Handle(pattern string, h http.Handler) {
+	rr.s.routes = append(rr.s.routes, pattern)
+	rr.s.mux.Handle(pattern, h)
+}

@@ -1,0 +1,125 @@
+// Package httpapi serves widgetapi's REST API over HTTP.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"widgetapi"
+)
+
+// Config holds the dependencies and settings of a Server.
+type Config struct {
+	Auth    widgetapi.AuthService // required
+	Widgets widgetapi.WidgetStore // required
+	// Ready reports whether the database answers; /readyz calls it.
+	Ready  func(ctx context.Context) error // required
+	Logger *slog.Logger                    // required
+	// Metrics, when set, records request metrics and serves /metrics.
+	Metrics *Metrics
+	// Now is the clock; Location is the time zone of localized strings and
+	// of the deadline's day.
+	Now      func() time.Time
+	Location *time.Location
+	// Realm and AdminRealm are the WWW-Authenticate realms of user and admin routes.
+	Realm      string
+	AdminRealm string
+	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the allowed browser origins; "*" allows any.
+	CORSOrigins []string
+}
+
+// Server is the HTTP API. It is an http.Handler.
+type Server struct {
+	Config
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	routes  []string
+	handler http.Handler
+}
+
+// New checks cfg and returns a Server with every route registered.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Auth == nil:
+		return nil, errors.New("httpapi: Auth is required")
+	case cfg.Widgets == nil:
+		return nil, errors.New("httpapi: Widgets is required")
+	case cfg.Ready == nil:
+		return nil, errors.New("httpapi: Ready is required")
+	case cfg.Logger == nil:
+		return nil, errors.New("httpapi: Logger is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "registered_users@widgetapi"
+	}
+	if cfg.AdminRealm == "" {
+		cfg.AdminRealm = "admin_users@widgetapi"
+	}
+	if len(cfg.CORSOrigins) == 0 {
+		cfg.CORSOrigins = []string{"*"}
+	}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	s.addRoutes()
+	s.handler = s.observe(s.recoverPanics(s.cors(http.HandlerFunc(s.route))))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// route dispatches to the mux, answering unknown routes and wrong methods
+// with JSON instead of the mux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		setRoute(r.Context(), pattern)
+		h.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer tells 404 from 405 (with Allow) and redirects.
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		writeJSON(w, http.StatusMethodNotAllowed, messageBody{"The method is not allowed for the requested URL."})
+	case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusFound:
+		w.Header().Set("Location", rec.header.Get("Location"))
+		writeJSON(w, rec.status, messageBody{"Moved to " + rec.header.Get("Location")})
+	default:
+		writeJSON(w, http.StatusNotFound, messageBody{"The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."})
+	}
+}
+
+// headerRecorder keeps the status and headers a handler writes, discarding the body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (h *headerRecorder) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}

@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"widgetapi"
+)
+
+type ownerBody struct {
+	Email    string `json:"email"`
+	PublicID string `json:"public_id"`
+}
+
+type widgetBody struct {
+	Name             string    `json:"name"`
+	InfoURL          string    `json:"info_url"`
+	CreatedAt        string    `json:"created_at"`
+	CreatedAtISO8601 string    `json:"created_at_iso8601"`
+	CreatedAtRFC822  string    `json:"created_at_rfc822"`
+	Deadline         string    `json:"deadline"`
+	DeadlineISO8601  string    `json:"deadline_iso8601"`
+	DeadlinePassed   bool      `json:"deadline_passed"`
+	TimeRemaining    string    `json:"time_remaining"`
+	Owner            ownerBody `json:"owner"`
+	Link             string    `json:"link"`
+}
+
+func widgetPath(name string) string { return "/api/v1/widgets/" + name }
+
+func (s *Server) widgetBody(wd *widgetapi.Widget) widgetBody {
+	remaining := wd.Deadline.Sub(s.Now())
+	return widgetBody{
+		Name:             wd.Name,
+		InfoURL:          wd.InfoURL,
+		CreatedAt:        localized(wd.CreatedAt, s.Location),
+		CreatedAtISO8601: iso8601(wd.CreatedAt),
+		CreatedAtRFC822:  rfc822(wd.CreatedAt),
+		Deadline:         localized(wd.Deadline, s.Location),
+		DeadlineISO8601:  iso8601(wd.Deadline),
+		DeadlinePassed:   remaining <= 0,
+		TimeRemaining:    widgetapi.FormatTimeRemaining(remaining),
+		Owner:            ownerBody{Email: wd.Owner.Email, PublicID: wd.Owner.PublicID},
+		Link:             widgetPath(wd.Name),
+	}
+}
+
+// readWidget decodes and validates a widget from the body; the name comes
+// from the URL when urlName is not empty.
+func (s *Server) readWidget(w http.ResponseWriter, r *http.Request, urlName string) (*widgetapi.Widget, error) {
+	fields := []string{"name", "info_url", "deadline"}
+	if urlName != "" {
+		fields = fields[1:]
+	}
+	f, err := decodeFields(w, r, fields...)
+	if err != nil {
+		return nil, err
+	}
+	if urlName != "" {
+		f["name"] = urlName
+	}
+	now := s.Now()
+	name, deadline, err := widgetapi.ValidateWidget(f["name"], f["info_url"], f["deadline"], now, s.Location)
+	if err != nil {
+		return nil, err
+	}
+	u := widgetapi.UserFromContext(r.Context())
+	return &widgetapi.Widget{
+		Name:      name,
+		InfoURL:   f["info_url"],
+		CreatedAt: now.UTC(),
+		Deadline:  deadline,
+		Owner:     widgetapi.WidgetOwner{ID: u.ID, Email: u.Email, PublicID: u.PublicID},
+	}, nil
+}
+
+func (s *Server) createWidget(w http.ResponseWriter, r *http.Request, wd *widgetapi.Widget) {
+	if err := s.Widgets.CreateWidget(r.Context(), wd); err != nil {
+		s.writeError(w, r, s.AdminRealm, err)
+		return
+	}
+	w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
+	writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
+}
+
+func (s *Server) handleWidgetCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wd, err := s.readWidget(w, r, "")
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		s.createWidget(w, r, wd)
+	})
+}
+
+type linksBody struct {
+	Self  string `json:"self"`
+	First string `json:"first"`
+	Prev  string `json:"prev,omitempty"`
+	Next  string `json:"next,omitempty"`
+	Last  string `json:"last"`
+}
+
+type widgetListBody struct {
+	Links        linksBody    `json:"links"`
+	HasPrev      bool         `json:"has_prev"`
+	HasNext      bool         `json:"has_next"`
+	Page         int          `json:"page"`
+	TotalPages   int          `json:"total_pages"`
+	ItemsPerPage int          `json:"items_per_page"`
+	TotalItems   int          `json:"total_items"`
+	Items        []widgetBody `json:"items"`
+}
+
+func pageLink(page, perPage int) string {
+	return "/api/v1/widgets?page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
+}
+
+func (s *Server) handleWidgetList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		items, total, err := s.Widgets.FindWidgets(r.Context(), page)
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		last := page.TotalPages(total)
+		body := widgetListBody{
+			Links: linksBody{
+				Self:  pageLink(page.Number, page.Size),
+				First: pageLink(1, page.Size),
+				Last:  pageLink(last, page.Size),
+			},
+			HasPrev:      page.Number > 1,
+			HasNext:      page.Number < last,
+			Page:         page.Number,
+			TotalPages:   last,
+			ItemsPerPage: page.Size,
+			TotalItems:   total,
+			Items:        make([]widgetBody, 0, len(items)),
+		}
+		if body.HasPrev {
+			// A page past the end points back at the last real page.
+			body.Links.Prev = pageLink(min(page.Number-1, last), page.Size)
+		}
+		if body.HasNext {
+			body.Links.Next = pageLink(page.Number+1, page.Size)
+		}
+		for _, wd := range items {
+			body.Items = append(body.Items, s.widgetBody(wd))
+		}
+		link := []string{`<` + body.Links.Self + `>; rel="self"`, `<` + body.Links.First + `>; rel="first"`}
+		if body.Links.Prev != "" {
+			link = append(link, `<`+body.Links.Prev+`>; rel="prev"`)
+		}
+		if body.Links.Next != "" {
+			link = append(link, `<`+body.Links.Next+`>; rel="next"`)
+		}
+		link = append(link, `<`+body.Links.Last+`>; rel="last"`)
+		w.Header().Set("Link", strings.Join(link, ", "))
+		w.Header().Set("Total-Count", strconv.Itoa(total))
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func (s *Server) handleWidgetGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wd, err := s.Widgets.FindWidgetByName(r.Context(), widgetapi.NormalizeWidgetName(r.PathValue("name")))
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.widgetBody(wd))
+	})
+}
+
+func (s *Server) handleWidgetPut() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wd, err := s.readWidget(w, r, r.PathValue("name"))
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		upd := widgetapi.WidgetUpdate{InfoURL: wd.InfoURL, Deadline: wd.Deadline}
+		err = s.Widgets.UpdateWidget(r.Context(), wd.Name, upd)
+		if widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND {
+			// PUT to a missing widget creates it exactly as POST would.
+			err = s.Widgets.CreateWidget(r.Context(), wd)
+			if err == nil {
+				w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
+				writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
+				return
+			}
+			if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
+				// Another request created it in between; ours is now an update.
+				err = s.Widgets.UpdateWidget(r.Context(), wd.Name, upd)
+			}
+		}
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
+	})
+}
+
+func (s *Server) handleWidgetDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := s.Widgets.DeleteWidget(r.Context(), widgetapi.NormalizeWidgetName(r.PathValue("name")))
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// baseURL is the scheme and host the client used. X-Forwarded-Proto and
+// X-Forwarded-Host are believed only from a configured trusted proxy, since
+// anyone else could point Location at a host of their choosing.
+func (s *Server) baseURL(r *http.Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if s.fromTrustedProxy(r) {
+		if p := strings.ToLower(strings.TrimSpace(firstCSV(r.Header.Get("X-Forwarded-Proto")))); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := strings.TrimSpace(firstCSV(r.Header.Get("X-Forwarded-Host"))); validHost(h) {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	if len(s.TrustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstCSV(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return first
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 || strings.ContainsAny(h, "/?#@ \\") {
+		return false
+	}
+	host := h
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		host = hh
+	}
+	return host != ""
+}

@@ -1,0 +1,133 @@
+// Package sqlite stores widgetapi's data in an embedded SQLite database
+// through a pure-Go driver.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"widgetapi"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is a SQLite database opened as two pools: one connection for writes,
+// because SQLite has a single writer and queueing in Go is cheaper than
+// spinning on SQLITE_BUSY, and several read-only connections, which WAL mode
+// lets run alongside the writer.
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+}
+
+// Open opens (creating if needed) the database file at path.
+//
+// synchronous=FULL makes every acknowledged commit survive not only a killed
+// process but also a power loss or OS crash; NORMAL would only survive the
+// former, and widgetapi answers 2xx only for writes that are durable.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: a database file path is required (an in-memory database cannot be shared by the read and write pools)")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+		}
+	}
+	// busy_timeout comes first so that the pragmas after it wait instead of failing.
+	pragmas := url.Values{"_pragma": {
+		"busy_timeout(5000)",
+		"journal_mode(wal)",
+		"synchronous(full)",
+		"foreign_keys(on)",
+	}}
+	pragmas.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas.Encode()
+
+	write, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// The writer creates the file and switches it to WAL before readers open it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	ropts := url.Values{"_pragma": {"busy_timeout(5000)", "foreign_keys(on)", "query_only(on)"}}
+	ropts.Set("_txlock", "deferred")
+	read, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+ropts.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(0)
+	read.SetConnMaxLifetime(0)
+	return &DB{path: path, write: write, read: read}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return mapError("ping", err)
+	}
+	return nil
+}
+
+// Pools returns the connection pools by name, for pool metrics.
+func (db *DB) Pools() map[string]*sql.DB {
+	return map[string]*sql.DB{"sqlite_read": db.read, "sqlite_write": db.write}
+}
+
+// Migrations returns a migration provider over the embedded SQL files.
+func (db *DB) Migrations() (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db.write, fsys, goose.WithDisableGlobalRegistry(true))
+}
+
+// mapError turns a driver error into a domain error; op names the operation
+// for the log. SQL and driver text stay in the wrapped cause, never the message.
+func mapError(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sqlite3.BUSY), errors.Is(err, sqlite3.LOCKED),
+		errors.Is(err, context.DeadlineExceeded):
+		return widgetapi.Unavailable(fmt.Errorf("sqlite: %s: %w", op, err))
+	case errors.Is(err, context.Canceled):
+		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: err}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func isUnique(err error) bool { return errors.Is(err, sqlite3.CONSTRAINT_UNIQUE) }

@@ -1,0 +1,118 @@
+package widgetapi
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Limits of the credentials a user may register with.
+const (
+	MaxEmailLength    = 255
+	MinPasswordLength = 8
+	// MaxPasswordBytes is bcrypt's input limit; longer passwords are refused
+	// rather than silently truncated.
+	MaxPasswordBytes = 72
+)
+
+// User is an account. Email is kept lower-cased so that uniqueness is
+// case-insensitive the same way on every storage engine.
+type User struct {
+	ID           int64
+	Email        string
+	PasswordHash []byte
+	PublicID     string // a UUID; the token's subject
+	Admin        bool
+	RegisteredOn time.Time
+}
+
+// UserStore persists users and revoked tokens.
+type UserStore interface {
+	// CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
+	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	// FindTokenSubject returns the user with the given public id and whether
+	// the token id jti has been revoked, in one round trip because every
+	// authenticated request needs both. ENOTFOUND when the user is gone.
+	FindTokenSubject(ctx context.Context, publicID, jti string) (u *User, revoked bool, err error)
+	// RevokeToken records jti as revoked until expiresAt. Revoking twice is not an error.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// PurgeRevokedTokens deletes revocations that expired before now and
+	// returns how many it removed.
+	PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error)
+}
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// ValidateEmail returns why email is not an acceptable address, or "".
+func ValidateEmail(email string) string {
+	if email == "" {
+		return "Missing required parameter in the post body"
+	}
+	if len(email) > MaxEmailLength {
+		return "email must be at most 255 characters"
+	}
+	if !validEmail(email) {
+		return email + " is not a valid email"
+	}
+	return ""
+}
+
+func validEmail(email string) bool {
+	addr, err := mail.ParseAddress(email)
+	// A display name or angle brackets mean the input was not a bare address.
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	local, domain := email[:at], email[at+1:]
+	if local == "" || strings.ContainsAny(email, " \t\r\n\"") {
+		return false
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c > 127) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ValidatePassword returns why password is not acceptable, or "".
+func ValidatePassword(password string) string {
+	switch {
+	case password == "":
+		return "Missing required parameter in the post body"
+	case len(password) < MinPasswordLength:
+		return "password must be at least 8 characters long"
+	case len(password) > MaxPasswordBytes:
+		return "password must be at most 72 bytes long (bcrypt's limit); choose a shorter one"
+	}
+	return ""
+}
+
+// ValidateCredentials checks an email and password together and reports
+// every failing field at once.
+func ValidateCredentials(email, password string) error {
+	problems := map[string]string{}
+	if why := ValidateEmail(email); why != "" {
+		problems["email"] = why
+	}
+	if why := ValidatePassword(password); why != "" {
+		problems["password"] = why
+	}
+	return Invalid(problems)
+}

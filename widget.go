@@ -1,0 +1,46 @@
+package widgetapi
+
+import (
+	"context"
+	"time"
+)
+
+// Widget is an admin-managed resource, unique by Name.
+type Widget struct {
+	ID        int64
+	Name      string
+	InfoURL   string
+	CreatedAt time.Time
+	// Deadline is the last second of the deadline's day in the server's time zone.
+	Deadline time.Time
+	Owner    WidgetOwner
+}
+
+// WidgetOwner is the admin who created a widget, as clients see them.
+type WidgetOwner struct {
+	ID       int64
+	Email    string
+	PublicID string
+}
+
+// WidgetUpdate holds the fields a PUT may change.
+type WidgetUpdate struct {
+	InfoURL  string
+	Deadline time.Time
+}
+
+// WidgetStore persists widgets. Names passed in are already normalized.
+type WidgetStore interface {
+	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero.
+	// ECONFLICT when the name is taken.
+	CreateWidget(ctx context.Context, w *Widget) error
+	// FindWidgetByName returns one widget. ENOTFOUND when absent.
+	FindWidgetByName(ctx context.Context, name string) (*Widget, error)
+	// FindWidgets returns one page of widgets in creation order and the total
+	// number of widgets.
+	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)
+	// UpdateWidget changes a widget. ENOTFOUND when absent.
+	UpdateWidget(ctx context.Context, name string, upd WidgetUpdate) error
+	// DeleteWidget removes a widget. ENOTFOUND when absent.
+	DeleteWidget(ctx context.Context, name string) error
+}
