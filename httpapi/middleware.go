@@ -32,7 +32,7 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-func requestID(ctx context.Context) string  { return infoFrom(ctx).id }
+func requestID(ctx context.Context) string   { return infoFrom(ctx).id }
 func setRoute(ctx context.Context, p string) { infoFrom(ctx).route = p }
 
 // responseRecorder remembers the status and size of a response.

@@ -1,0 +1,316 @@
+package widgetapi
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the widget fields.
+const (
+	MaxWidgetNameLength = 100
+	MaxInfoURLLength    = 255
+	// maxDeadlineInput bounds the input ParseDeadline tries its layouts on.
+	maxDeadlineInput = 100
+	// maxEchoedInput bounds how much of a bad deadline the error message repeats.
+	maxEchoedInput = 64
+)
+
+// Messages of the widget rules, so handlers and tests can name them.
+const (
+	msgMissing      = "Missing required parameter in the post body"
+	msgWidgetName   = "name must contain only lowercase letters, numbers, '-' and '_' (1 to 100 characters), e.g. my-widget_1"
+	msgInfoURL      = "info_url must be an absolute http or https URL with a host, e.g. https://www.example.com (at most 255 characters)"
+	deadlineFormats = "2026-12-31, 12/31/2026, 12/31/26, Dec 31 2026, December 31, 2026 or 2026-12-31T00:00:00Z"
+)
+
+// NormalizeWidgetName trims surrounding white space and lower-cases ASCII
+// letters. Lookups by name in URLs go through it too, so that names are
+// case-insensitive everywhere. Only ASCII is folded: a valid name is ASCII, and
+// Unicode folding would turn look-alikes such as the Kelvin sign into 'k'.
+func NormalizeWidgetName(name string) string {
+	name = strings.TrimSpace(name)
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, name)
+}
+
+// ValidateWidgetName returns why a normalized name is unacceptable, or "".
+// A name matches ^[a-z0-9_-]+$ and has 1 to 100 characters.
+func ValidateWidgetName(name string) string {
+	if name == "" {
+		return msgMissing
+	}
+	if len(name) > MaxWidgetNameLength {
+		return msgWidgetName
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return msgWidgetName
+		}
+	}
+	return ""
+}
+
+// ValidateInfoURL returns why s is unacceptable as an info_url, or "": it must
+// be an absolute http or https URL with a non-empty host, at most 255
+// characters, with no white space or control characters.
+func ValidateInfoURL(s string) string {
+	if s == "" {
+		return msgMissing
+	}
+	if len(s) > MaxInfoURLLength || !utf8.ValidString(s) {
+		return msgInfoURL
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return msgInfoURL
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Hostname() == "" {
+		return msgInfoURL
+	}
+	return ""
+}
+
+// deadlineLayout is one accepted deadline format. Layouts whose input carries
+// a zone offset take the date in that offset; the others have no zone.
+type deadlineLayout struct {
+	layout string
+	// twoDigitYear marks layouts that end in a two-digit year, which
+	// time.Parse reads with a sign ("12/31/+6" is 2006), so the input is
+	// checked to end in two digits first.
+	twoDigitYear bool
+	// offset marks layouts that end in a zone offset, which time.Parse
+	// takes up to ±24:00 and with a minute of 60 ("-23:60"); RFC 3339 stops
+	// at ±23:59.
+	offset bool
+}
+
+var deadlineLayouts = []deadlineLayout{
+	{layout: "2006-01-02"},
+	{layout: "1/2/2006"},
+	{layout: "1/2/06", twoDigitYear: true},
+	{layout: "Jan 2 2006"},
+	{layout: "Jan 2, 2006"},
+	{layout: "January 2 2006"},
+	{layout: "January 2, 2006"},
+	{layout: "2 Jan 2006"},
+	{layout: "2 January 2006"},
+	{layout: "2006/1/2"},
+	// RFC 3339 also accepts fractional seconds when parsing.
+	{layout: time.RFC3339, offset: true},
+	{layout: "2006-01-02 15:04:05"},
+	{layout: "2006-01-02T15:04:05"},
+}
+
+// Deadlines are limited to dates whose end of day is representable in every
+// zone as a year of four digits (JSON encoding of time.Time needs that).
+const (
+	minDeadlineYear = 1000
+	maxDeadlineDate = "9999-12-30"
+)
+
+// ParseDeadline parses s in any accepted format and checks that its calendar
+// date is today or later in loc, relative to now. The time of day is ignored:
+// an input without a zone is a date in loc; an RFC 3339 timestamp with an
+// offset names the date it has in its own offset, taken as that day in loc.
+// It returns the last second of that day in loc (23:59:59, no sub-seconds),
+// or a zero time and a message for errors.deadline that says why and gives
+// examples of accepted formats.
+func ParseDeadline(s string, now time.Time, loc *time.Location) (time.Time, string) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, msgMissing
+	}
+	y, m, d, ok := parseDeadlineDate(s)
+	if !ok {
+		return time.Time{}, fmt.Sprintf("'%s' is not a recognized date; use e.g. %s", echoInput(s), deadlineFormats)
+	}
+	got := fmt.Sprintf("%04d-%02d-%02d", y, int(m), d)
+	if y < minDeadlineYear || got > maxDeadlineDate {
+		return time.Time{}, fmt.Sprintf("deadline must be a date from 1000-01-01 to %s; got %s", maxDeadlineDate, got)
+	}
+	ty, tm, td := now.In(loc).Date()
+	today := fmt.Sprintf("%04d-%02d-%02d", ty, int(tm), td)
+	// Both dates are zero-padded to the same width, so they compare as strings.
+	if got < today {
+		return time.Time{}, fmt.Sprintf("deadline must be today or later (%s in %s); got %s", today, zoneName(loc, now), got)
+	}
+	return endOfDay(y, m, d, loc), ""
+}
+
+// parseDeadlineDate returns the calendar date s names in any accepted layout.
+func parseDeadlineDate(s string) (year int, month time.Month, day int, ok bool) {
+	if len(s) > maxDeadlineInput {
+		return 0, 0, 0, false
+	}
+	// RFC 3339 allows a lower-case 't' and 'z'; time.Parse does not. Month
+	// names are matched without regard to case by time.Parse already, but
+	// upper-casing everything is harmless for them too.
+	s = strings.ToUpper(s)
+	for _, l := range deadlineLayouts {
+		if l.twoDigitYear && (len(s) < 2 || !isDigit(s[len(s)-1]) || !isDigit(s[len(s)-2])) {
+			continue
+		}
+		t, err := time.Parse(l.layout, s)
+		if err != nil || l.offset && !validOffset(s) {
+			continue
+		}
+		// t keeps the offset of the input, if any, so Date is the date
+		// in that offset; for zone-less layouts t is in UTC, and Date is the
+		// wall date as written.
+		year, month, day = t.Date()
+		return year, month, day, true
+	}
+	return 0, 0, 0, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// validOffset reports whether s ends in "Z" or in an RFC 3339 offset
+// "±hh:mm" with hh at most 23 and mm at most 59.
+func validOffset(s string) bool {
+	if strings.HasSuffix(s, "Z") {
+		return true
+	}
+	if len(s) < 6 {
+		return false
+	}
+	o := s[len(s)-6:]
+	if o[0] != '+' && o[0] != '-' || o[3] != ':' || !isDigit(o[1]) || !isDigit(o[2]) || !isDigit(o[4]) || !isDigit(o[5]) {
+		return false
+	}
+	hh := (o[1]-'0')*10 + o[2] - '0'
+	mm := (o[4]-'0')*10 + o[5] - '0'
+	return hh <= 23 && mm <= 59
+}
+
+// endOfDay returns the last second of the day y-m-d in loc. time.Date picks
+// the earlier instant when 23:59:59 happens twice (a clock that falls back at
+// midnight, as in America/Santiago), so the later one is preferred here; when
+// a clock jumps over 23:59:59, the last second before the jump is returned.
+func endOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 23, 59, 59, 0, loc)
+	if sameWall(t, y, m, d) {
+		// A zone change right after t that sets clocks back may repeat 23:59:59.
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			_, before := t.Zone()
+			_, after := end.Zone()
+			if after < before {
+				if later := t.Add(time.Duration(before-after) * time.Second); sameWall(later, y, m, d) {
+					return later
+				}
+			}
+		}
+		return t
+	}
+	// 23:59:59 does not exist in loc that day: find the jump around t and
+	// return the second before it.
+	start, end := t.ZoneBounds()
+	if ly, lm, ld := t.Date(); ly != y || lm != m || ld != d {
+		// t landed after the jump, on the next day.
+		return start.Add(-time.Second).In(loc)
+	}
+	if !end.IsZero() {
+		return end.Add(-time.Second).In(loc)
+	}
+	return t
+}
+
+// sameWall reports whether t reads y-m-d 23:59:59 on its own clock.
+func sameWall(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	h, mi, sec := t.Clock()
+	return ty == y && tm == m && td == d && h == 23 && mi == 59 && sec == 59
+}
+
+// zoneName names loc for a message: its IANA name, or the abbreviation in use
+// at now for the process's local zone.
+func zoneName(loc *time.Location, now time.Time) string {
+	if name := loc.String(); name != "" && name != "Local" {
+		return name
+	}
+	abbr, _ := now.In(loc).Zone()
+	return abbr
+}
+
+// echoInput makes a client's input safe and short enough to repeat in a
+// message: at most 64 bytes, valid UTF-8, control characters replaced.
+func echoInput(s string) string {
+	truncated := len(s) > maxEchoedInput
+	if truncated {
+		s = s[:maxEchoedInput]
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+	if truncated {
+		s += "..."
+	}
+	return s
+}
+
+// ValidateWidget normalizes name and checks it, infoURL and deadline together.
+// It returns the normalized name, the deadline as ParseDeadline stores it and
+// an EINVALID error naming every failing field ("name", "info_url",
+// "deadline"), or nil. The normalized name is returned even on failure; the
+// deadline is zero when it failed.
+func ValidateWidget(name, infoURL, deadline string, now time.Time, loc *time.Location) (normName string, dl time.Time, err error) {
+	problems := map[string]string{}
+	normName = NormalizeWidgetName(name)
+	if why := ValidateWidgetName(normName); why != "" {
+		problems["name"] = why
+	}
+	if why := ValidateInfoURL(infoURL); why != "" {
+		problems["info_url"] = why
+	}
+	dl, why := ParseDeadline(deadline, now, loc)
+	if why != "" {
+		problems["deadline"] = why
+	}
+	return normName, dl, Invalid(problems)
+}
+
+// FormatTimeRemaining renders d, truncated to whole seconds, as e.g.
+// "32 days 8 hours 46 minutes 57 seconds", always with all four parts and the
+// singular for 1; "No time remaining" when d <= 0.
+func FormatTimeRemaining(d time.Duration) string {
+	if d <= 0 {
+		return "No time remaining"
+	}
+	secs := int64(d / time.Second)
+	days := secs / 86400
+	secs %= 86400
+	hours := secs / 3600
+	secs %= 3600
+	minutes := secs / 60
+	secs %= 60
+	return strings.Join([]string{
+		plural(days, "day"), plural(hours, "hour"), plural(minutes, "minute"), plural(secs, "second"),
+	}, " ")
+}
+
+func plural(n int64, unit string) string {
+	s := strconv.FormatInt(n, 10) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}

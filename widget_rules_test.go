@@ -1,0 +1,466 @@
+package widgetapi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	_ "time/tzdata" // the tests load IANA zones wherever they run
+)
+
+// testNow is the fixed "now" of every deadline test: 2026-11-28 15:13:02 UTC.
+var testNow = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
+
+var est = time.FixedZone("EST", -5*3600)
+
+func mustLoadLocation(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("LoadLocation(%q): %v", name, err)
+	}
+	return loc
+}
+
+// Inputs shared by the table tests and the fuzz seed corpora.
+var (
+	validWidgetNames   = []string{"abc123", "widget-name", "new_widget1", "a", "-", "_", "0", strings.Repeat("a", 100)}
+	invalidWidgetNames = []string{"widget name", "widget!", "", strings.Repeat("a", 101), "Widget-Name", "wídget", "\u212a", "widget\x00", "widget\n", "a/b", "a.b", "\xff"}
+	validInfoURLs      = []string{
+		"https://www.fakesite.com",
+		"http://example.com",
+		"http://example.com/path?q=1&r=2#frag",
+		"HTTPS://EXAMPLE.COM/",
+		"http://localhost:8080",
+		"http://[::1]/",
+		"https://user@example.com/",
+		"https://b\u00fccher.example/",
+		"https://example.com/" + strings.Repeat("a", 255-len("https://example.com/")),
+	}
+	invalidInfoURLs = []string{
+		"",
+		"www.example.com",
+		"example.com/path",
+		"/relative/path",
+		"ftp://example.com",
+		"mailto:a@example.com",
+		"javascript:alert(1)",
+		"https:example.com",
+		"http://",
+		"http:///path",
+		"http://:80",
+		"https://exa mple.com",
+		" https://example.com",
+		"https://example.com\n",
+		"https://example.com/\x7f",
+		"https://example.com/\t",
+		"https://example.com/\u00a0",
+		"https://example.com/\xff",
+		"https://example.com:port/",
+		"https://example.com/" + strings.Repeat("a", 256-len("https://example.com/")),
+	}
+	// acceptedDeadlines maps an input to the date it names.
+	acceptedDeadlines = []struct {
+		in   string
+		want string // YYYY-MM-DD
+	}{
+		{"2026-12-31", "2026-12-31"},
+		{"12/31/2026", "2026-12-31"},
+		{"12/31/26", "2026-12-31"},
+		{"1/2/2027", "2027-01-02"},
+		{"01/02/27", "2027-01-02"},
+		{"Dec 31 2026", "2026-12-31"},
+		{"Dec 31, 2026", "2026-12-31"},
+		{"December 31 2026", "2026-12-31"},
+		{"December 31, 2026", "2026-12-31"},
+		{"Jan 2 2027", "2027-01-02"},
+		{"31 Dec 2026", "2026-12-31"},
+		{"31 December 2026", "2026-12-31"},
+		{"2026/12/31", "2026-12-31"},
+		{"2026-12-31T10:00:00Z", "2026-12-31"},
+		{"2026-12-31T10:00:00+05:30", "2026-12-31"},
+		{"2026-12-31T10:00:00-08:00", "2026-12-31"},
+		{"2026-12-31T10:00:00.123456789Z", "2026-12-31"},
+		{"2026-12-31T10:00:00.5-03:00", "2026-12-31"},
+		{"2026-12-31T10:00:00,5+23:59", "2026-12-31"},
+		{"2026-12-31T10:00:00-00:00", "2026-12-31"},
+		{"2026-12-31 10:00:00", "2026-12-31"},
+		{"2026-12-31T10:00:00", "2026-12-31"},
+		{"2026-12-31T10:00:00.25", "2026-12-31"},
+		// Surrounding white space and letter case do not matter.
+		{"  2026-12-31\t\n", "2026-12-31"},
+		{"dec 31 2026", "2026-12-31"},
+		{"DECEMBER 31, 2026", "2026-12-31"},
+		{"31 dEc 2026", "2026-12-31"},
+		{"2026-12-31t10:00:00z", "2026-12-31"},
+		// The time of day is ignored, even late in the day or in another offset.
+		{"2026-12-31T23:59:59-11:00", "2026-12-31"},
+		{"2026-12-31T00:00:00+14:00", "2026-12-31"},
+		{"2026-12-31 23:59:59", "2026-12-31"},
+		// Today (in UTC) is accepted, and so is the latest date.
+		{"2026-11-28", "2026-11-28"},
+		{"Nov 28 2026", "2026-11-28"},
+		{"2026-11-28T00:00:00Z", "2026-11-28"},
+		{"9999-12-30", "9999-12-30"},
+	}
+	// rejectedDeadlines maps an input to a part of its message.
+	rejectedDeadlines = []struct {
+		in, want string
+	}{
+		{"", "Missing required parameter in the post body"},
+		{"   ", "Missing required parameter in the post body"},
+		{"1/1/1970", "deadline must be today or later (2026-11-28 in UTC); got 1970-01-01"},
+		{"a long time ago, in a galaxy far, far away...", "'a long time ago, in a galaxy far, far away...' is not a recognized date; use e.g. 2026-12-31"},
+		// Yesterday, in several formats.
+		{"2026-11-27", "deadline must be today or later (2026-11-28 in UTC); got 2026-11-27"},
+		{"11/27/2026", "got 2026-11-27"},
+		{"11/27/26", "got 2026-11-27"},
+		{"Nov 27 2026", "got 2026-11-27"},
+		{"November 27, 2026", "got 2026-11-27"},
+		{"2026-11-27T23:59:59Z", "got 2026-11-27"},
+		// Its own offset names the date, not UTC's.
+		{"2026-11-27T23:00:00-05:00", "got 2026-11-27"},
+		{"2026-02-30", "is not a recognized date"},
+		{"2026-13-01", "is not a recognized date"},
+		{"31/12/2026", "is not a recognized date"},
+		{"12/31/+6", "is not a recognized date"},
+		{"12/31/-6", "is not a recognized date"},
+		{"2026-12-31T25:00:00Z", "is not a recognized date"},
+		{"2026-12-31T10:00:00+24:00", "is not a recognized date"},
+		{"2026-12-31T10:00:00-23:60", "is not a recognized date"},
+		{"2026-12-31T10:00:00+05:60", "is not a recognized date"},
+		{"2026-12-31T10:00:00+5:00", "is not a recognized date"},
+		{"2026-12-31 10:00", "is not a recognized date"},
+		{"Dec 31,2026", "is not a recognized date"},
+		{"tomorrow", "'tomorrow' is not a recognized date"},
+		{"20261231", "is not a recognized date"},
+		{"+2026-12-31", "is not a recognized date"},
+		{"2026-12-31Z", "is not a recognized date"},
+		{"0999-01-01", "deadline must be a date from 1000-01-01 to 9999-12-30; got 0999-01-01"},
+		{"0000-01-01T00:00:00Z", "got 0000-01-01"},
+		{"9999-12-31", "deadline must be a date from 1000-01-01 to 9999-12-30; got 9999-12-31"},
+		// Over 100 bytes: refused without trying the layouts (time.Parse
+		// would take any number of fractional digits).
+		{"2026-12-31T10:00:00." + strings.Repeat("1", 80) + "Z", "is not a recognized date"},
+		{"\xff\xfe", "'\ufffd' is not a recognized date"},
+		{"12/31\x00/2026", "'12/31\ufffd/2026' is not a recognized date"},
+	}
+)
+
+func TestNormalizeWidgetName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Widget-Name", "widget-name"},
+		{"  ABC123\t\n", "abc123"},
+		{"new_widget1", "new_widget1"},
+		{"", ""},
+		{"   ", ""},
+		{"Wídget", "wídget"}, // non-ASCII is left alone, and then refused
+		{"\u212a", "\u212a"}, // the Kelvin sign is not folded to 'k'
+	}
+	for _, tt := range tests {
+		if got := NormalizeWidgetName(tt.in); got != tt.want {
+			t.Errorf("NormalizeWidgetName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestValidateWidgetName(t *testing.T) {
+	for _, name := range validWidgetNames {
+		if why := ValidateWidgetName(name); why != "" {
+			t.Errorf("ValidateWidgetName(%q) = %q, want valid", name, why)
+		}
+	}
+	for _, name := range invalidWidgetNames {
+		want := msgWidgetName
+		if name == "" {
+			want = msgMissing
+		}
+		if why := ValidateWidgetName(name); why != want {
+			t.Errorf("ValidateWidgetName(%q) = %q, want %q", name, why, want)
+		}
+	}
+	// Upper case is normalized before validation.
+	if why := ValidateWidgetName(NormalizeWidgetName(" Widget-Name ")); why != "" {
+		t.Errorf("normalized %q refused: %s", " Widget-Name ", why)
+	}
+	if msgWidgetName != "name must contain only lowercase letters, numbers, '-' and '_' (1 to 100 characters), e.g. my-widget_1" {
+		t.Errorf("message changed: %q", msgWidgetName)
+	}
+	// The example in the message is itself valid.
+	if why := ValidateWidgetName("my-widget_1"); why != "" {
+		t.Errorf("example name refused: %s", why)
+	}
+}
+
+func TestValidateInfoURL(t *testing.T) {
+	for _, s := range validInfoURLs {
+		if why := ValidateInfoURL(s); why != "" {
+			t.Errorf("ValidateInfoURL(%q) = %q, want valid", s, why)
+		}
+	}
+	for _, s := range invalidInfoURLs {
+		want := msgInfoURL
+		if s == "" {
+			want = msgMissing
+		}
+		if why := ValidateInfoURL(s); why != want {
+			t.Errorf("ValidateInfoURL(%q) = %q, want %q", s, why, want)
+		}
+	}
+	if why := ValidateInfoURL("https://www.example.com"); why != "" {
+		t.Errorf("example URL refused: %s", why)
+	}
+}
+
+func dateOf(t time.Time) string { return t.Format("2006-01-02") }
+
+func TestParseDeadlineAccepted(t *testing.T) {
+	for _, tt := range acceptedDeadlines {
+		got, why := ParseDeadline(tt.in, testNow, time.UTC)
+		if why != "" {
+			t.Errorf("ParseDeadline(%q) refused: %s", tt.in, why)
+			continue
+		}
+		want, _ := time.ParseInLocation("2006-01-02 15:04:05", tt.want+" 23:59:59", time.UTC)
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseDeadline(%q) = %v, want %v", tt.in, got, want)
+		}
+	}
+}
+
+func TestParseDeadlineRejected(t *testing.T) {
+	for _, tt := range rejectedDeadlines {
+		got, why := ParseDeadline(tt.in, testNow, time.UTC)
+		if !got.IsZero() {
+			t.Errorf("ParseDeadline(%q) = %v, want the zero time", tt.in, got)
+		}
+		if !strings.Contains(why, tt.want) {
+			t.Errorf("ParseDeadline(%q) message = %q, want it to contain %q", tt.in, why, tt.want)
+		}
+		if !utf8.ValidString(why) {
+			t.Errorf("ParseDeadline(%q) message is not valid UTF-8: %q", tt.in, why)
+		}
+	}
+}
+
+func TestParseDeadlineMessages(t *testing.T) {
+	tests := []struct {
+		in   string
+		loc  *time.Location
+		want string
+	}{
+		{"", time.UTC, "Missing required parameter in the post body"},
+		{"2026-11-01", time.UTC, "deadline must be today or later (2026-11-28 in UTC); got 2026-11-01"},
+		{"2026-11-01", est, "deadline must be today or later (2026-11-28 in EST); got 2026-11-01"},
+		{"2026-11-01", mustLoadLocation(t, "America/New_York"), "deadline must be today or later (2026-11-28 in America/New_York); got 2026-11-01"},
+		{"someday", time.UTC, "'someday' is not a recognized date; use e.g. 2026-12-31, 12/31/2026, 12/31/26, Dec 31 2026, December 31, 2026 or 2026-12-31T00:00:00Z"},
+		{strings.Repeat("x", 64), time.UTC, "'" + strings.Repeat("x", 64) + "' is not a recognized date; use e.g. " + deadlineFormats},
+		// Echoed input is cut to 64 bytes.
+		{strings.Repeat("x", 65), time.UTC, "'" + strings.Repeat("x", 64) + "...' is not a recognized date; use e.g. " + deadlineFormats},
+		{strings.Repeat("y", 5000), time.UTC, "'" + strings.Repeat("y", 64) + "...' is not a recognized date; use e.g. " + deadlineFormats},
+		// A multi-byte character cut at byte 64 does not leave invalid UTF-8.
+		{strings.Repeat("x", 63) + "é", time.UTC, "'" + strings.Repeat("x", 63) + "\ufffd...' is not a recognized date; use e.g. " + deadlineFormats},
+	}
+	for _, tt := range tests {
+		_, why := ParseDeadline(tt.in, testNow, tt.loc)
+		if why != tt.want {
+			t.Errorf("ParseDeadline(%.20q, %v) message:\n got %q\nwant %q", tt.in, tt.loc, why, tt.want)
+		}
+	}
+}
+
+// The stored value is the last second of the day in the server's zone.
+func TestParseDeadlineEndOfDay(t *testing.T) {
+	ny := mustLoadLocation(t, "America/New_York")
+	santiago := mustLoadLocation(t, "America/Santiago")
+	tests := []struct {
+		name    string
+		in      string
+		now     time.Time
+		loc     *time.Location
+		wantUTC string
+	}{
+		{"fixed EST", "2026-12-31", testNow, est, "2027-01-01T04:59:59Z"},
+		{"fixed EST RFC 3339 in UTC", "2026-12-31T10:00:00Z", testNow, est, "2027-01-01T04:59:59Z"},
+		{"New York winter", "12/31/2026", testNow, ny, "2027-01-01T04:59:59Z"},
+		{"New York summer", "Jul 4 2027", testNow, ny, "2027-07-05T03:59:59Z"},
+		{"New York clocks go forward", "2027-03-14", testNow, ny, "2027-03-15T03:59:59Z"},
+		{"New York clocks go back", "2027-11-07", testNow, ny, "2027-11-08T04:59:59Z"},
+		// Late in the day in loc: still that date, not the next one in UTC.
+		{"late zone-less time", "2026-12-31 23:30:00", testNow, ny, "2027-01-01T04:59:59Z"},
+		{"late time in its own offset", "2026-12-31T23:30:00-05:00", testNow, time.UTC, "2026-12-31T23:59:59Z"},
+		{"early time in its own offset", "2026-12-31T00:30:00+09:00", testNow, ny, "2027-01-01T04:59:59Z"},
+		// "Today" is today in loc: at 22:00 EST on the 27th (03:00 UTC on
+		// the 28th) the 27th is still today.
+		{"today in EST but yesterday in UTC", "2026-11-27", time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC), est, "2026-11-28T04:59:59Z"},
+		{"today in New York at its last second", "11/27/2026", time.Date(2026, 11, 27, 23, 59, 59, 999999999, ny), ny, "2026-11-28T04:59:59Z"},
+		// Santiago sets clocks back from 24:00 to 23:00, so 23:59:59 happens
+		// twice; the later one is the end of the day.
+		{"Santiago repeated hour", "2027-04-03", testNow, santiago, "2027-04-04T03:59:59Z"},
+		// Santiago sets clocks forward from 24:00 to 01:00: 23:59:59 is fine.
+		{"Santiago skipped hour", "2027-09-04", testNow, santiago, "2027-09-05T03:59:59Z"},
+		{"latest date, west of UTC", "9999-12-30", testNow, mustLoadLocation(t, "Etc/GMT+12"), "9999-12-31T11:59:59Z"},
+		{"latest date, east of UTC", "9999-12-30", testNow, mustLoadLocation(t, "Pacific/Kiritimati"), "9999-12-30T09:59:59Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := ParseDeadline(tt.in, tt.now, tt.loc)
+			if why != "" {
+				t.Fatalf("ParseDeadline(%q) refused: %s", tt.in, why)
+			}
+			if s := got.UTC().Format(time.RFC3339Nano); s != tt.wantUTC {
+				t.Errorf("ParseDeadline(%q) = %s (%v), want %s", tt.in, s, got, tt.wantUTC)
+			}
+			if got.Location() != tt.loc {
+				t.Errorf("location = %v, want %v", got.Location(), tt.loc)
+			}
+			if h, m, s := got.Clock(); h != 23 || m != 59 || s != 59 || got.Nanosecond() != 0 {
+				t.Errorf("clock = %v, want 23:59:59.000000000", got)
+			}
+			// The stored value survives a JSON round trip.
+			if _, err := got.UTC().MarshalJSON(); err != nil {
+				t.Errorf("MarshalJSON: %v", err)
+			}
+		})
+	}
+
+	// In UTC, the same "now" makes the 27th yesterday.
+	if _, why := ParseDeadline("2026-11-27", time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC), time.UTC); why == "" {
+		t.Error("2026-11-27 accepted in UTC on 2026-11-28")
+	}
+}
+
+// tzifWithRule builds a zone file with no transitions and only a POSIX TZ
+// rule, which Go applies to every instant; the standard offset is -03:00.
+func tzifWithRule(rule string) []byte {
+	var b bytes.Buffer
+	block := func() {
+		b.WriteString("TZif2")
+		b.Write(make([]byte, 15))
+		// isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
+		for _, n := range []uint32{0, 0, 0, 0, 1, 4} {
+			_ = binary.Write(&b, binary.BigEndian, n)
+		}
+		_ = binary.Write(&b, binary.BigEndian, int32(-3*3600))
+		b.Write([]byte{0, 0}) // isdst, abbreviation index
+		b.WriteString("AAA\x00")
+	}
+	block() // version 1 data
+	block() // version 2 data
+	b.WriteString("\n" + rule + "\n")
+	return b.Bytes()
+}
+
+// When clocks jump over 23:59:59, the end of the day is the second before the jump.
+func TestParseDeadlineClockSkipsEndOfDay(t *testing.T) {
+	// Clocks go from 23:30 AAA (-03:00) to 00:30 BBB (-02:00) on the second
+	// Sunday of March (2027-03-14).
+	loc, err := time.LoadLocationFromTZData("Test/Gap", tzifWithRule("AAA3BBB,M3.2.0/23:30,M11.1.0/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, why := ParseDeadline("2027-03-14", testNow, loc)
+	if why != "" {
+		t.Fatal(why)
+	}
+	if s := got.UTC().Format(time.RFC3339Nano); s != "2027-03-15T02:29:59Z" {
+		t.Errorf("got %s (%v), want 2027-03-15T02:29:59Z", s, got)
+	}
+	if next := got.Add(time.Second); dateOf(next) != "2027-03-15" || dateOf(got) != "2027-03-14" {
+		t.Errorf("%v is not the last second of 2027-03-14 (next second %v)", got, next)
+	}
+	// The day before is an ordinary day.
+	got, _ = ParseDeadline("2027-03-13", testNow, loc)
+	if s := got.UTC().Format(time.RFC3339); s != "2027-03-14T02:59:59Z" {
+		t.Errorf("got %s, want 2027-03-14T02:59:59Z", s)
+	}
+}
+
+func TestParseDeadlineNilLocation(t *testing.T) {
+	got, why := ParseDeadline("2026-12-31", testNow, nil)
+	if why != "" || !got.Equal(time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)) {
+		t.Errorf("ParseDeadline with nil loc = %v, %q", got, why)
+	}
+}
+
+func TestValidateWidget(t *testing.T) {
+	t.Run("valid", func(t *testing.T) {
+		name, dl, err := ValidateWidget(" My-Widget ", "https://www.fakesite.com", "Dec 31, 2026", testNow, est)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "my-widget" {
+			t.Errorf("name = %q, want my-widget", name)
+		}
+		if want := time.Date(2026, 12, 31, 23, 59, 59, 0, est); !dl.Equal(want) {
+			t.Errorf("deadline = %v, want %v", dl, want)
+		}
+	})
+	tests := []struct {
+		name, infoURL, deadline string
+		want                    map[string]string
+	}{
+		{"widget name", "https://example.com", "2026-12-31", map[string]string{"name": msgWidgetName}},
+		{"widget", "example.com", "2026-12-31", map[string]string{"info_url": msgInfoURL}},
+		{"widget", "https://example.com", "2026-11-27", map[string]string{
+			"deadline": "deadline must be today or later (2026-11-28 in UTC); got 2026-11-27"}},
+		{"Bad Name!", "not a url", "a long time ago", map[string]string{
+			"name":     msgWidgetName,
+			"info_url": msgInfoURL,
+			"deadline": "'a long time ago' is not a recognized date; use e.g. " + deadlineFormats,
+		}},
+		{"", "", "", map[string]string{"name": msgMissing, "info_url": msgMissing, "deadline": msgMissing}},
+	}
+	for _, tt := range tests {
+		_, dl, err := ValidateWidget(tt.name, tt.infoURL, tt.deadline, testNow, time.UTC)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Errorf("ValidateWidget(%q, %q, %q) error = %v, want *Error", tt.name, tt.infoURL, tt.deadline, err)
+			continue
+		}
+		if e.Code != EINVALID || e.Message != "Input payload validation failed" {
+			t.Errorf("error = %v, want EINVALID", e)
+		}
+		if !maps.Equal(e.Fields, tt.want) {
+			t.Errorf("fields = %v (keys %v), want %v", e.Fields, slices.Sorted(maps.Keys(e.Fields)), tt.want)
+		}
+		if _, bad := tt.want["deadline"]; bad && !dl.IsZero() {
+			t.Errorf("deadline = %v, want zero", dl)
+		}
+	}
+}
+
+func TestFormatTimeRemaining(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "No time remaining"},
+		{-time.Second, "No time remaining"},
+		{-400 * day, "No time remaining"},
+		{time.Nanosecond, "0 days 0 hours 0 minutes 0 seconds"},
+		{time.Second, "0 days 0 hours 0 minutes 1 second"},
+		{1999 * time.Millisecond, "0 days 0 hours 0 minutes 1 second"},
+		{2 * time.Second, "0 days 0 hours 0 minutes 2 seconds"},
+		{time.Minute, "0 days 0 hours 1 minute 0 seconds"},
+		{time.Hour, "0 days 1 hour 0 minutes 0 seconds"},
+		{day, "1 day 0 hours 0 minutes 0 seconds"},
+		{day + time.Hour + time.Minute + time.Second, "1 day 1 hour 1 minute 1 second"},
+		{2*day + 2*time.Hour + 2*time.Minute + 2*time.Second, "2 days 2 hours 2 minutes 2 seconds"},
+		{32*day + 8*time.Hour + 46*time.Minute + 57*time.Second + 999*time.Millisecond, "32 days 8 hours 46 minutes 57 seconds"},
+		{day - time.Nanosecond, "0 days 23 hours 59 minutes 59 seconds"},
+		{time.Duration(1<<63 - 1), "106751 days 23 hours 47 minutes 16 seconds"},
+	}
+	for _, tt := range tests {
+		if got := FormatTimeRemaining(tt.d); got != tt.want {
+			t.Errorf("FormatTimeRemaining(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
