@@ -128,8 +128,12 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		return nil, unauthorized(MsgExpired, err)
 	case err != nil:
 		return nil, unauthorized(MsgInvalid, err)
-	case claims.Subject == "" || claims.ID == "" || claims.IssuedAt == nil:
-		return nil, unauthorized(MsgInvalid, errors.New("token lacks sub, jti or iat"))
+	case claims.IssuedAt == nil:
+		return nil, unauthorized(MsgInvalid, errors.New("token lacks iat"))
+	case !canonicalUUID(claims.Subject) || !canonicalUUID(claims.ID):
+		// Only tokens this service issued can pass, and it issues canonical UUIDs;
+		// checking here keeps odd strings away from the stores' uuid columns.
+		return nil, unauthorized(MsgInvalid, errors.New("token sub or jti is not a UUID"))
 	}
 	return &widgetapi.TokenClaims{
 		ID:        claims.ID,
@@ -142,4 +146,9 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 
 func unauthorized(msg string, cause error) error {
 	return &widgetapi.Error{Code: widgetapi.EUNAUTHORIZED, Message: msg, Err: cause}
+}
+
+func canonicalUUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }

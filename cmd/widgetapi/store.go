@@ -8,6 +8,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"widgetapi"
+	"widgetapi/postgres"
 	"widgetapi/sqlite"
 )
 
@@ -30,8 +31,10 @@ func openStore(ctx context.Context, c config) (store, error) {
 	switch engine {
 	case "sqlite":
 		return sqlite.Open(ctx, path)
+	case "postgres":
+		return postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: c.DBMaxConns, Timeout: c.DBTimeout})
 	}
-	return nil, fmt.Errorf("DATABASE_URL: the %s engine is not available in this build", engine)
+	return nil, fmt.Errorf("DATABASE_URL: unknown engine %q", engine)
 }
 
 // migrateUp applies every pending migration.

@@ -1,0 +1,239 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"widgetapi"
+	"widgetapi/auth"
+	"widgetapi/httpapi"
+	"widgetapi/internal/testdb"
+)
+
+// testKey signs the tokens of the test servers.
+var testKey = []byte("test-signing-key-0123456789abcdef0123456789")
+
+// clock is a settable clock shared by the server and the token verifier.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// startTime is the fixed instant the test clock starts at.
+var startTime = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
+
+// env is one running API server over a fresh database.
+type env struct {
+	t      testing.TB
+	srv    *httptest.Server
+	clock  *clock
+	store  testdb.Store
+	auth   *auth.Service
+	tokens *auth.Tokens
+	loc    *time.Location
+}
+
+// envOptions adjust a test server.
+type envOptions struct {
+	loc            *time.Location
+	ttl            time.Duration
+	trustedProxies []string
+}
+
+// newEnv starts a server on a fresh database of engine.
+func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
+	t.Helper()
+	o := envOptions{loc: time.UTC, ttl: time.Hour}
+	for _, f := range opts {
+		f(&o)
+	}
+	st := engine.Open(t)
+	clk := &clock{now: startTime}
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Keys: [][]byte{testKey}, Issuer: "widgetapi", Audience: "widgetapi",
+		TTL: o.ttl, Leeway: 0, Now: clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.NewService(st, tokens, 4, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxies []netip.Prefix
+	for _, p := range o.trustedProxies {
+		proxies = append(proxies, mustPrefix(t, p))
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Auth: svc, Widgets: st, Ready: st.Ping,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: httpapi.NewMetrics(),
+		Now:     clk.Now, Location: o.loc,
+		Realm: "registered_users@widgetapi", AdminRealm: "admin_users@widgetapi",
+		TrustedProxies: proxies,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, clock: clk, store: st, auth: svc, tokens: tokens, loc: o.loc}
+}
+
+// forEachEngine runs fn as a subtest on every available storage engine.
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine testdb.Engine)) {
+	for _, engine := range testdb.Engines(t) {
+		t.Run(engine.Name, func(t *testing.T) { fn(t, engine) })
+	}
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map, failing the test if it is not an object.
+func (r response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %q", err, r.Body)
+	}
+	return m
+}
+
+// request is a request to send to the server.
+type request struct {
+	Method string
+	Path   string // under the server root, e.g. /api/v1/auth/login
+	Token  string // sent as "Authorization: Bearer <Token>" when set
+	Header map[string]string
+	// Exactly one of the body forms may be set.
+	Form      url.Values        // application/x-www-form-urlencoded
+	Multipart map[string]string // multipart/form-data
+	JSON      any               // application/json
+	Raw       string            // sent as is, with Header's Content-Type
+}
+
+// do sends req and reads the whole response.
+func (e *env) do(req request) response {
+	e.t.Helper()
+	var body io.Reader
+	ct := ""
+	switch {
+	case req.Form != nil:
+		body, ct = strings.NewReader(req.Form.Encode()), "application/x-www-form-urlencoded"
+	case req.Multipart != nil:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range req.Multipart {
+			if err := mw.WriteField(k, v); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		mw.Close()
+		body, ct = &buf, mw.FormDataContentType()
+	case req.JSON != nil:
+		b, err := json.Marshal(req.JSON)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		body, ct = bytes.NewReader(b), "application/json"
+	case req.Raw != "":
+		body = strings.NewReader(req.Raw)
+	}
+	hr, err := http.NewRequestWithContext(context.Background(), req.Method, e.srv.URL+req.Path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ct != "" {
+		hr.Header.Set("Content-Type", ct)
+	}
+	if req.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		hr.Header.Set(k, v)
+	}
+	res, err := e.srv.Client().Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// register creates a user over HTTP and returns their token.
+func (e *env) register(email, password string) string {
+	e.t.Helper()
+	res := e.do(request{Method: "POST", Path: "/api/v1/auth/register",
+		Form: url.Values{"email": {email}, "password": {password}}})
+	if res.Status != http.StatusCreated {
+		e.t.Fatalf("register %s: %d %s", email, res.Status, res.Body)
+	}
+	return res.JSON(e.t)["access_token"].(string)
+}
+
+// admin creates an administrator the way `widgetapi user add --admin` does
+// and returns a token for them obtained by logging in over HTTP.
+func (e *env) admin(email string) string {
+	e.t.Helper()
+	if _, err := e.auth.CreateUser(context.Background(), email, "admin-password", true); err != nil {
+		e.t.Fatal(err)
+	}
+	res := e.do(request{Method: "POST", Path: "/api/v1/auth/login",
+		Form: url.Values{"email": {email}, "password": {"admin-password"}}})
+	if res.Status != http.StatusOK {
+		e.t.Fatalf("login %s: %d %s", email, res.Status, res.Body)
+	}
+	return res.JSON(e.t)["access_token"].(string)
+}
+
+// user returns the stored user with email.
+func (e *env) user(email string) *widgetapi.User {
+	e.t.Helper()
+	u, err := e.store.FindUserByEmail(context.Background(), widgetapi.NormalizeEmail(email))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func mustPrefix(t testing.TB, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,66 @@
+// Package testdb gives tests a fresh, migrated database on every storage
+// engine that the machine has: SQLite always, PostgreSQL when
+// WIDGETAPI_TEST_POSTGRES_URL is set (and always under CI=true).
+package testdb
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+
+	"widgetapi"
+	"widgetapi/sqlite"
+)
+
+// Store is what every engine provides.
+type Store interface {
+	widgetapi.UserStore
+	widgetapi.WidgetStore
+	Ping(ctx context.Context) error
+	Close() error
+	Migrations() (*goose.Provider, error)
+	Pools() map[string]*sql.DB
+}
+
+// Engine opens fresh databases of one storage engine.
+type Engine struct {
+	Name string
+	// Open returns a fresh, migrated store, closed when the test ends.
+	Open func(t testing.TB) Store
+}
+
+// Engines returns every engine available to this test run.
+func Engines(t testing.TB) []Engine {
+	engines := []Engine{{Name: "sqlite", Open: OpenSQLite}}
+	if pg, ok := postgresEngine(t); ok {
+		engines = append(engines, pg)
+	}
+	return engines
+}
+
+// OpenSQLite returns a fresh, migrated SQLite store in a temporary directory.
+func OpenSQLite(t testing.TB) Store {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	Migrate(t, db)
+	return db
+}
+
+// Migrate applies every migration to st.
+func Migrate(t testing.TB, st Store) {
+	t.Helper()
+	p, err := st.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

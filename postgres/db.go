@@ -1,0 +1,139 @@
+// Package postgres stores widgetapi's data in PostgreSQL through pgx, for
+// deployments where several processes share one database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"widgetapi"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns caps the pool; several processes share the server's
+	// max_connections, so keep MaxConns × processes below it.
+	MaxConns int
+	// Timeout bounds connecting and every statement, so that a stuck database
+	// turns into a quick 503 instead of piling up requests.
+	Timeout time.Duration
+}
+
+// DB is a PostgreSQL database.
+type DB struct {
+	db *sql.DB
+}
+
+// Open connects to the database at url. The connection is made lazily; the
+// first query or Ping reports an unreachable server.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the URL, password included; keep only the kind.
+		return nil, errors.New("DATABASE_URL: not a valid PostgreSQL URL (postgres://user:password@host:5432/dbname)")
+	}
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 10
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	cfg.ConnectTimeout = opt.Timeout
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opt.Timeout.Milliseconds(), 10)
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "widgetapi"
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(opt.MaxConns)
+	db.SetMaxIdleConns(opt.MaxConns)
+	// Recycle connections so a restarted or failed-over server is picked up.
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{db: db}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return mapError("ping", db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+}
+
+// Pools returns the connection pool by name, for pool metrics.
+func (db *DB) Pools() map[string]*sql.DB { return map[string]*sql.DB{"postgres": db.db} }
+
+// Migrations returns a migration provider over the embedded SQL files. A
+// PostgreSQL advisory lock makes processes that start together apply each
+// migration once.
+func (db *DB) Migrations() (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, db.db, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+}
+
+// mapError turns a driver error into a domain error; op names the operation
+// for the log. SQL and driver text stay in the wrapped cause, never the message.
+func mapError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	wrapped := fmt.Errorf("postgres: %s: %w", op, err)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "57014", // statement timeout or cancel
+			pgErr.Code[:2] == "08",                                              // connection exceptions
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, starting
+			pgErr.Code == "53300",                        // too many connections
+			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
+			return widgetapi.Unavailable(wrapped)
+		}
+		return wrapped
+	}
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: wrapped}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn),
+		errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return widgetapi.Unavailable(wrapped)
+	}
+	return wrapped
+}
+
+func isUnique(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

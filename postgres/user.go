@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"widgetapi"
+)
+
+var _ widgetapi.UserStore = (*DB)(nil)
+
+// CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
+func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
+	err := db.db.QueryRowContext(ctx, `
+		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
+	).Scan(&u.ID)
+	if isUnique(err) {
+		return widgetapi.Errorf(widgetapi.ECONFLICT, "%s is already registered", u.Email)
+	}
+	return mapError("create user", err)
+}
+
+// FindUserByEmail looks up an email case-insensitively. ENOTFOUND when absent.
+func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
+	row := db.db.QueryRowContext(ctx, `
+		SELECT id, email, password_hash, registered_on, admin, public_id::text
+		FROM users WHERE lower(email) = lower($1)`, email)
+	var u widgetapi.User
+	var hash string
+	err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", email)
+	}
+	if err != nil {
+		return nil, mapError("find user by email", err)
+	}
+	u.PasswordHash = []byte(hash)
+	u.RegisteredOn = u.RegisteredOn.UTC()
+	return &u, nil
+}
+
+// FindTokenSubject returns the user with publicID and whether jti is revoked.
+// Both must be UUIDs; the auth package checks that before calling.
+func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
+	row := db.db.QueryRowContext(ctx, `
+		SELECT id, email, registered_on, admin, public_id::text,
+		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)
+		FROM users WHERE public_id = $2`, jti, publicID)
+	var u widgetapi.User
+	var revoked bool
+	err := row.Scan(&u.ID, &u.Email, &u.RegisteredOn, &u.Admin, &u.PublicID, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	}
+	if err != nil {
+		return nil, false, mapError("find token subject", err)
+	}
+	u.RegisteredOn = u.RegisteredOn.UTC()
+	return &u, revoked, nil
+}
+
+// RevokeToken records jti as revoked until expiresAt.
+func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	_, err := db.db.ExecContext(ctx, `
+		INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
+		ON CONFLICT (jti) DO NOTHING`, jti, expiresAt)
+	return mapError("revoke token", err)
+}
+
+// PurgeRevokedTokens deletes revocations of tokens that have expired anyway.
+func (db *DB) PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, now)
+	if err != nil {
+		return 0, mapError("purge revoked tokens", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"widgetapi"
+)
+
+var _ widgetapi.WidgetStore = (*DB)(nil)
+
+const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id::text`
+
+func scanWidget(s interface{ Scan(...any) error }) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	if err := s.Scan(&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline,
+		&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
+		return nil, err
+	}
+	w.CreatedAt = w.CreatedAt.UTC()
+	w.Deadline = w.Deadline.UTC()
+	return &w, nil
+}
+
+// CreateWidget inserts w. ECONFLICT when the name is taken.
+func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
+	err := db.db.QueryRowContext(ctx, `
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
+	).Scan(&w.ID)
+	if isUnique(err) {
+		return widgetapi.Errorf(widgetapi.ECONFLICT, "Widget name: %s already exists, must be unique.", w.Name)
+	}
+	return mapError("create widget", err)
+}
+
+// FindWidgetByName returns one widget. ENOTFOUND when absent.
+func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	w, err := scanWidget(db.db.QueryRowContext(ctx, `
+		SELECT `+widgetColumns+`
+		FROM widgets w JOIN users u ON u.id = w.owner_id
+		WHERE w.name = $1`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+	}
+	if err != nil {
+		return nil, mapError("find widget", err)
+	}
+	return w, nil
+}
+
+// FindWidgets returns one page in creation order and the total count, which
+// comes from the trigger-maintained counter rather than a scan. Both are read
+// in one snapshot so they agree.
+func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, mapError("list widgets", err)
+	}
+	defer tx.Rollback()
+
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
+		return nil, 0, mapError("count widgets", err)
+	}
+	if page.Offset() >= total {
+		return []*widgetapi.Widget{}, total, nil
+	}
+	// The inner query walks only the primary key index to skip the offset.
+	rows, err := tx.QueryContext(ctx, `
+		SELECT `+widgetColumns+`
+		FROM widgets w JOIN users u ON u.id = w.owner_id
+		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT $1 OFFSET $2)
+		ORDER BY w.id`, page.Size, page.Offset())
+	if err != nil {
+		return nil, 0, mapError("list widgets", err)
+	}
+	defer rows.Close()
+	items := make([]*widgetapi.Widget, 0, page.Size)
+	for rows.Next() {
+		w, err := scanWidget(rows)
+		if err != nil {
+			return nil, 0, mapError("list widgets", err)
+		}
+		items = append(items, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, mapError("list widgets", err)
+	}
+	return items, total, nil
+}
+
+// UpdateWidget changes a widget's info_url and deadline. ENOTFOUND when absent.
+func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.WidgetUpdate) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE widgets SET info_url = $1, deadline = $2 WHERE name = $3`,
+		upd.InfoURL, upd.Deadline, name)
+	return affectedOne("update widget", name, res, err)
+}
+
+// DeleteWidget removes a widget. ENOTFOUND when absent.
+func (db *DB) DeleteWidget(ctx context.Context, name string) error {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name)
+	return affectedOne("delete widget", name, res, err)
+}
+
+func affectedOne(op, name string, res sql.Result, err error) error {
+	if err != nil {
+		return mapError(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return mapError(op, err)
+	}
+	if n == 0 {
+		return widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"widgetapi"
+	"widgetapi/internal/testdb"
+)
+
+var t0 = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, st testdb.Store)) {
+	for _, e := range testdb.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) { fn(t, e.Open(t)) })
+	}
+}
+
+func newUser(email string, admin bool) *widgetapi.User {
+	return &widgetapi.User{Email: email, PasswordHash: []byte("$2a$04$hash"), PublicID: uuid.NewString(),
+		Admin: admin, RegisteredOn: t0}
+}
+
+func mustCreateUser(t *testing.T, st testdb.Store, email string, admin bool) *widgetapi.User {
+	t.Helper()
+	u := newUser(email, admin)
+	if err := st.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := widgetapi.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func TestUsers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, st, "alice@example.com", true)
+		if u.ID == 0 {
+			t.Fatal("CreateUser did not set ID")
+		}
+		got, err := st.FindUserByEmail(ctx, "alice@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.PublicID != u.PublicID || !got.Admin || !got.RegisteredOn.Equal(t0) ||
+			string(got.PasswordHash) != string(u.PasswordHash) {
+			t.Fatalf("found %+v, want %+v", got, u)
+		}
+		wantCode(t, st.CreateUser(ctx, newUser("alice@example.com", false)), widgetapi.ECONFLICT)
+		_, err = st.FindUserByEmail(ctx, "nobody@example.com")
+		wantCode(t, err, widgetapi.ENOTFOUND)
+	})
+}
+
+func TestTokenSubjectAndRevocation(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, st, "bob@example.com", false)
+		jti := uuid.NewString()
+		got, revoked, err := st.FindTokenSubject(ctx, u.PublicID, jti)
+		if err != nil || revoked || got.ID != u.ID || got.Email != u.Email {
+			t.Fatalf("FindTokenSubject = %+v, %v, %v", got, revoked, err)
+		}
+		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
+			t.Fatalf("revoking twice: %v", err)
+		}
+		if _, revoked, err := st.FindTokenSubject(ctx, u.PublicID, jti); err != nil || !revoked {
+			t.Fatalf("after revoke: revoked=%v err=%v", revoked, err)
+		}
+		_, _, err = st.FindTokenSubject(ctx, uuid.NewString(), jti)
+		wantCode(t, err, widgetapi.ENOTFOUND)
+
+		other := uuid.NewString()
+		if err := st.RevokeToken(ctx, other, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.PurgeRevokedTokens(ctx, t0.Add(90*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v; want 1", n, err)
+		}
+		if _, revoked, _ := st.FindTokenSubject(ctx, u.PublicID, other); !revoked {
+			t.Fatal("purge removed a revocation that has not expired")
+		}
+	})
+}
+
+func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		const n = 16
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false))
+			}()
+		}
+		wg.Wait()
+		var ok, conflict int
+		for _, err := range errs {
+			switch widgetapi.ErrorCode(err) {
+			case "":
+				ok++
+			case widgetapi.ECONFLICT:
+				conflict++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != 1 || conflict != n-1 {
+			t.Fatalf("ok=%d conflict=%d, want 1 and %d", ok, conflict, n-1)
+		}
+	})
+}
+
+func newWidget(name string, owner *widgetapi.User, i int) *widgetapi.Widget {
+	return &widgetapi.Widget{Name: name, InfoURL: "https://example.com/" + name,
+		CreatedAt: t0.Add(time.Duration(i) * time.Second), Deadline: time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC),
+		Owner: widgetapi.WidgetOwner{ID: owner.ID}}
+}
+
+func TestWidgets(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		owner := mustCreateUser(t, st, "admin@example.com", true)
+		w := newWidget("first", owner, 0)
+		if err := st.CreateWidget(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, st.CreateWidget(ctx, newWidget("first", owner, 1)), widgetapi.ECONFLICT)
+
+		got, err := st.FindWidgetByName(ctx, "first")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != w.ID || got.InfoURL != w.InfoURL || !got.CreatedAt.Equal(w.CreatedAt) ||
+			!got.Deadline.Equal(w.Deadline) || got.Owner.Email != owner.Email || got.Owner.PublicID != owner.PublicID {
+			t.Fatalf("found %+v, want %+v", got, w)
+		}
+		_, err = st.FindWidgetByName(ctx, "missing")
+		wantCode(t, err, widgetapi.ENOTFOUND)
+
+		newDeadline := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
+		if err := st.UpdateWidget(ctx, "first", widgetapi.WidgetUpdate{InfoURL: "https://new.example.com", Deadline: newDeadline}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = st.FindWidgetByName(ctx, "first")
+		if got.InfoURL != "https://new.example.com" || !got.Deadline.Equal(newDeadline) {
+			t.Fatalf("after update: %+v", got)
+		}
+		wantCode(t, st.UpdateWidget(ctx, "missing", widgetapi.WidgetUpdate{InfoURL: "https://x.io", Deadline: newDeadline}), widgetapi.ENOTFOUND)
+		if err := st.DeleteWidget(ctx, "first"); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, st.DeleteWidget(ctx, "first"), widgetapi.ENOTFOUND)
+	})
+}
+
+func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		owner := mustCreateUser(t, st, "admin@example.com", true)
+		items, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5})
+		if err != nil || total != 0 || len(items) != 0 {
+			t.Fatalf("empty: %d items, total %d, %v", len(items), total, err)
+		}
+		for i := range 7 {
+			if err := st.CreateWidget(ctx, newWidget(fmt.Sprintf("w%d", i), owner, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			page, size int
+			want       []string
+		}{
+			{1, 5, []string{"w0", "w1", "w2", "w3", "w4"}},
+			{2, 5, []string{"w5", "w6"}},
+			{3, 5, nil},
+			{1, 10, []string{"w0", "w1", "w2", "w3", "w4", "w5", "w6"}},
+		} {
+			items, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: tc.page, Size: tc.size})
+			if err != nil || total != 7 {
+				t.Fatalf("page %d/%d: total %d, %v", tc.page, tc.size, total, err)
+			}
+			var names []string
+			for _, w := range items {
+				names = append(names, w.Name)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tc.want) {
+				t.Errorf("page %d/%d = %v, want %v", tc.page, tc.size, names, tc.want)
+			}
+		}
+		if err := st.DeleteWidget(ctx, "w3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, total, _ := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); total != 6 {
+			t.Fatalf("total after delete = %d, want 6", total)
+		}
+	})
+}
+
+func TestMigrationsAreReversible(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		p, err := st.Migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Down one step at a time to nothing, then up again.
+		for {
+			v, err := p.GetDBVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v == 0 {
+				break
+			}
+			if _, err := p.Down(ctx); err != nil {
+				t.Fatalf("down from %d: %v", v, err)
+			}
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatalf("up again: %v", err)
+		}
+		mustCreateUser(t, st, "after@example.com", false)
+		if pending, err := p.HasPending(ctx); err != nil || pending {
+			t.Fatalf("pending=%v err=%v after up", pending, err)
+		}
+	})
+}
