@@ -37,7 +37,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type requestError struct {
 	status  int
 	message string
-	fields  map[string]string
 }
 
 func (e *requestError) Error() string { return e.message }

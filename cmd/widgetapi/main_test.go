@@ -1,0 +1,426 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the widgetapi binary built once for the process tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "widgetapi-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "widgetapi")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build widgetapi: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// baseEnv is a minimal environment, so the developer's own variables do not
+// leak into the process under test.
+func baseEnv(vars ...string) []string {
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, vars...)
+}
+
+// runCmd runs the binary to completion in dir.
+func runCmd(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errb.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+// server is a running `widgetapi serve` process.
+type server struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	URL    string
+	stderr *lockedBuffer
+	done   chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer starts `widgetapi serve` on a free port and waits until it
+// prints where it listens.
+func startServer(t *testing.T, dir string, env []string) *server {
+	t.Helper()
+	return launchServer(t, dir, env).ready()
+}
+
+// pending is a launched server that has not yet reported its address.
+type pending struct {
+	s     *server
+	lines chan string
+}
+
+// launchServer starts `widgetapi serve` on a free port without waiting.
+func launchServer(t *testing.T, dir string, env []string) *pending {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return &pending{s: s, lines: lines}
+}
+
+// ready waits until the server prints where it listens.
+func (p *pending) ready() *server {
+	s, t, lines := p.s, p.s.t, p.lines
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited before listening; stderr:\n%s", s.stderr.String())
+			}
+			if _, after, found := strings.Cut(line, " listening on "); found {
+				s.URL = strings.TrimSpace(after)
+				go func() {
+					for range lines {
+					}
+				}()
+				return s
+			}
+		case <-timeout:
+			t.Fatalf("serve did not report its address; stderr:\n%s", s.stderr.String())
+		}
+	}
+}
+
+// stop sends sig and returns the exit code.
+func (s *server) stop(sig os.Signal) int {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("serve did not exit after %v; stderr:\n%s", sig, s.stderr.String())
+	}
+	return -1
+}
+
+// postStatus sends a form and returns the status, or -1 when the request
+// fails; unlike call it is safe to use from goroutines.
+func postStatus(url, token string, form url.Values) int {
+	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return -1
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode
+}
+
+// call sends a request to a server and decodes the JSON body.
+func call(t *testing.T, method, url, token string, form url.Values) (int, map[string]any, http.Header) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %q", method, url, b)
+		}
+	}
+	return res.StatusCode, m, res.Header
+}
+
+func creds(email, password string) url.Values {
+	return url.Values{"email": {email}, "password": {password}}
+}
+
+func TestServeAuthSessionAndGracefulStop(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, baseEnv())
+	api := s.URL + "/api/v1"
+
+	code, body, hdr := call(t, "POST", api+"/auth/register", "", creds("alice@example.com", "secret-pw1"))
+	if code != 201 || body["message"] != "successfully registered" || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("register: %d %v %v", code, body, hdr)
+	}
+	if body["expires_in"] != float64(900) {
+		t.Fatalf("development tokens last 15 minutes; expires_in = %v", body["expires_in"])
+	}
+	code, body, _ = call(t, "POST", api+"/auth/login", "", creds("Alice@Example.com", "secret-pw1"))
+	if code != 200 {
+		t.Fatalf("login: %d %v", code, body)
+	}
+	token := body["access_token"].(string)
+	if code, body, _ = call(t, "GET", api+"/auth/user", token, nil); code != 200 || body["email"] != "alice@example.com" {
+		t.Fatalf("user: %d %v", code, body)
+	}
+	if code, body, _ = call(t, "POST", api+"/auth/logout", token, nil); code != 200 {
+		t.Fatalf("logout: %d %v", code, body)
+	}
+	if code, body, _ = call(t, "GET", api+"/auth/user", token, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
+		t.Fatalf("after logout: %d %v", code, body)
+	}
+	if code := s.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d; stderr:\n%s", code, s.stderr.String())
+	}
+	// The embedded database and the generated key live in ./data.
+	for _, f := range []string{"data/widgetapi-development.db", "data/secret_key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+
+	// A restart keeps the key: the account logs in again and old tokens still verify.
+	s2 := startServer(t, dir, baseEnv())
+	if code, body, _ = call(t, "POST", s2.URL+"/api/v1/auth/login", "", creds("alice@example.com", "secret-pw1")); code != 200 {
+		t.Fatalf("login after restart: %d %v", code, body)
+	}
+	if code, _, _ = call(t, "GET", s2.URL+"/api/v1/auth/user", token, nil); code != 401 {
+		t.Fatalf("revoked token after restart: %d", code)
+	}
+	if code := s2.stop(os.Interrupt); code != 0 {
+		t.Fatalf("exit code after SIGINT = %d", code)
+	}
+}
+
+func TestUserAdd(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv()
+	out, errOut, code := runCmd(t, dir, "pw-of-8+\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "created admin admin@example.com") {
+		t.Fatalf("user add: code %d, out %q, err %q", code, out, errOut)
+	}
+	_, errOut, code = runCmd(t, dir, "pw-of-8+\n", env, "user", "add", "ADMIN@example.com", "--password-stdin")
+	if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "ADMIN@example.com is already registered") {
+		t.Fatalf("duplicate: code %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = runCmd(t, dir, "pw-of-8+\n", env, "user", "add", "first last", "--password-stdin")
+	if code == 0 || !strings.Contains(errOut, "first last is not a valid email") {
+		t.Fatalf("invalid email: code %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = runCmd(t, dir, "short\n", env, "user", "add", "--password-stdin", "bob@example.com")
+	if code == 0 || !strings.Contains(errOut, "password") {
+		t.Fatalf("short password: code %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = runCmd(t, dir, "", env, "user", "add", "carol@example.com")
+	if code == 0 || !strings.Contains(errOut, "--password-stdin") {
+		t.Fatalf("no terminal: code %d, stderr %q", code, errOut)
+	}
+
+	// The admin made by the command logs in over HTTP and is an admin.
+	s := startServer(t, dir, env)
+	code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "pw-of-8+"))
+	if code != 200 {
+		t.Fatalf("admin login: %d %v", code, body)
+	}
+	code, body, _ = call(t, "GET", s.URL+"/api/v1/auth/user", body["access_token"].(string), nil)
+	if code != 200 || body["admin"] != true {
+		t.Fatalf("admin user: %d %v", code, body)
+	}
+}
+
+func TestMigrateUpDownStatus(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv("DATABASE_URL=sqlite:///db/x.db")
+	out, errOut, code := runCmd(t, dir, "", env, "migrate", "status")
+	if code != 0 || strings.Count(out, "pending") != 2 {
+		t.Fatalf("status before: %d %q %q", code, out, errOut)
+	}
+	if out, _, code = runCmd(t, dir, "", env, "migrate", "up"); code != 0 || strings.Count(out, "applied") != 2 {
+		t.Fatalf("up: %d %q", code, out)
+	}
+	if out, _, code = runCmd(t, dir, "", env, "migrate", "up"); code != 0 || !strings.Contains(out, "no pending migrations") {
+		t.Fatalf("up again: %d %q", code, out)
+	}
+	if out, _, code = runCmd(t, dir, "", env, "migrate", "down"); code != 0 || !strings.Contains(out, "00002_widgets.sql") {
+		t.Fatalf("down: %d %q", code, out)
+	}
+	out, _, _ = runCmd(t, dir, "", env, "migrate", "status")
+	if strings.Count(out, "applied") != 1 || strings.Count(out, "pending") != 1 {
+		t.Fatalf("status after down: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "db", "x.db")); err != nil {
+		t.Fatalf("DATABASE_URL was not honoured: %v", err)
+	}
+	if _, _, code = runCmd(t, dir, "", env, "migrate", "sideways"); code != 2 {
+		t.Fatalf("unknown action exit code = %d, want 2", code)
+	}
+}
+
+func TestInvalidConfigurationStopsWithOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"unknown env", []string{"APP_ENV=staging"}, "APP_ENV"},
+		{"production without key", []string{"APP_ENV=production"}, "SECRET_KEY: required in production"},
+		{"short key", []string{"APP_ENV=production", "SECRET_KEY=too-short"}, "SECRET_KEY"},
+		{"bad ttl", []string{"TOKEN_TTL=soon"}, "TOKEN_TTL"},
+		{"bad cost", []string{"BCRYPT_COST=99"}, "BCRYPT_COST"},
+		{"bad url", []string{"DATABASE_URL=mysql://x"}, "DATABASE_URL"},
+		{"bad tz", []string{"TZ=Mars/Olympus"}, "TZ"},
+		{"bad log level", []string{"LOG_LEVEL=loud"}, "LOG_LEVEL"},
+		{"bad proxies", []string{"TRUSTED_PROXIES=not-a-cidr"}, "TRUSTED_PROXIES"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, errOut, code := runCmd(t, dir, "", append(baseEnv(), tc.env...), "serve", "--addr", "127.0.0.1:0")
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("code %d, stderr %q; want one line naming %s", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestProductionKeyFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, baseEnv("APP_ENV=production", "SECRET_KEY="+strings.Repeat("k", 32), "BCRYPT_COST=4"))
+	code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("p@example.com", "password1"))
+	if code != 201 || body["expires_in"] != float64(3600) {
+		t.Fatalf("production register: %d %v", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "secret_key")); err == nil {
+		t.Fatal("production must not generate a key file")
+	}
+}
+
+func TestDotEnvIsReadAndEnvironmentWins(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("APP_ENV=testing\nTOKEN_TTL=42s\nDATA_DIR=from-dotenv\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, dir, baseEnv("TOKEN_TTL=77s"))
+	code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("d@example.com", "password1"))
+	if code != 201 || body["expires_in"] != float64(77) {
+		t.Fatalf("register: %d %v (want the environment's TOKEN_TTL=77s to win over .env)", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-dotenv", "widgetapi-testing.db")); err != nil {
+		t.Fatalf(".env's APP_ENV and DATA_DIR were not used: %v", err)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"user", "add", "--help"}, {"--help"}} {
+		out, errOut, code := runCmd(t, dir, "", baseEnv(), args...)
+		if code != 0 || !strings.Contains(out, "Usage") {
+			t.Errorf("%v: code %d out %q err %q", args, code, out, errOut)
+		}
+		if args[0] != "--help" && !strings.Contains(out, "DATABASE_URL") {
+			t.Errorf("%v: help does not list the environment: %q", args, out)
+		}
+	}
+	out, _, code := runCmd(t, dir, "", baseEnv(), "version")
+	if code != 0 || !strings.HasPrefix(out, "widgetapi ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if _, _, code := runCmd(t, dir, "", baseEnv(), "frobnicate"); code != 2 {
+		t.Fatalf("unknown command exit code = %d, want 2", code)
+	}
+}

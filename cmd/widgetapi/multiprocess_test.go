@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"widgetapi/internal/testdb"
+)
+
+// TestThreeProcessesShareOnePostgres starts three servers at the same moment
+// on one empty PostgreSQL schema and checks that they behave as one service.
+func TestThreeProcessesShareOnePostgres(t *testing.T) {
+	dbURL := testdb.FreshSchemaURL(t)
+	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
+		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
+	var launched []*pending
+	for range 3 {
+		launched = append(launched, launchServer(t, t.TempDir(), env))
+	}
+	var s []*server
+	for _, p := range launched {
+		s = append(s, p.ready())
+	}
+
+	// Three processes raced to migrate an empty database: each migration ran once.
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var applied, distinct int
+	if err := db.QueryRowContext(context.Background(),
+		`SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&applied, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 2 || distinct != 2 {
+		t.Fatalf("goose_db_version holds %d rows for %d versions; want each of 2 migrations applied once", applied, distinct)
+	}
+
+	// An account made on one process logs in on another; its token works on a third.
+	if code, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/register", "", creds("shared@example.com", "password1")); code != 201 {
+		t.Fatalf("register on 0: %d %v", code, body)
+	}
+	code, body, _ := call(t, "POST", s[1].URL+"/api/v1/auth/login", "", creds("shared@example.com", "password1"))
+	if code != 200 {
+		t.Fatalf("login on 1: %d %v", code, body)
+	}
+	token := body["access_token"].(string)
+	if code, body, _ := call(t, "GET", s[2].URL+"/api/v1/auth/user", token, nil); code != 200 || body["email"] != "shared@example.com" {
+		t.Fatalf("user on 2: %d %v", code, body)
+	}
+	// Logout on one process is honoured by the others on the very next request.
+	if code, _, _ := call(t, "POST", s[1].URL+"/api/v1/auth/logout", token, nil); code != 200 {
+		t.Fatalf("logout on 1: %d", code)
+	}
+	for _, i := range []int{0, 2} {
+		if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/auth/user", token, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
+			t.Fatalf("revoked token on %d: %d %v", i, code, body)
+		}
+	}
+
+	// 24 concurrent registrations of one email over the three: one winner.
+	counts := race(t, 24, func(i int) int {
+		return postStatus(s[i%3].URL+"/api/v1/auth/register", "", creds("Race@Example.com", "password1"))
+	})
+	if counts[201] != 1 || counts[409] != 23 || len(counts) != 2 {
+		t.Fatalf("registrations: %v; want one 201 and 23 409", counts)
+	}
+
+	// 12 concurrent creates of one widget name: one winner.
+	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+	_, body, _ = call(t, "POST", s[2].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	admin := body["access_token"].(string)
+	counts = race(t, 12, func(i int) int {
+		return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
+			url.Values{"name": {"contested"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+	})
+	if counts[201] != 1 || counts[409] != 11 || len(counts) != 2 {
+		t.Fatalf("widget creates: %v; want one 201 and 11 409", counts)
+	}
+	for i := range s {
+		if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/widgets?per_page=5", admin, nil); code != 200 || body["total_items"] != float64(1) {
+			t.Fatalf("list on %d: %d %v", i, code, body)
+		}
+	}
+}
+
+// race runs n calls of fn at once and counts the statuses they return.
+func race(t *testing.T, n int, fn func(i int) int) map[int]int {
+	t.Helper()
+	start := make(chan struct{})
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes[i] = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	counts := map[int]int{}
+	for _, c := range codes {
+		counts[c]++
+	}
+	t.Log("statuses:", fmt.Sprint(counts))
+	return counts
+}
