@@ -87,7 +87,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		setRoute(r.Context(), pattern)
-		h.ServeHTTP(w, r)
+		// ServeHTTP, not h.ServeHTTP: only the mux fills in r.PathValue.
+		s.mux.ServeHTTP(w, r)
 		return
 	}
 	// The mux's own answer tells 404 from 405 (with Allow) and redirects.
