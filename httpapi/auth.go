@@ -50,8 +50,21 @@ func (s *Server) handleLogin() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
+		// A throttled account is refused before bcrypt runs, so guessing
+		// costs the attacker time and the server nothing.
+		key := s.loginKey(r, f["email"])
+		if ok, wait := s.LoginFailureLimit.Check(key, s.Now()); !ok {
+			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
+			return
+		}
 		_, tok, err := s.Auth.Login(r.Context(), f["email"], f["password"])
-		if err != nil {
+		switch widgetapi.ErrorCode(err) {
+		case "":
+			s.LoginFailureLimit.Reset(key)
+		case widgetapi.EBADLOGIN:
+			s.LoginFailureLimit.Allow(key, s.Now())
+			fallthrough
+		default:
 			s.writeError(w, r, s.Realm, err)
 			return
 		}

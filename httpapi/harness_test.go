@@ -20,6 +20,7 @@ import (
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/ratelimit"
 )
 
 // testKey signs the tokens of the test servers.
@@ -62,12 +63,17 @@ type envOptions struct {
 	loc            *time.Location
 	ttl            time.Duration
 	trustedProxies []string
+	// authLimit and loginLimit throttle as in production when set; tests
+	// that are not about throttling run without them.
+	authLimit, loginLimit *ratelimit.Keyed
+	corsOrigins           []string
+	bcryptCost            int
 }
 
 // newEnv starts a server on a fresh database of engine.
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
-	o := envOptions{loc: time.UTC, ttl: time.Hour}
+	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -80,7 +86,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(st, tokens, 4, clk.Now)
+	svc, err := auth.NewService(st, tokens, o.bcryptCost, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +101,8 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		Now:     clk.Now, Location: o.loc,
 		Realm: "registered_users@widgetapi", AdminRealm: "admin_users@widgetapi",
 		TrustedProxies: proxies,
+		AuthLimit:      o.authLimit, LoginFailureLimit: o.loginLimit,
+		CORSOrigins: o.corsOrigins,
 	})
 	if err != nil {
 		t.Fatal(err)

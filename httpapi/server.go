@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/ratelimit"
 )
 
 // Config holds the dependencies and settings of a Server.
@@ -32,6 +33,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// CORSOrigins are the allowed browser origins; "*" allows any.
 	CORSOrigins []string
+	// AuthLimit throttles all auth requests per client address;
+	// LoginFailureLimit throttles failed logins per account and address.
+	// Nil disables either.
+	AuthLimit         *ratelimit.Keyed
+	LoginFailureLimit *ratelimit.Keyed
 }
 
 // Server is the HTTP API. It is an http.Handler.

@@ -245,20 +245,8 @@ func (s *Server) baseURL(r *http.Request) string {
 }
 
 func (s *Server) fromTrustedProxy(r *http.Request) bool {
-	if len(s.TrustedProxies) == 0 {
-		return false
-	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	addr := ap.Addr().Unmap()
-	for _, p := range s.TrustedProxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return err == nil && s.trusted(ap.Addr().Unmap())
 }
 
 func firstCSV(v string) string {

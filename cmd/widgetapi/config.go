@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"widgetapi/auth"
+	"widgetapi/httpapi"
 )
 
 // The environments and their defaults.
@@ -48,6 +49,12 @@ type config struct {
 	ShutdownTimeout time.Duration
 	DBMaxConns      int
 	DBTimeout       time.Duration
+	// AuthPerMinute limits auth requests per client address, with a burst
+	// of AuthBurst; LoginFailuresPerMinute limits failed logins per account
+	// and address. 0 disables a limit.
+	AuthPerMinute          int
+	AuthBurst              int
+	LoginFailuresPerMinute int
 }
 
 // envHelp documents every variable the binary reads, for --help.
@@ -75,6 +82,11 @@ environment variables win):
   SHUTDOWN_TIMEOUT  how long SIGTERM waits for in-flight requests (default 15s)
   DB_MAX_CONNS      PostgreSQL pool size (default 10)
   DB_TIMEOUT        PostgreSQL statement and connect timeout (default 5s)
+  AUTH_RATE_LIMIT   auth requests a minute from one client address, bursts of up to
+                    AUTH_RATE_BURST (default 1200 and 100; 0 disables)
+  LOGIN_FAILURE_LIMIT
+                    failed logins a minute for one account from one address, also the
+                    burst (default 5; 0 disables)
 `
 
 // loadConfig reads and checks the configuration from getenv. It does not
@@ -94,6 +106,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		TokenLeeway:     5 * time.Second,
 		DBMaxConns:      10,
 		DBTimeout:       5 * time.Second,
+
+		AuthPerMinute:          httpapi.DefaultAuthPerMinute,
+		AuthBurst:              httpapi.DefaultAuthBurst,
+		LoginFailuresPerMinute: httpapi.DefaultLoginFailuresPerMinute,
 	}
 	c.TokenAudience = c.TokenIssuer
 	switch c.Env {
@@ -132,6 +148,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("DB_MAX_CONNS: %q is not an integer from 1 to 1000", v)
 		}
 		c.DBMaxConns = n
+	}
+	for name, p := range map[string]*int{
+		"AUTH_RATE_LIMIT": &c.AuthPerMinute, "AUTH_RATE_BURST": &c.AuthBurst, "LOGIN_FAILURE_LIMIT": &c.LoginFailuresPerMinute,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1_000_000 {
+				return c, fmt.Errorf("%s: %q is not an integer from 0 to 1000000", name, v)
+			}
+			*p = n
+		}
 	}
 	c.Location = time.Local
 	if tz := getenv("TZ"); tz != "" {

@@ -16,6 +16,7 @@ import (
 
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/ratelimit"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -87,6 +88,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Auth: authSvc, Widgets: st, Ready: st.Ping, Logger: logger, Metrics: metrics,
 		Now: time.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
+		// 100,000 keys bound each limiter to a few MiB under a flood of addresses.
+		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, 100_000),
+		LoginFailureLimit: ratelimit.New(float64(cfg.LoginFailuresPerMinute), cfg.LoginFailuresPerMinute, 100_000),
 	})
 	if err != nil {
 		return err

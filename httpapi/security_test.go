@@ -1,0 +1,235 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"widgetapi/httpapi"
+	"widgetapi/internal/testdb"
+	"widgetapi/ratelimit"
+)
+
+func sqliteEngine() testdb.Engine { return testdb.Engine{Name: "sqlite", Open: testdb.OpenSQLite} }
+
+// from makes a request appear to come from addr through a trusted proxy.
+func from(addr string) map[string]string { return map[string]string{"X-Forwarded-For": addr} }
+
+func login(e *env, email, password, addr string) response {
+	e.t.Helper()
+	return e.do(request{Method: "POST", Path: "/api/v1/auth/login", Header: from(addr),
+		Form: url.Values{"email": {email}, "password": {password}}})
+}
+
+func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T) {
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
+		o.trustedProxies = []string{"127.0.0.0/8"}
+		o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+	})
+	e.register("victim@example.com", "the-real-password")
+
+	attacker := "203.0.113.7"
+	for i := range httpapi.DefaultLoginFailuresPerMinute {
+		if res := login(e, "victim@example.com", fmt.Sprint("guess-", i), attacker); res.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	res := login(e, "victim@example.com", "another-guess", attacker)
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("guess past the limit: %d %s", res.Status, res.Body)
+	}
+	if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("Retry-After = %q", res.Header.Get("Retry-After"))
+	}
+	if msg, _ := res.JSON(t)["message"].(string); !strings.Contains(msg, "Too many failed logins") {
+		t.Fatalf("429 body: %s", res.Body)
+	}
+	// Even the right password from the attacker's address waits: otherwise
+	// guessing would simply go on.
+	if res := login(e, "victim@example.com", "the-real-password", attacker); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("right password from the throttled address: %d", res.Status)
+	}
+	// The owner, from their own address, is not locked out.
+	if res := login(e, "victim@example.com", "the-real-password", "198.51.100.1"); res.Status != http.StatusOK {
+		t.Fatalf("owner locked out: %d %s", res.Status, res.Body)
+	}
+	// Spoofed X-Forwarded-For from an untrusted peer would not help either:
+	// see TestForwardedForCountsOnlyFromTrustedProxies.
+	e.clock.Advance(time.Minute)
+	if res := login(e, "victim@example.com", "the-real-password", attacker); res.Status != http.StatusOK {
+		t.Fatalf("after the bucket refilled: %d", res.Status)
+	}
+}
+
+func TestAuthRequestsAreThrottledPerAddress(t *testing.T) {
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
+		o.trustedProxies = []string{"127.0.0.0/8"}
+		o.authLimit = ratelimit.New(60, 3, 1000)
+	})
+	for i := range 3 {
+		res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.1")})
+		if res.Status != http.StatusUnauthorized {
+			t.Fatalf("request %d: %d", i, res.Status)
+		}
+	}
+	res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.1")})
+	if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" {
+		t.Fatalf("4th request: %d Retry-After=%q %s", res.Status, res.Header.Get("Retry-After"), res.Body)
+	}
+	if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.2")}); res.Status != http.StatusUnauthorized {
+		t.Fatalf("another address was throttled too: %d", res.Status)
+	}
+}
+
+func TestDefaultLimitsAllowABusyOffice(t *testing.T) {
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
+		o.authLimit = ratelimit.New(httpapi.DefaultAuthPerMinute, httpapi.DefaultAuthBurst, 1000)
+		o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+	})
+	e.register("office@example.com", "office-password")
+	// 600 logins with valid credentials from one address within one minute.
+	for i := range 600 {
+		res := e.do(request{Method: "POST", Path: "/api/v1/auth/login",
+			Form: url.Values{"email": {"office@example.com"}, "password": {"office-password"}}})
+		if res.Status != http.StatusOK {
+			t.Fatalf("login %d of 600: %d %s", i+1, res.Status, res.Body)
+		}
+		e.clock.Advance(100 * time.Millisecond)
+	}
+}
+
+func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
+		o.loginLimit = ratelimit.New(60, 2, 1000)
+	})
+	e.register("spoof@example.com", "the-password")
+	for i := range 2 {
+		login(e, "spoof@example.com", "wrong", fmt.Sprintf("10.0.0.%d", i))
+	}
+	// A fresh X-Forwarded-For from an untrusted peer is the same client.
+	if res := login(e, "spoof@example.com", "wrong", "10.9.9.9"); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("spoofed X-Forwarded-For evaded the limit: %d", res.Status)
+	}
+}
+
+// forge builds a JWT from raw header and claims, signed with key under HS256
+// whatever the header says (so alg tricks reach the verifier).
+func forge(t *testing.T, header, claims map[string]any, key []byte) string {
+	t.Helper()
+	enc := func(v map[string]any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(v))
+		s, err := tok.SigningString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(s, ".")[1]
+	}
+	unsigned := enc(header) + "." + enc(claims)
+	sig, err := jwt.SigningMethodHS256.Sign(unsigned, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func TestForgedTokensAreRejected(t *testing.T) {
+	e := newEnv(t, sqliteEngine())
+	e.register("target@example.com", "password1")
+	u := e.user("target@example.com")
+	now := startTime.Unix()
+	claims := func(edit func(map[string]any)) map[string]any {
+		c := map[string]any{"sub": u.PublicID, "admin": true, "iat": now, "exp": now + 3600,
+			"jti": uuid.NewString(), "iss": "widgetapi", "aud": []string{"widgetapi"}}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	hs := map[string]any{"alg": "HS256", "typ": "JWT"}
+	const invalid, expired = "Invalid token. Please log in again.", "Access token expired. Please log in again."
+	for _, tc := range []struct {
+		name, token, want string
+	}{
+		{"control: well-formed token verifies", forge(t, hs, claims(nil), testKey), ""},
+		{"kid header injection", forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
+		{"jku header injection", forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
+		{"HS256 with another key", forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
+		{"not yet valid (nbf)", forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
+		{"issued in the future", forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
+		{"expired", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
+		{"wrong issuer", forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
+		{"wrong audience", forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
+		{"sub not a UUID", forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
+		{"jti not a UUID", forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
+		{"unknown subject", forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
+		{"8 KiB of garbage", strings.Repeat("A", 8<<10), invalid},
+		{"8 KiB in three parts", strings.Repeat("A", 3<<10) + "." + strings.Repeat("B", 3<<10) + "." + strings.Repeat("C", 2<<10), invalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: tc.token})
+			if tc.want == "" {
+				if res.Status != http.StatusOK {
+					t.Fatalf("control token refused: %d %s", res.Status, res.Body)
+				}
+				return
+			}
+			if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != tc.want {
+				t.Fatalf("got %d %s, want 401 %q", res.Status, res.Body, tc.want)
+			}
+			if !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Fatalf("WWW-Authenticate = %q", res.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestResponseHardeningHeaders(t *testing.T) {
+	e := newEnv(t, sqliteEngine())
+	tok := e.register("h@example.com", "password1")
+	for _, req := range []request{
+		{Method: "GET", Path: "/api/v1/auth/user", Token: tok},
+		{Method: "GET", Path: "/api/v1/widgets", Token: tok},
+		{Method: "GET", Path: "/api/v1/nowhere"},
+		{Method: "GET", Path: "/healthz"},
+	} {
+		res := e.do(req)
+		if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s %s: headers %v", req.Method, req.Path, res.Header)
+		}
+		if strings.HasPrefix(req.Path, "/api/") && res.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s %s: Cache-Control = %q", req.Method, req.Path, res.Header.Get("Cache-Control"))
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.corsOrigins = []string{"https://app.example.com"} })
+	preflight := func(origin string) response {
+		return e.do(request{Method: "OPTIONS", Path: "/api/v1/widgets", Header: map[string]string{
+			"Origin": origin, "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "authorization, content-type"}})
+	}
+	res := preflight("https://app.example.com")
+	if res.Status != http.StatusNoContent ||
+		res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(strings.ToLower(res.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("allowed preflight: %d %v", res.Status, res.Header)
+	}
+	res = preflight("https://evil.example.com")
+	if res.Header.Get("Access-Control-Allow-Origin") != "" || res.Header.Get("Access-Control-Allow-Methods") != "" {
+		t.Fatalf("disallowed origin got CORS headers: %v", res.Header)
+	}
+	res = e.do(request{Method: "GET", Path: "/healthz", Header: map[string]string{"Origin": "https://app.example.com"}})
+	if res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(res.Header.Get("Vary"), "Origin") {
+		t.Fatalf("simple request: %v", res.Header)
+	}
+}
