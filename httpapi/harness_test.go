@@ -68,12 +68,16 @@ type envOptions struct {
 	authLimit, loginLimit *ratelimit.Keyed
 	corsOrigins           []string
 	bcryptCost            int
+	// logs receives the server's JSON log; wrapWidgets may wrap the store.
+	logs        io.Writer
+	wrapWidgets func(widgetapi.WidgetStore) widgetapi.WidgetStore
 }
 
 // newEnv starts a server on a fresh database of engine.
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
-	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4}
+	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4, logs: io.Discard,
+		wrapWidgets: func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return w }}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -94,10 +98,16 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	for _, p := range o.trustedProxies {
 		proxies = append(proxies, mustPrefix(t, p))
 	}
+	metrics := httpapi.NewMetrics()
+	for name, pool := range st.Pools() {
+		if err := metrics.RegisterDBPool(name, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
 	api, err := httpapi.New(httpapi.Config{
-		Auth: svc, Widgets: st, Ready: st.Ping,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: httpapi.NewMetrics(),
+		Auth: svc, Widgets: o.wrapWidgets(st), Ready: st.Ping,
+		Logger:  slog.New(slog.NewJSONHandler(o.logs, nil)),
+		Metrics: metrics,
 		Now:     clk.Now, Location: o.loc,
 		Realm: "registered_users@widgetapi", AdminRealm: "admin_users@widgetapi",
 		TrustedProxies: proxies,

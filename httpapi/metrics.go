@@ -16,6 +16,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	inFlight prometheus.Gauge
 }
 
 // NewMetrics returns a registry with request, Go runtime and process metrics.
@@ -31,8 +32,12 @@ func NewMetrics() *Metrics {
 			Help:    "HTTP request latency by method and route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "widgetapi_http_requests_in_flight",
+			Help: "HTTP requests being served now.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	m.reg.MustRegister(m.requests, m.latency, m.inFlight,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

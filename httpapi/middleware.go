@@ -79,6 +79,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			h.Set("Cache-Control", "no-store")
 		}
 		rec := &responseRecorder{ResponseWriter: w}
+		if s.Metrics != nil {
+			s.Metrics.inFlight.Inc()
+			defer s.Metrics.inFlight.Dec()
+		}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
 
 		if rec.status == 0 {

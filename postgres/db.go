@@ -9,9 +9,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,6 +129,9 @@ func mapError(op string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: wrapped}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn),
+		// A connection cut mid-conversation surfaces as a bare EOF or reset.
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE),
 		errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), pgconn.Timeout(err):
 		return widgetapi.Unavailable(wrapped)
 	}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"widgetapi/internal/testdb"
+)
+
+// waitFor polls cond until it holds, failing after limit. It awaits a state
+// of another process, which offers nothing to block on.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func metricsContain(url, want string) bool {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return false
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return strings.Contains(string(b), want)
+}
+
+// slowLogin starts a login that takes about a second of bcrypt work and
+// returns a channel with its status.
+func slowLogin(s *server) chan int {
+	done := make(chan int, 1)
+	go func() { done <- postStatus(s.URL+"/api/v1/auth/login", "", creds("slow@example.com", "slow-password")) }()
+	return done
+}
+
+func TestSigtermDrainsInFlightRequestsAndClosesTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, baseEnv("APP_ENV=testing", "BCRYPT_COST=14"))
+	if code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("slow@example.com", "slow-password")); code != 201 {
+		t.Fatalf("register: %d %v", code, body)
+	}
+	done := slowLogin(s)
+	// The login and the metrics request itself are in flight.
+	waitFor(t, 30*time.Second, "the login to be in flight", func() bool {
+		return metricsContain(s.URL, "widgetapi_http_requests_in_flight 2")
+	})
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("in-flight login during shutdown: %d", code)
+	}
+	if code := s.stop(syscall.Signal(0)); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, s.stderr.String())
+	}
+	// Closing the last connection checkpoints and removes the WAL file.
+	if _, err := os.Stat(filepath.Join(dir, "data", "widgetapi-testing.db-wal")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("WAL file still present after shutdown (database not closed): %v", err)
+	}
+	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop logged:\n%s", s.stderr.String())
+	}
+}
+
+func TestShutdownTimeoutBoundsTheDrain(t *testing.T) {
+	s := startServer(t, t.TempDir(), baseEnv("APP_ENV=testing", "BCRYPT_COST=14", "SHUTDOWN_TIMEOUT=50ms"))
+	if code, _, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("slow@example.com", "slow-password")); code != 201 {
+		t.Fatal("register failed")
+	}
+	done := slowLogin(s)
+	waitFor(t, 30*time.Second, "the login to be in flight", func() bool {
+		return metricsContain(s.URL, "widgetapi_http_requests_in_flight 2")
+	})
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.stop(syscall.Signal(0)); code != 1 || !strings.Contains(s.stderr.String(), "SHUTDOWN_TIMEOUT=50ms") {
+		t.Fatalf("exit code %d; stderr:\n%s", code, s.stderr.String())
+	}
+	<-done
+}
+
+func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h")
+	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatal(errOut)
+	}
+	s := startServer(t, dir, env)
+	_, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	admin := body["access_token"].(string)
+	const n = 25
+	for i := range n {
+		if code := postStatus(s.URL+"/api/v1/auth/register", "", creds("user"+string(rune('a'+i))+"@example.com", "password1")); code != 201 {
+			t.Fatalf("register %d: %d", i, code)
+		}
+		if code := postStatus(s.URL+"/api/v1/widgets", admin, url.Values{"name": {"w-" + string(rune('a'+i))},
+			"info_url": {"https://example.com"}, "deadline": {"2099-01-01"}}); code != 201 {
+			t.Fatalf("create widget %d: %d", i, code)
+		}
+	}
+	if code, _, _ := call(t, "POST", s.URL+"/api/v1/auth/logout", admin, nil); code != 200 {
+		t.Fatal("logout failed")
+	}
+	if code := s.stop(syscall.SIGKILL); code != -1 {
+		t.Fatalf("SIGKILL exit code %d", code)
+	}
+
+	s2 := startServer(t, dir, env)
+	for i := range n {
+		if code := postStatus(s2.URL+"/api/v1/auth/login", "", creds("user"+string(rune('a'+i))+"@example.com", "password1")); code != 200 {
+			t.Fatalf("user %d lost after kill -9: login %d", i, code)
+		}
+	}
+	if code, _, _ := call(t, "GET", s2.URL+"/api/v1/auth/user", admin, nil); code != 401 {
+		t.Fatalf("logout lost after kill -9: %d", code)
+	}
+	_, body, _ = call(t, "POST", s2.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	code, body, _ := call(t, "GET", s2.URL+"/api/v1/widgets?per_page=5", body["access_token"].(string), nil)
+	if code != 200 || body["total_items"] != float64(n) {
+		t.Fatalf("widgets after kill -9: %d %v", code, body["total_items"])
+	}
+}
+
+// proxy is a TCP proxy the test can cut and restore, standing between the
+// service and PostgreSQL.
+type proxy struct {
+	t      *testing.T
+	addr   string
+	target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close(); up.Close() }()
+		}
+	}()
+}
+
+// cut stops accepting and drops every open connection.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+// restore accepts connections again on the same address.
+func (p *proxy) restore() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("restore proxy on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+func TestPostgresOutageGives503AndRecovers(t *testing.T) {
+	dbURL, err := url.Parse(testdb.FreshSchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t, dbURL.Host)
+	dbURL.Host = px.addr
+	// The server trusts local connections; the password is there to prove
+	// it never reaches the log.
+	dbURL.User = url.UserPassword(dbURL.User.Username(), "db-password-never-logged")
+	env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h", "DATABASE_URL="+dbURL.String(), "DB_TIMEOUT=2s",
+		"SECRET_KEY=outage-test-key-0123456789abcdef0123")
+	s := startServer(t, t.TempDir(), env)
+	_, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("o@example.com", "password1"))
+	token := body["access_token"].(string)
+
+	px.cut()
+	client := &http.Client{Timeout: 15 * time.Second}
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", s.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s during outage: %v (the service must answer, not hang)", path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for range 3 {
+		code, body := get("/api/v1/auth/user")
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, `"message"`) || strings.Contains(body, "pgx") || strings.Contains(body, "dial") {
+			t.Fatalf("request during outage: %d %s\n%s", code, body, s.stderr.String())
+		}
+	}
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz during outage: %d", code)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz during outage: %d (the process must keep running)", code)
+	}
+
+	px.restore()
+	waitFor(t, 30*time.Second, "recovery after the database returned", func() bool {
+		code, _ := get("/api/v1/auth/user")
+		return code == http.StatusOK
+	})
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz after recovery: %d", code)
+	}
+	for _, secret := range []string{"db-password-never-logged", "outage-test-key-0123456789abcdef0123", token} {
+		if strings.Contains(s.stderr.String(), secret) {
+			t.Errorf("the log holds a secret: %.24s…", secret)
+		}
+	}
+}

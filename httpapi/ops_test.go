@@ -1,0 +1,172 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"widgetapi"
+	"widgetapi/internal/testdb"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		for _, path := range []string{"/healthz", "/readyz"} {
+			res := e.do(request{Method: "GET", Path: path})
+			if res.Status != http.StatusOK || res.JSON(t)["status"] != "ok" {
+				t.Fatalf("%s: %d %s", path, res.Status, res.Body)
+			}
+		}
+		// With the database gone, the process is alive but not ready.
+		if err := e.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if res := e.do(request{Method: "GET", Path: "/healthz"}); res.Status != http.StatusOK {
+			t.Fatalf("healthz without a database: %d", res.Status)
+		}
+		res := e.do(request{Method: "GET", Path: "/readyz"})
+		if res.Status != http.StatusServiceUnavailable || res.JSON(t)["status"] != "database unavailable" {
+			t.Fatalf("readyz without a database: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		tok := e.register("m@example.com", "password1")
+		e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: tok})
+		e.do(request{Method: "GET", Path: "/api/v1/widgets/nothing", Token: tok})
+		e.do(request{Method: "GET", Path: "/no/such/route"})
+		res := e.do(request{Method: "GET", Path: "/metrics"})
+		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("metrics: %d %v", res.Status, res.Header)
+		}
+		body := string(res.Body)
+		for _, want := range []string{
+			`widgetapi_http_requests_total{method="POST",route="POST /api/v1/auth/register",status="201"} 1`,
+			`widgetapi_http_requests_total{method="GET",route="GET /api/v1/auth/user",status="200"} 1`,
+			`widgetapi_http_requests_total{method="GET",route="GET /api/v1/widgets/{name}",status="404"} 1`,
+			`widgetapi_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+			`widgetapi_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/auth/user",le="+Inf"} 1`,
+			`widgetapi_http_requests_in_flight 1`,
+			`go_sql_open_connections{db_name=`,
+			`go_goroutines `,
+			`process_resident_memory_bytes `,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) lines(t *testing.T) []map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
+	logs := &syncBuffer{}
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.logs = logs })
+	res := e.do(request{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"X-Request-ID": "req-from-client-1"},
+		Form: map[string][]string{"email": {"log@example.com"}, "password": {"super-secret-password"}}})
+	if res.Header.Get("X-Request-ID") != "req-from-client-1" {
+		t.Fatalf("request id not echoed: %q", res.Header.Get("X-Request-ID"))
+	}
+	token := res.JSON(t)["access_token"].(string)
+	res = e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token,
+		Header: map[string]string{"X-Request-ID": "bad id with spaces and \u00e9"}})
+	generated := res.Header.Get("X-Request-ID")
+	if len(generated) != 32 {
+		t.Fatalf("an unsafe request id was not replaced: %q", generated)
+	}
+
+	lines := logs.lines(t)
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines for 2 requests: %v", len(lines), lines)
+	}
+	first := lines[0]
+	for k, want := range map[string]any{"msg": "request", "method": "POST", "route": "POST /api/v1/auth/register",
+		"status": float64(201), "request_id": "req-from-client-1"} {
+		if first[k] != want {
+			t.Errorf("log %s = %v, want %v", k, first[k], want)
+		}
+	}
+	for _, k := range []string{"duration", "bytes"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("log line lacks %s: %v", k, first)
+		}
+	}
+	if lines[1]["request_id"] != generated {
+		t.Errorf("logged request id %v, responded %v", lines[1]["request_id"], generated)
+	}
+	all, _ := json.Marshal(lines)
+	for _, secret := range []string{"super-secret-password", token, string(testKey)} {
+		if strings.Contains(string(all), secret) {
+			t.Errorf("a secret reached the log: %.20s…", secret)
+		}
+	}
+}
+
+// panickingWidgets is the real store with one method that panics, standing
+// in for a bug.
+type panickingWidgets struct{ widgetapi.WidgetStore }
+
+func (panickingWidgets) FindWidgetByName(context.Context, string) (*widgetapi.Widget, error) {
+	panic("a bug in a handler")
+}
+
+func TestPanicBecomesLoggedJSON500AndTheServerLivesOn(t *testing.T) {
+	logs := &syncBuffer{}
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
+		o.logs = logs
+		o.wrapWidgets = func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return panickingWidgets{w} }
+	})
+	tok := e.register("p@example.com", "password1")
+	res := e.do(request{Method: "GET", Path: "/api/v1/widgets/boom", Token: tok})
+	if res.Status != http.StatusInternalServerError || res.JSON(t)["message"] != "Internal error." {
+		t.Fatalf("panic: %d %s", res.Status, res.Body)
+	}
+	if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: tok}); res.Status != http.StatusOK {
+		t.Fatalf("server after panic: %d", res.Status)
+	}
+	var logged bool
+	for _, l := range logs.lines(t) {
+		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetByName") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Fatal("the panic was not logged with its stack")
+	}
+}
