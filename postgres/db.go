@@ -40,7 +40,8 @@ type Options struct {
 
 // DB is a PostgreSQL database.
 type DB struct {
-	db *sql.DB
+	db      *sql.DB
+	timeout time.Duration
 }
 
 // Open connects to the database at url. The connection is made lazily; the
@@ -73,14 +74,23 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	// Recycle connections so a restarted or failed-over server is picked up.
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db}, nil
+	return &DB{db: db, timeout: opt.Timeout}, nil
 }
 
 // Close closes the pool.
 func (db *DB) Close() error { return db.db.Close() }
 
+// bound limits one operation, waiting for a pooled connection included, to
+// the configured timeout, so that a request never waits on the database
+// longer than that.
+func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.timeout)
+}
+
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	var one int
 	return mapError("ping", db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }

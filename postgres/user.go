@@ -13,6 +13,8 @@ var _ widgetapi.UserStore = (*DB)(nil)
 
 // CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	err := db.db.QueryRowContext(ctx, `
 		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -26,6 +28,8 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
 
 // FindUserByEmail looks up an email case-insensitively. ENOTFOUND when absent.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	row := db.db.QueryRowContext(ctx, `
 		SELECT id, email, password_hash, registered_on, admin, public_id::text
 		FROM users WHERE lower(email) = lower($1)`, email)
@@ -46,6 +50,8 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 // FindTokenSubject returns the user with publicID and whether jti is revoked.
 // Both must be UUIDs; the auth package checks that before calling.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	row := db.db.QueryRowContext(ctx, `
 		SELECT id, email, registered_on, admin, public_id::text,
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)
@@ -65,6 +71,8 @@ func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widg
 
 // RevokeToken records jti as revoked until expiresAt.
 func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	_, err := db.db.ExecContext(ctx, `
 		INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
 		ON CONFLICT (jti) DO NOTHING`, jti, expiresAt)
@@ -73,6 +81,8 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) 
 
 // PurgeRevokedTokens deletes revocations of tokens that have expired anyway.
 func (db *DB) PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.db.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, now)
 	if err != nil {
 		return 0, mapError("purge revoked tokens", err)

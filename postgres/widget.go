@@ -25,6 +25,8 @@ func scanWidget(s interface{ Scan(...any) error }) (*widgetapi.Widget, error) {
 
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	err := db.db.QueryRowContext(ctx, `
 		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -38,6 +40,8 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 
 // FindWidgetByName returns one widget. ENOTFOUND when absent.
 func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	w, err := scanWidget(db.db.QueryRowContext(ctx, `
 		SELECT `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
@@ -55,6 +59,8 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 // comes from the trigger-maintained counter rather than a scan. Both are read
 // in one snapshot so they agree.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
@@ -94,6 +100,8 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 
 // UpdateWidget changes a widget's info_url and deadline. ENOTFOUND when absent.
 func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.WidgetUpdate) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE widgets SET info_url = $1, deadline = $2 WHERE name = $3`,
 		upd.InfoURL, upd.Deadline, name)
@@ -102,6 +110,8 @@ func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.Widge
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.
 func (db *DB) DeleteWidget(ctx context.Context, name string) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	res, err := db.db.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name)
 	return affectedOne("delete widget", name, res, err)
 }
