@@ -77,6 +77,8 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
+		// One token, one encoding: refuse base64 with stray padding bits.
+		jwt.WithStrictDecoding(),
 	}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
@@ -119,6 +121,11 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 // EUNAUTHORIZED error whose message says whether the token expired or is
 // invalid; revocation is checked by the Service, which has the store.
 func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
+	// Go's base64 decoders skip CR and LF even in strict mode; a token is
+	// only ever base64url and dots, and ours are far below this size.
+	if len(raw) > maxTokenLength || !tokenAlphabet(raw) {
+		return nil, unauthorized(MsgInvalid, errors.New("token has characters or a length no issued token has"))
+	}
 	var claims Claims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
 		return t.keyset, nil
@@ -151,4 +158,17 @@ func unauthorized(msg string, cause error) error {
 func canonicalUUID(s string) bool {
 	u, err := uuid.Parse(s)
 	return err == nil && u.String() == s
+}
+
+// maxTokenLength bounds the work spent on a string that cannot be a token.
+const maxTokenLength = 4096
+
+func tokenAlphabet(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

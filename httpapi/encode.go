@@ -161,6 +161,12 @@ func decodeJSON(body io.Reader, names []string) (map[string]string, error) {
 			problems[name] = name + " must be a string"
 			continue
 		}
+		// encoding/json turns invalid UTF-8 and lone surrogates into U+FFFD
+		// instead of failing; such text was not what the client meant.
+		if !utf8.Valid(raw) || strings.ContainsRune(s, utf8.RuneError) {
+			problems[name] = name + " must be valid UTF-8 text"
+			continue
+		}
 		out[name] = s
 	}
 	if err := widgetapi.Invalid(problems); err != nil {

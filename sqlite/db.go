@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
@@ -32,6 +33,17 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+
+	// stmts caches prepared statements by pool and SQL text: parsing SQL
+	// was the largest cost of a read. SQLite re-prepares them by itself
+	// after a schema change.
+	mu    sync.RWMutex
+	stmts map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	write bool
+	query string
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -84,18 +96,76 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
-	return &DB{path: path, write: write, read: read}, nil
+	return &DB{path: path, write: write, read: read, stmts: map[stmtKey]*sql.Stmt{}}, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	for k, st := range db.stmts {
+		st.Close()
+		delete(db.stmts, k)
+	}
+	db.mu.Unlock()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
+
+// stmt returns the prepared statement for query on the read or write pool,
+// preparing it on first use.
+func (db *DB) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
+	key := stmtKey{write, query}
+	db.mu.RLock()
+	st, ok := db.stmts[key]
+	db.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if st, ok := db.stmts[key]; ok {
+		return st, nil
+	}
+	pool := db.read
+	if write {
+		pool = db.write
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.stmts[key] = st
+	return st, nil
+}
+
+// queryRow runs a cached statement that returns one row.
+func (db *DB) queryRow(ctx context.Context, write bool, query string, args ...any) rowScanner {
+	st, err := db.stmt(ctx, write, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// exec runs a cached statement on the write pool.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := db.stmt(ctx, true, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+// errRow is a row whose statement could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := db.queryRow(ctx, false, `SELECT 1`).Scan(&one); err != nil {
 		return mapError("ping", err)
 	}
 	return nil

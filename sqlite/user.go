@@ -13,7 +13,7 @@ var _ widgetapi.UserStore = (*DB)(nil)
 
 // CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
-	err := db.write.QueryRowContext(ctx, `
+	err := db.queryRow(ctx, true, `
 		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
@@ -26,7 +26,7 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
 
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
-	row := db.read.QueryRowContext(ctx, `
+	row := db.queryRow(ctx, false, `
 		SELECT id, email, password_hash, registered_on, admin, public_id
 		FROM users WHERE email = ?`, email)
 	var u widgetapi.User
@@ -46,7 +46,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 
 // FindTokenSubject returns the user with publicID and whether jti is revoked.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
-	row := db.read.QueryRowContext(ctx, `
+	row := db.queryRow(ctx, false, `
 		SELECT id, email, registered_on, admin, public_id,
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)
 		FROM users WHERE public_id = ?`, jti, publicID)
@@ -66,7 +66,7 @@ func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widg
 
 // RevokeToken records jti as revoked until expiresAt.
 func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	_, err := db.write.ExecContext(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?)
 		ON CONFLICT (jti) DO NOTHING`, jti, expiresAt.Unix())
 	return mapError("revoke token", err)
@@ -74,7 +74,7 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) 
 
 // PurgeRevokedTokens deletes revocations of tokens that have expired anyway.
 func (db *DB) PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, now.Unix())
+	res, err := db.exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, now.Unix())
 	if err != nil {
 		return 0, mapError("purge revoked tokens", err)
 	}

@@ -13,7 +13,7 @@ var _ widgetapi.WidgetStore = (*DB)(nil)
 
 const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id`
 
-func scanWidget(s interface{ Scan(...any) error }) (*widgetapi.Widget, error) {
+func scanWidget(s rowScanner) (*widgetapi.Widget, error) {
 	var w widgetapi.Widget
 	var created, deadline int64
 	if err := s.Scan(&w.ID, &w.Name, &w.InfoURL, &created, &deadline,
@@ -27,7 +27,7 @@ func scanWidget(s interface{ Scan(...any) error }) (*widgetapi.Widget, error) {
 
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
-	err := db.write.QueryRowContext(ctx, `
+	err := db.queryRow(ctx, true, `
 		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
@@ -40,7 +40,7 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 
 // FindWidgetByName returns one widget. ENOTFOUND when absent.
 func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
-	w, err := scanWidget(db.read.QueryRowContext(ctx, `
+	w, err := scanWidget(db.queryRow(ctx, false, `
 		SELECT `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
 		WHERE w.name = ?`, name))
@@ -54,49 +54,52 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 }
 
 // FindWidgets returns one page in creation order and the total count, which
-// comes from the trigger-maintained counter rather than a scan.
+// comes from the trigger-maintained counter rather than a scan. One statement
+// reads both, so they come from one snapshot.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// The inner query walks only the primary key to skip the offset, so deep
+	// pages do not join every skipped row.
+	st, err := db.stmt(ctx, false, `
+		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
+		FROM widgets w JOIN users u ON u.id = w.owner_id
+		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT ? OFFSET ?)
+		ORDER BY w.id`)
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
 	}
-	defer tx.Rollback()
-
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
-		return nil, 0, mapError("count widgets", err)
-	}
-	if page.Offset() >= total {
-		return []*widgetapi.Widget{}, total, nil
-	}
-	// The inner query walks only the primary key to skip the offset, so deep
-	// pages do not join every skipped row.
-	rows, err := tx.QueryContext(ctx, `
-		SELECT `+widgetColumns+`
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT ? OFFSET ?)
-		ORDER BY w.id`, page.Size, page.Offset())
+	rows, err := st.QueryContext(ctx, page.Size, page.Offset())
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
 	}
 	defer rows.Close()
 	items := make([]*widgetapi.Widget, 0, page.Size)
+	total := -1
 	for rows.Next() {
-		w, err := scanWidget(rows)
-		if err != nil {
+		var w widgetapi.Widget
+		var created, deadline int64
+		if err := rows.Scan(&total, &w.ID, &w.Name, &w.InfoURL, &created, &deadline,
+			&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
 			return nil, 0, mapError("list widgets", err)
 		}
-		items = append(items, w)
+		w.CreatedAt = time.Unix(created, 0).UTC()
+		w.Deadline = time.Unix(deadline, 0).UTC()
+		items = append(items, &w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, mapError("list widgets", err)
+	}
+	if total < 0 {
+		// An empty page carries no row to read the total from.
+		if err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
+			return nil, 0, mapError("count widgets", err)
+		}
 	}
 	return items, total, nil
 }
 
 // UpdateWidget changes a widget's info_url and deadline. ENOTFOUND when absent.
 func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.WidgetUpdate) error {
-	res, err := db.write.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
 		upd.InfoURL, upd.Deadline.Unix(), name)
 	return affectedOne("update widget", name, res, err)
@@ -104,7 +107,7 @@ func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.Widge
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.
 func (db *DB) DeleteWidget(ctx context.Context, name string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name)
+	res, err := db.exec(ctx, `DELETE FROM widgets WHERE name = ?`, name)
 	return affectedOne("delete widget", name, res, err)
 }
 

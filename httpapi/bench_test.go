@@ -1,0 +1,64 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// benchEnv is a server with an admin, a user token and n widgets.
+func benchEnv(b *testing.B, n int) (e *env, userToken string) {
+	b.Helper()
+	e = newEnv(b, sqliteEngine())
+	admin := e.admin("bench-admin@example.com")
+	for i := range n {
+		res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
+			"name": {fmt.Sprintf("w%05d", i)}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}})
+		if res.Status != http.StatusCreated {
+			b.Fatalf("seed: %d %s", res.Status, res.Body)
+		}
+	}
+	return e, e.register("bench-user@example.com", "bench-password")
+}
+
+// benchGET measures one GET path in parallel over real HTTP.
+func benchGET(b *testing.B, e *env, token, path string) {
+	client := e.srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		for pb.Next() {
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("status %d", res.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkGetWidget(b *testing.B) {
+	e, tok := benchEnv(b, 100)
+	benchGET(b, e, tok, "/api/v1/widgets/w00042")
+}
+
+func BenchmarkGetCurrentUser(b *testing.B) {
+	e, tok := benchEnv(b, 0)
+	benchGET(b, e, tok, "/api/v1/auth/user")
+}
+
+func BenchmarkListWidgetsFirstPage(b *testing.B) {
+	e, tok := benchEnv(b, 100)
+	benchGET(b, e, tok, "/api/v1/widgets?page=1&per_page=10")
+}
