@@ -56,27 +56,14 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 }
 
 // FindWidgets returns one page in creation order and the total count, which
-// comes from the trigger-maintained counter rather than a scan. Both are read
-// in one snapshot so they agree.
+// comes from the trigger-maintained counter rather than a scan. One statement
+// reads both, so they come from one snapshot.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	defer tx.Rollback()
-
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
-		return nil, 0, mapError("count widgets", err)
-	}
-	if page.Offset() >= total {
-		return []*widgetapi.Widget{}, total, nil
-	}
 	// The inner query walks only the primary key index to skip the offset.
-	rows, err := tx.QueryContext(ctx, `
-		SELECT `+widgetColumns+`
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
 		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT $1 OFFSET $2)
 		ORDER BY w.id`, page.Size, page.Offset())
@@ -85,15 +72,25 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 	}
 	defer rows.Close()
 	items := make([]*widgetapi.Widget, 0, page.Size)
+	total := -1
 	for rows.Next() {
-		w, err := scanWidget(rows)
-		if err != nil {
+		var w widgetapi.Widget
+		if err := rows.Scan(&total, &w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline,
+			&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
 			return nil, 0, mapError("list widgets", err)
 		}
-		items = append(items, w)
+		w.CreatedAt = w.CreatedAt.UTC()
+		w.Deadline = w.Deadline.UTC()
+		items = append(items, &w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, mapError("list widgets", err)
+	}
+	if total < 0 {
+		// An empty page carries no row to read the total from.
+		if err := db.db.QueryRowContext(ctx, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
+			return nil, 0, mapError("count widgets", err)
+		}
 	}
 	return items, total, nil
 }
