@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 )
@@ -61,4 +62,17 @@ func BenchmarkGetCurrentUser(b *testing.B) {
 func BenchmarkListWidgetsFirstPage(b *testing.B) {
 	e, tok := benchEnv(b, 100)
 	benchGET(b, e, tok, "/api/v1/widgets?page=1&per_page=10")
+}
+
+// BenchmarkCeiling is a bare net/http handler returning the bytes of one
+// widget: what the machine's HTTP stack can do at all, for comparison.
+func BenchmarkCeiling(b *testing.B) {
+	e, tok := benchEnv(b, 1)
+	body := e.do(request{Method: "GET", Path: "/api/v1/widgets/w00000", Token: tok}).Body
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	benchGET(b, &env{t: b, srv: srv}, tok, "/")
 }

@@ -16,24 +16,13 @@ import (
 	"widgetapi"
 )
 
-// requestInfo is per-request state that outer middleware reads after the
-// inner handlers have filled it in.
-type requestInfo struct {
-	id    string
-	route string
+type requestIDKey struct{}
+
+// requestID is the id of the request being served, for log lines.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
-
-type infoKey struct{}
-
-func infoFrom(ctx context.Context) *requestInfo {
-	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
-		return ri
-	}
-	return &requestInfo{}
-}
-
-func requestID(ctx context.Context) string   { return infoFrom(ctx).id }
-func setRoute(ctx context.Context, p string) { infoFrom(ctx).route = p }
 
 // responseRecorder remembers the status and size of a response.
 type responseRecorder struct {
@@ -66,12 +55,12 @@ func (rw *responseRecorder) Unwrap() http.ResponseWriter { return rw.ResponseWri
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: validRequestID(r.Header.Get("X-Request-ID"))}
-		if ri.id == "" {
-			ri.id = newRequestID()
+		id := validRequestID(r.Header.Get("X-Request-ID"))
+		if id == "" {
+			id = newRequestID()
 		}
 		h := w.Header()
-		h.Set("X-Request-ID", ri.id)
+		h.Set("X-Request-ID", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		if strings.HasPrefix(r.URL.Path, "/api/") {
@@ -83,14 +72,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.inFlight.Inc()
 			defer s.Metrics.inFlight.Dec()
 		}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		next.ServeHTTP(rec, r)
 
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		route := ri.route
-		if route == "" {
+		// The mux records the matched pattern on the request it was given.
+		route := r.Pattern
+		if route == "" || route == "/" {
 			route = "unmatched"
 		}
 		if s.Metrics != nil {
@@ -107,7 +98,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", elapsed),
-			slog.String("request_id", ri.id),
+			slog.String("request_id", id),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

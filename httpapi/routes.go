@@ -21,6 +21,8 @@ func (s *Server) addRoutes() {
 	if s.Metrics != nil {
 		m.Handle("GET /metrics", s.Metrics.Handler())
 	}
+	// Everything else: a JSON 404, or 405 with Allow.
+	s.mux.Handle("/", s.noRoute())
 }
 
 // Routes lists every registered "METHOD /path" pattern, for documentation checks.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"widgetapi"
@@ -78,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
 	s.addRoutes()
-	s.handler = s.observe(s.recoverPanics(s.cors(http.HandlerFunc(s.route))))
+	s.handler = s.observe(s.recoverPanics(s.cors(s.mux)))
 	return s, nil
 }
 
@@ -87,46 +88,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// route dispatches to the mux, answering unknown routes and wrong methods
-// with JSON instead of the mux's plain text.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern != "" {
-		setRoute(r.Context(), pattern)
-		// ServeHTTP, not h.ServeHTTP: only the mux fills in r.PathValue.
-		s.mux.ServeHTTP(w, r)
-		return
-	}
-	// The mux's own answer tells 404 from 405 (with Allow) and redirects.
-	rec := &headerRecorder{header: http.Header{}}
-	h.ServeHTTP(rec, r)
-	switch rec.status {
-	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", rec.header.Get("Allow"))
-		writeJSON(w, http.StatusMethodNotAllowed, messageBody{"The method is not allowed for the requested URL."})
-	case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusFound:
-		w.Header().Set("Location", rec.header.Get("Location"))
-		writeJSON(w, rec.status, messageBody{"Moved to " + rec.header.Get("Location")})
-	default:
+// noRoute answers requests that match no route: 405 with Allow when the
+// path exists under other methods, else 404, both in JSON. It is registered
+// as the catch-all "/", so that the mux matches each request only once.
+func (s *Server) noRoute() http.Handler {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := *r
+			probe.Method = m
+			if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, messageBody{"The method is not allowed for the requested URL."})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, messageBody{"The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."})
-	}
-}
-
-// headerRecorder keeps the status and headers a handler writes, discarding the body.
-type headerRecorder struct {
-	header http.Header
-	status int
-}
-
-func (h *headerRecorder) Header() http.Header { return h.header }
-func (h *headerRecorder) Write(b []byte) (int, error) {
-	if h.status == 0 {
-		h.status = http.StatusOK
-	}
-	return len(b), nil
-}
-func (h *headerRecorder) WriteHeader(status int) {
-	if h.status == 0 {
-		h.status = status
-	}
+	})
 }
