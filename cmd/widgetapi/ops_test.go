@@ -264,3 +264,40 @@ func TestPostgresOutageGives503AndRecovers(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowAndOversizedHeadersAreCutOff(t *testing.T) {
+	s := startServer(t, t.TempDir(), baseEnv("APP_ENV=testing"))
+	addr := strings.TrimPrefix(s.URL, "http://")
+
+	// Headers over the 64 KiB limit: 431 from the HTTP server.
+	req, _ := http.NewRequest("GET", s.URL+"/healthz", nil)
+	req.Header.Set("X-Padding", strings.Repeat("p", 100<<10))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("100 KiB of headers: %d", res.StatusCode)
+	}
+
+	// A client that starts a request and never finishes its headers is
+	// disconnected after the read-header timeout (5 s), not held forever.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := conn.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server held a slow client's connection for %v", time.Since(start))
+	}
+	t.Logf("slow client disconnected after %v", time.Since(start).Round(time.Millisecond))
+}
