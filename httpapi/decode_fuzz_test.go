@@ -1,0 +1,140 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"widgetapi/internal/testdb"
+)
+
+// decodeFuzzTypes are the content types FuzzDecodeBody picks from; the last
+// slot stands for the fuzzed raw content type.
+var decodeFuzzTypes = []string{
+	"application/x-www-form-urlencoded",
+	"application/json",
+	"application/json; charset=utf-8",
+	"multipart/form-data; boundary=XYZ",
+	"multipart/form-data",
+	"text/plain",
+	"", // no Content-Type header
+	"raw",
+}
+
+// decodeFuzzMultipart is a valid multipart body with boundary XYZ.
+const decodeFuzzMultipart = "--XYZ\r\n" +
+	"Content-Disposition: form-data; name=\"email\"\r\n\r\n" +
+	"fuzz@example.com\r\n" +
+	"--XYZ\r\n" +
+	"Content-Disposition: form-data; name=\"password\"\r\n\r\n" +
+	"password1\r\n" +
+	"--XYZ--\r\n"
+
+// FuzzDecodeBody posts arbitrary bodies with assorted content types to
+// register (and login): the answer is never a 5xx, always JSON, and always
+// one of the statuses the contract lists for these routes.
+func FuzzDecodeBody(f *testing.F) {
+	e := newEnv(f, testdb.Engine{Name: "sqlite", Open: testdb.OpenSQLite})
+	client := e.srv.Client()
+
+	const (
+		form = iota
+		jsonType
+		jsonUTF8
+		multipartXYZ
+		multipartNoBoundary
+		textPlain
+		none
+		raw
+	)
+	add := func(kind int, rawCT, body string) { f.Add(byte(kind), rawCT, []byte(body)) }
+	add(form, "", "email=fuzz%40example.com&password=password1")
+	add(form, "", "email=first+last&password=short")
+	add(form, "", "email=%zz&password=password1")
+	add(form, "", "email=a@x.io&email=b@x.io&password=password1&password=")
+	add(form, "", "email=some%FFone@example.com&password=password1")
+	add(form, "", "")
+	add(jsonType, "", `{"email": "fuzz2@example.com", "password": "password1"}`)
+	add(jsonUTF8, "", `{"email": "FUZZ2@example.com", "password": "password1"}`)
+	add(jsonType, "", `{"email": 12, "password": ["x"]}`)
+	add(jsonType, "", `[{"email": "a@x.io"}]`)
+	add(jsonType, "", `{"email": "a@x.io", "password": `)
+	add(jsonType, "", `{"email": "a@x.io", "password": "password1"} trailing`)
+	add(jsonType, "", `{}{}`)
+	add(jsonType, "", `null`)
+	add(jsonType, "", "{\"email\": \"\xff@x.io\", \"password\": \"password1\"}")
+	add(jsonType, "", `{"email": "\ud800@x.io", "password": "password1"}`)
+	add(jsonType, "", `{"email": "a@x.io", "password": "`+strings.Repeat("p", 73)+`"}`)
+	add(jsonType, "", strings.Repeat("[", 10000))
+	add(multipartXYZ, "", decodeFuzzMultipart)
+	add(multipartXYZ, "", strings.TrimSuffix(decodeFuzzMultipart, "--XYZ--\r\n"))
+	add(multipartXYZ, "", "--XYZ\r\nContent-Disposition: form-data; name=\"email\"; filename=\"a.txt\"\r\n\r\nx\r\n--XYZ--\r\n")
+	add(multipartNoBoundary, "", decodeFuzzMultipart)
+	add(textPlain, "", "email=a@x.io&password=password1")
+	add(none, "", "")
+	add(none, "", "email=a@x.io")
+	add(raw, "application/json; charset=latin1", `{"email": "raw@example.com", "password": "password1"}`)
+	add(raw, "APPLICATION/JSON", `{"email": "raw2@example.com", "password": "password1"}`)
+	add(raw, "multipart/form-data; boundary=", decodeFuzzMultipart)
+	add(raw, "multipart/mixed; boundary=XYZ", decodeFuzzMultipart)
+	add(raw, "application/x-www-form-urlencoded; charset=\"", "email=a")
+	add(raw, ";;;", "x")
+	add(raw, "application/json\u00e9", "{}")
+
+	f.Fuzz(func(t *testing.T, kind byte, rawCT string, body []byte) {
+		ct := decodeFuzzTypes[int(kind&0x7f)%len(decodeFuzzTypes)]
+		if ct == "raw" {
+			// Keep to what an HTTP client can send in a header at all.
+			ct = strings.Map(func(r rune) rune {
+				if r < 0x20 && r != '\t' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, rawCT)
+		}
+		path := "/api/v1/auth/register"
+		allowed := []int{201, 400, 409, 413, 415}
+		if kind&0x80 != 0 {
+			path = "/api/v1/auth/login"
+			allowed = []int{200, 400, 401, 413, 415, 429}
+		}
+		req, err := http.NewRequestWithContext(context.Background(), "POST", e.srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("Content-Type %q: %v", ct, err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode >= 500 {
+			t.Fatalf("Content-Type %q, body %q: status %d: %s", ct, body, res.StatusCode, b)
+		}
+		if !slices.Contains(allowed, res.StatusCode) {
+			t.Fatalf("Content-Type %q, body %q: status %d is not one of %v: %s", ct, body, res.StatusCode, allowed, b)
+		}
+		if mt, _, err := mime.ParseMediaType(res.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			t.Fatalf("response Content-Type %q", res.Header.Get("Content-Type"))
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("response body is not a JSON object: %v: %q", err, b)
+		}
+		if msg, _ := m["message"].(string); msg == "" {
+			t.Fatalf("response without a message: %s", b)
+		}
+	})
+}
