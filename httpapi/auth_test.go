@@ -1,8 +1,8 @@
 package httpapi_test
 
-// Tests of the auth rows of the API contract (/work/shared/spec/api-contract.md,
-// sections Requests, Error bodies, Auth, Token failures and The token), over
-// real HTTP, on every storage engine.
+// Tests of the auth rows of the API contract (sections Requests, Error
+// bodies, Auth, Token failures and The token), over real HTTP, on every
+// storage engine.
 
 import (
 	"bytes"
