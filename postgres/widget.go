@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 var _ widgetapi.WidgetStore = (*DB)(nil)
@@ -102,7 +103,7 @@ func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.Widge
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE widgets SET info_url = $1, deadline = $2 WHERE name = $3`,
 		upd.InfoURL, upd.Deadline, name)
-	return affectedOne("update widget", name, res, err)
+	return sqlutil.ExpectOne("update widget", name, res, err, mapError)
 }
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.
@@ -110,19 +111,5 @@ func (db *DB) DeleteWidget(ctx context.Context, name string) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	res, err := db.db.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name)
-	return affectedOne("delete widget", name, res, err)
-}
-
-func affectedOne(op, name string, res sql.Result, err error) error {
-	if err != nil {
-		return mapError(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return mapError(op, err)
-	}
-	if n == 0 {
-		return widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
-	}
-	return nil
+	return sqlutil.ExpectOne("delete widget", name, res, err, mapError)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 var _ widgetapi.WidgetStore = (*DB)(nil)
@@ -102,25 +103,11 @@ func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.Widge
 	res, err := db.exec(ctx, `
 		UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
 		upd.InfoURL, upd.Deadline.Unix(), name)
-	return affectedOne("update widget", name, res, err)
+	return sqlutil.ExpectOne("update widget", name, res, err, mapError)
 }
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.
 func (db *DB) DeleteWidget(ctx context.Context, name string) error {
 	res, err := db.exec(ctx, `DELETE FROM widgets WHERE name = ?`, name)
-	return affectedOne("delete widget", name, res, err)
-}
-
-func affectedOne(op, name string, res sql.Result, err error) error {
-	if err != nil {
-		return mapError(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return mapError(op, err)
-	}
-	if n == 0 {
-		return widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
-	}
-	return nil
+	return sqlutil.ExpectOne("delete widget", name, res, err, mapError)
 }
