@@ -49,6 +49,11 @@ type Tokens struct {
 	cfg    TokenConfig
 	parser *jwt.Parser
 	keyset jwt.VerificationKeySet
+	// verified remembers tokens whose signature and claims checked out, so
+	// that a client's every request does not redo the HMAC and JSON work.
+	// Only expiry can change for such a token, and it is checked on every
+	// hit; revocation is the Service's job and always asks the database.
+	verified *verifiedCache
 }
 
 // NewTokens checks cfg and returns a Tokens.
@@ -67,7 +72,7 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tokens{cfg: cfg}
+	t := &Tokens{cfg: cfg, verified: newVerifiedCache(4096)}
 	for _, k := range cfg.Keys {
 		t.keyset.Keys = append(t.keyset.Keys, k)
 	}
@@ -126,6 +131,13 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 	if len(raw) > maxTokenLength || !tokenAlphabet(raw) {
 		return nil, unauthorized(MsgInvalid, errors.New("token has characters or a length no issued token has"))
 	}
+	if c, ok := t.verified.get(raw); ok {
+		// The same test as jwt's: expired from exp plus leeway on.
+		if !t.cfg.Now().Before(c.ExpiresAt.Add(t.cfg.Leeway)) {
+			return nil, unauthorized(MsgExpired, jwt.ErrTokenExpired)
+		}
+		return &c, nil
+	}
 	var claims Claims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
 		return t.keyset, nil
@@ -142,13 +154,17 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		// checking here keeps odd strings away from the stores' uuid columns.
 		return nil, unauthorized(MsgInvalid, errors.New("token sub or jti is not a UUID"))
 	}
-	return &widgetapi.TokenClaims{
+	c := &widgetapi.TokenClaims{
 		ID:        claims.ID,
 		Subject:   claims.Subject,
 		Admin:     claims.Admin,
 		IssuedAt:  claims.IssuedAt.Time,
 		ExpiresAt: claims.ExpiresAt.Time,
-	}, nil
+	}
+	t.verified.put(raw, c)
+	// Handlers may keep the pointer; hand out a copy of the cached claims.
+	cc := *c
+	return &cc, nil
 }
 
 func unauthorized(msg string, cause error) error {
