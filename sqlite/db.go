@@ -33,6 +33,7 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	hot   *hotReads
 
 	// stmts caches prepared statements by pool and SQL text: parsing SQL
 	// was the largest cost of a read. SQLite re-prepares them by itself
@@ -96,7 +97,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
-	return &DB{path: path, write: write, read: read, stmts: map[stmtKey]*sql.Stmt{}}, nil
+	hot, err := openHotReads(path, n)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	return &DB{path: path, write: write, read: read, hot: hot, stmts: map[stmtKey]*sql.Stmt{}}, nil
 }
 
 // Close closes both pools.
@@ -107,7 +114,7 @@ func (db *DB) Close() error {
 		delete(db.stmts, k)
 	}
 	db.mu.Unlock()
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.hot.close(), db.read.Close(), db.write.Close())
 }
 
 // stmt returns the prepared statement for query on the read or write pool,
@@ -194,7 +201,7 @@ func mapError(op string, err error) error {
 	case errors.Is(err, sqlite3.BUSY), errors.Is(err, sqlite3.LOCKED),
 		errors.Is(err, context.DeadlineExceeded):
 		return widgetapi.Unavailable(fmt.Errorf("sqlite: %s: %w", op, err))
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, sqlite3.INTERRUPT):
 		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: err}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)

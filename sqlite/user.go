@@ -46,22 +46,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 
 // FindTokenSubject returns the user with publicID and whether jti is revoked.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
-	row := db.queryRow(ctx, false, `
-		SELECT id, email, registered_on, admin, public_id,
-		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)
-		FROM users WHERE public_id = ?`, jti, publicID)
-	var u widgetapi.User
-	var registered int64
-	var revoked bool
-	err := row.Scan(&u.ID, &u.Email, &registered, &u.Admin, &u.PublicID, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
-	}
-	if err != nil {
-		return nil, false, mapError("find token subject", err)
-	}
-	u.RegisteredOn = time.Unix(registered, 0).UTC()
-	return &u, revoked, nil
+	return db.hot.findTokenSubject(ctx, publicID, jti)
 }
 
 // RevokeToken records jti as revoked until expiresAt.

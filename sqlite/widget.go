@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -41,17 +39,7 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 
 // FindWidgetByName returns one widget. ENOTFOUND when absent.
 func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
-	w, err := scanWidget(db.queryRow(ctx, false, `
-		SELECT `+widgetColumns+`
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
-	}
-	if err != nil {
-		return nil, mapError("find widget", err)
-	}
-	return w, nil
+	return db.hot.findWidgetByName(ctx, name)
 }
 
 // FindWidgets returns one page in creation order and the total count, which

@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"widgetapi"
+)
+
+// hotReads serves the two reads made by nearly every request — the token's
+// user with its revocation, and a widget by name — on read-only connections
+// used through the driver's own API. Profiles showed database/sql's row and
+// pool bookkeeping costing as much as SQLite's own work for these one-row
+// lookups; everything else goes through database/sql.
+type hotReads struct {
+	conns chan *hotConn
+	all   []*hotConn
+}
+
+// hotConn is one read-only connection with its statements, prepared on
+// first use (the tables may not exist until migrations have run).
+type hotConn struct {
+	conn    *sqlite3.Conn
+	subject *sqlite3.Stmt
+	widget  *sqlite3.Stmt
+}
+
+const (
+	subjectQuery = `
+		SELECT id, email, registered_on, admin, public_id,
+		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)
+		FROM users WHERE public_id = ?`
+	widgetByNameQuery = `
+		SELECT ` + widgetColumns + `
+		FROM widgets w JOIN users u ON u.id = w.owner_id
+		WHERE w.name = ?`
+)
+
+func openHotReads(path string, n int) (*hotReads, error) {
+	h := &hotReads{conns: make(chan *hotConn, n)}
+	for range n {
+		c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY)
+		if err != nil {
+			h.close()
+			return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+		}
+		if err := errors.Join(c.BusyTimeout(5*time.Second), c.Exec(`PRAGMA query_only = on`)); err != nil {
+			c.Close()
+			h.close()
+			return nil, fmt.Errorf("sqlite: set up reader of %s: %w", path, err)
+		}
+		hc := &hotConn{conn: c}
+		h.all = append(h.all, hc)
+		h.conns <- hc
+	}
+	return h, nil
+}
+
+func (h *hotReads) close() error {
+	var errs []error
+	for _, hc := range h.all {
+		for _, st := range []*sqlite3.Stmt{hc.subject, hc.widget} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+		errs = append(errs, hc.conn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// with runs fn on a free connection, interrupting SQLite if ctx ends.
+func (h *hotReads) with(ctx context.Context, fn func(*hotConn) error) error {
+	var hc *hotConn
+	select {
+	case hc = <-h.conns:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { h.conns <- hc }()
+	hc.conn.SetInterrupt(ctx)
+	defer hc.conn.SetInterrupt(context.Background())
+	return fn(hc)
+}
+
+// prepared returns *st, preparing query into it on first use.
+func (hc *hotConn) prepared(st **sqlite3.Stmt, query string) (*sqlite3.Stmt, error) {
+	if *st == nil {
+		s, _, err := hc.conn.Prepare(query)
+		if err != nil {
+			return nil, err
+		}
+		*st = s
+	}
+	return *st, nil
+}
+
+// errNoRow marks a lookup that matched nothing.
+var errNoRow = errors.New("no row")
+
+// step binds args, steps once and hands the row to scan; the statement is
+// reset afterwards so the connection holds no read transaction.
+func step(st *sqlite3.Stmt, scan func(*sqlite3.Stmt), args ...string) error {
+	for i, a := range args {
+		if err := st.BindText(i+1, a); err != nil {
+			return err
+		}
+	}
+	if !st.Step() {
+		err := st.Reset()
+		if err == nil {
+			err = errNoRow
+		}
+		return err
+	}
+	scan(st)
+	return st.Reset()
+}
+
+func (h *hotReads) findTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
+	var u widgetapi.User
+	var revoked bool
+	err := h.with(ctx, func(hc *hotConn) error {
+		st, err := hc.prepared(&hc.subject, subjectQuery)
+		if err != nil {
+			return err
+		}
+		return step(st, func(st *sqlite3.Stmt) {
+			u.ID = st.ColumnInt64(0)
+			u.Email = st.ColumnText(1)
+			u.RegisteredOn = time.Unix(st.ColumnInt64(2), 0).UTC()
+			u.Admin = st.ColumnBool(3)
+			u.PublicID = st.ColumnText(4)
+			revoked = st.ColumnBool(5)
+		}, jti, publicID)
+	})
+	if errors.Is(err, errNoRow) {
+		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	}
+	if err != nil {
+		return nil, false, mapError("find token subject", err)
+	}
+	return &u, revoked, nil
+}
+
+func (h *hotReads) findWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	err := h.with(ctx, func(hc *hotConn) error {
+		st, err := hc.prepared(&hc.widget, widgetByNameQuery)
+		if err != nil {
+			return err
+		}
+		return step(st, func(st *sqlite3.Stmt) {
+			w.ID = st.ColumnInt64(0)
+			w.Name = st.ColumnText(1)
+			w.InfoURL = st.ColumnText(2)
+			w.CreatedAt = time.Unix(st.ColumnInt64(3), 0).UTC()
+			w.Deadline = time.Unix(st.ColumnInt64(4), 0).UTC()
+			w.Owner.ID = st.ColumnInt64(5)
+			w.Owner.Email = st.ColumnText(6)
+			w.Owner.PublicID = st.ColumnText(7)
+		}, name)
+	})
+	if errors.Is(err, errNoRow) {
+		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+	}
+	if err != nil {
+		return nil, mapError("find widget", err)
+	}
+	return &w, nil
+}
