@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -40,6 +40,9 @@ type Options struct {
 
 // DB is a PostgreSQL database.
 type DB struct {
+	// pool serves the reads every request makes, natively; db is the same
+	// pool behind database/sql, for the rest and for the migrations.
+	pool    *pgxpool.Pool
 	db      *sql.DB
 	timeout time.Duration
 }
@@ -47,7 +50,7 @@ type DB struct {
 // Open connects to the database at url. The connection is made lazily; the
 // first query or Ping reports an unreachable server.
 func Open(ctx context.Context, url string, opt Options) (*DB, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password included; keep only the kind.
 		return nil, errors.New("DATABASE_URL: not a valid PostgreSQL URL (postgres://user:password@host:5432/dbname)")
@@ -58,27 +61,32 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 5 * time.Second
 	}
-	cfg.ConnectTimeout = opt.Timeout
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
+	cc := cfg.ConnConfig
+	cc.ConnectTimeout = opt.Timeout
+	if _, ok := cc.RuntimeParams["statement_timeout"]; !ok {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(opt.Timeout.Milliseconds(), 10)
 	}
-	if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
-		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opt.Timeout.Milliseconds(), 10)
+	if _, ok := cc.RuntimeParams["application_name"]; !ok {
+		cc.RuntimeParams["application_name"] = "widgetapi"
 	}
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "widgetapi"
-	}
-	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(opt.MaxConns)
-	db.SetMaxIdleConns(opt.MaxConns)
+	cfg.MaxConns = int32(opt.MaxConns)
 	// Recycle connections so a restarted or failed-over server is picked up.
-	db.SetConnMaxLifetime(30 * time.Minute)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, timeout: opt.Timeout}, nil
+	cfg.MaxConnLifetime = 30 * time.Minute
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, errors.New("DATABASE_URL: cannot set up a PostgreSQL pool with this URL")
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	return &DB{pool: pool, db: db, timeout: opt.Timeout}, nil
 }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	err := db.db.Close()
+	db.pool.Close()
+	return err
+}
 
 // bound limits one operation, waiting for a pooled connection included, to
 // the configured timeout, so that a request never waits on the database

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"widgetapi"
 )
 
@@ -52,14 +54,14 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	row := db.db.QueryRowContext(ctx, `
+	row := db.pool.QueryRow(ctx, `
 		SELECT id, email, registered_on, admin, public_id::text,
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)
 		FROM users WHERE public_id = $2`, jti, publicID)
 	var u widgetapi.User
 	var revoked bool
 	err := row.Scan(&u.ID, &u.Email, &u.RegisteredOn, &u.Admin, &u.PublicID, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
 	}
 	if err != nil {

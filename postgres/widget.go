@@ -2,8 +2,9 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
+
+	"github.com/jackc/pgx/v5"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
@@ -43,11 +44,11 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	w, err := scanWidget(db.db.QueryRowContext(ctx, `
+	w, err := scanWidget(db.pool.QueryRow(ctx, `
 		SELECT `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
 		WHERE w.name = $1`, name))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
 	}
 	if err != nil {
