@@ -63,12 +63,24 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	// The inner query walks only the primary key index to skip the offset.
+	q := sqlutil.PlanPage(page, func() (int, error) {
+		var total int
+		err := db.db.QueryRowContext(ctx, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total)
+		return total, err
+	})
+	if q.Err != nil {
+		return nil, 0, mapError("count widgets", q.Err)
+	}
+	if q.Empty {
+		return []*widgetapi.Widget{}, q.Total, nil
+	}
+	// The inner query walks only the primary key index to skip the offset;
+	// pages past the middle are walked from the far end.
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT $1 OFFSET $2)
-		ORDER BY w.id`, page.Size, page.Offset())
+		WHERE w.id IN (SELECT id FROM widgets ORDER BY id `+q.Direction+` LIMIT $1 OFFSET $2)
+		ORDER BY w.id`, q.Limit, q.Offset)
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
 	}

@@ -46,17 +46,29 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 // comes from the trigger-maintained counter rather than a scan. One statement
 // reads both, so they come from one snapshot.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	// The inner query walks only the primary key to skip the offset, so deep
-	// pages do not join every skipped row.
+	q := sqlutil.PlanPage(page, func() (int, error) {
+		var total int
+		err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total)
+		return total, err
+	})
+	if q.Err != nil {
+		return nil, 0, mapError("count widgets", q.Err)
+	}
+	if q.Empty {
+		return []*widgetapi.Widget{}, q.Total, nil
+	}
+	// The inner query walks only the primary key to skip the offset, so
+	// deep pages do not join every skipped row; pages past the middle are
+	// walked from the far end.
 	st, err := db.stmt(ctx, false, `
 		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
 		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.id IN (SELECT id FROM widgets ORDER BY id LIMIT ? OFFSET ?)
+		WHERE w.id IN (SELECT id FROM widgets ORDER BY id `+q.Direction+` LIMIT ? OFFSET ?)
 		ORDER BY w.id`)
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
 	}
-	rows, err := st.QueryContext(ctx, page.Size, page.Offset())
+	rows, err := st.QueryContext(ctx, q.Limit, q.Offset)
 	if err != nil {
 		return nil, 0, mapError("list widgets", err)
 	}
