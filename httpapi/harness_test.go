@@ -50,6 +50,7 @@ var startTime = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
 // env is one running API server over a fresh database.
 type env struct {
 	t      testing.TB
+	api    *httpapi.Server
 	srv    *httptest.Server
 	clock  *clock
 	store  testdb.Store
@@ -119,7 +120,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, clock: clk, store: st, auth: svc, tokens: tokens, loc: o.loc}
+	return &env{t: t, api: api, srv: srv, clock: clk, store: st, auth: svc, tokens: tokens, loc: o.loc}
 }
 
 // forEachEngine runs fn as a subtest on every available storage engine.
@@ -208,7 +209,9 @@ func (e *env) do(req request) response {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	out := response{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkAgainstOpenAPI(e.t, hr, out)
+	return out
 }
 
 // register creates a user over HTTP and returns their token.

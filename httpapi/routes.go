@@ -16,6 +16,11 @@ func (s *Server) addRoutes() {
 	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
 	m.Handle("DELETE /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetDelete()))
 
+	m.Handle("GET /api/v1/openapi.json", s.handleOpenAPI())
+	m.Handle("GET /api/v1/swagger.json", s.handleOpenAPI())
+	m.Handle("GET /api/v1/ui", s.handleUI())
+	m.Handle("GET /api/v1/ui/{file}", s.handleUI())
+
 	m.Handle("GET /healthz", s.handleHealthz())
 	m.Handle("GET /readyz", s.handleReadyz())
 	if s.Metrics != nil {

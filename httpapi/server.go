@@ -88,6 +88,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+const notFoundMessage = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+
 // noRoute answers requests that match no route: 405 with Allow when the
 // path exists under other methods, else 404, both in JSON. It is registered
 // as the catch-all "/", so that the mux matches each request only once.
@@ -108,6 +110,6 @@ func (s *Server) noRoute() http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, messageBody{"The method is not allowed for the requested URL."})
 			return
 		}
-		writeJSON(w, http.StatusNotFound, messageBody{"The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."})
+		writeJSON(w, http.StatusNotFound, messageBody{notFoundMessage})
 	})
 }

@@ -1,0 +1,199 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"widgetapi/httpapi"
+)
+
+// The served OpenAPI document, loaded once per test binary.
+var (
+	docOnce   sync.Once
+	doc       *openapi3.T
+	docRouter routers.Router
+	docErr    error
+)
+
+func openAPIDoc(t testing.TB) (*openapi3.T, routers.Router) {
+	t.Helper()
+	docOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, docErr = loader.LoadFromData(httpapi.OpenAPI())
+		if docErr != nil {
+			return
+		}
+		if docErr = doc.Validate(context.Background()); docErr != nil {
+			return
+		}
+		// The document's server is the relative "/", which the router cannot
+		// match against a test server's host; route by path alone.
+		routed := *doc
+		routed.Servers = nil
+		docRouter, docErr = legacy.NewRouter(&routed)
+	})
+	if docErr != nil {
+		t.Fatalf("OpenAPI document: %v", docErr)
+	}
+	return doc, docRouter
+}
+
+// checkAgainstOpenAPI validates every response of the HTTP suite against
+// the document. Requests to routes the document does not have (the 404 and
+// 405 tests, preflights) have nothing to be checked against.
+func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
+	t.Helper()
+	_, router := openAPIDoc(t)
+	if req.Method == http.MethodOptions {
+		return
+	}
+	r := req.Clone(context.Background())
+	r.Body = nil
+	route, params, err := router.FindRoute(r)
+	if err != nil {
+		return
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts},
+		Status:                 res.Status,
+		Header:                 res.Header,
+		Options:                opts,
+	}
+	in.SetBodyBytes(res.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s -> %d does not match the OpenAPI document: %v\nbody: %.300s", req.Method, req.URL.Path, res.Status, err, res.Body)
+	}
+}
+
+func TestOpenAPIDocumentIsServedAndValid(t *testing.T) {
+	openAPIDoc(t)
+	e := newEnv(t, sqliteEngine())
+	json1 := e.do(request{Method: "GET", Path: "/api/v1/openapi.json"})
+	json2 := e.do(request{Method: "GET", Path: "/api/v1/swagger.json"})
+	if json1.Status != http.StatusOK || !bytes.Equal(json1.Body, json2.Body) || !bytes.Equal(json1.Body, httpapi.OpenAPI()) ||
+		json1.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("openapi.json %d, swagger.json %d, same=%v", json1.Status, json2.Status, bytes.Equal(json1.Body, json2.Body))
+	}
+	var v map[string]any
+	if err := json.Unmarshal(json1.Body, &v); err != nil || v["openapi"] != "3.0.3" {
+		t.Fatalf("not an OpenAPI 3 document: %v", err)
+	}
+	sec := v["components"].(map[string]any)["securitySchemes"].(map[string]any)["bearerAuth"].(map[string]any)
+	if sec["type"] != "http" || sec["scheme"] != "bearer" {
+		t.Fatalf("bearer scheme: %v", sec)
+	}
+}
+
+// Every route the server registers is in the document, and every operation
+// in the document is served.
+func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
+	d, _ := openAPIDoc(t)
+	e := newEnv(t, sqliteEngine())
+	var documented []string
+	for path, item := range d.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	for _, route := range e.api.Routes() {
+		if strings.HasPrefix(route, "GET /api/v1/ui") || route == "GET /api/v1/openapi.json" || route == "GET /api/v1/swagger.json" {
+			continue // the documentation itself
+		}
+		if !slices.Contains(documented, route) {
+			t.Errorf("route %s is not in the OpenAPI document", route)
+		}
+	}
+
+	admin := e.admin("doc-admin@example.com")
+	if res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
+		"name": {"doc-widget"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}}); res.Status != http.StatusCreated {
+		t.Fatalf("seed widget: %d", res.Status)
+	}
+	slices.SortFunc(documented, func(a, b string) int { // DELETE last, so the widget exists for the others
+		return strings.Compare(strings.Replace(a, "DELETE", "~", 1), strings.Replace(b, "DELETE", "~", 1))
+	})
+	for _, op := range documented {
+		method, path, _ := strings.Cut(op, " ")
+		res := e.do(request{Method: method, Path: strings.ReplaceAll(path, "{name}", "doc-widget"), Token: admin})
+		if res.Status == http.StatusMethodNotAllowed || (res.Status == http.StatusNotFound && strings.Contains(string(res.Body), "requested URL was not found")) {
+			t.Errorf("documented %s is not served: %d", op, res.Status)
+		}
+	}
+	if len(documented) < 12 {
+		t.Fatalf("only %d operations documented", len(documented))
+	}
+}
+
+func TestSwaggerUIIsServedFromTheBinary(t *testing.T) {
+	e := newEnv(t, sqliteEngine())
+	page := e.do(request{Method: "GET", Path: "/api/v1/ui"})
+	if page.Status != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(page.Body), "/api/v1/ui/swagger-ui-bundle.js") {
+		t.Fatalf("ui page: %d %v", page.Status, page.Header)
+	}
+	csp := page.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-eval") || page.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("ui headers: %v", page.Header)
+	}
+	if strings.Contains(string(page.Body), "<script>") || strings.Contains(string(page.Body), "http") {
+		t.Fatal("the page has an inline script or an external address")
+	}
+	for _, asset := range []string{"swagger-ui-bundle.js", "swagger-ui.css", "init.js", "favicon-32x32.png"} {
+		res := e.do(request{Method: "GET", Path: "/api/v1/ui/" + asset})
+		if res.Status != http.StatusOK || len(res.Body) == 0 || res.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: %d (%d bytes)", asset, res.Status, len(res.Body))
+		}
+	}
+	if res := e.do(request{Method: "GET", Path: "/api/v1/ui/nothing.js"}); res.Status != http.StatusNotFound {
+		t.Fatalf("missing asset: %d", res.Status)
+	}
+}
+
+// recordingTB notes failures instead of failing, to test the checker itself.
+type recordingTB struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recordingTB) Helper() {}
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, format)
+}
+
+// The response check must catch a response that breaks the document, so a
+// silently skipped check cannot pass for a passing one.
+func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
+	req, _ := http.NewRequest("GET", "http://127.0.0.1/api/v1/auth/user", nil)
+	good := response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"email":"a@b.io","public_id":"8b6f1a52-3c57-4bd0-9a4c-1f2e3d4c5b6a","admin":false,"registered_on":"x","token_expires_in":"00:00:01"}`)}
+	rec := &recordingTB{TB: t}
+	checkAgainstOpenAPI(rec, req, good)
+	if len(rec.errors) != 0 {
+		t.Fatalf("a valid response was refused: %v", rec.errors)
+	}
+	for _, bad := range []response{
+		{Status: 200, Header: good.Header, Body: []byte(`{"email":"a@b.io"}`)},            // fields missing
+		{Status: 418, Header: good.Header, Body: []byte(`{"message":"teapot"}`)},         // undocumented status
+		{Status: 200, Header: good.Header, Body: []byte(`{"email":1,"public_id":"x"}`)}, // wrong types
+	} {
+		rec := &recordingTB{TB: t}
+		checkAgainstOpenAPI(rec, req, bad)
+		if len(rec.errors) == 0 {
+			t.Errorf("a response breaking the document passed: %d %s", bad.Status, bad.Body)
+		}
+	}
+}
