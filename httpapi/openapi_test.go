@@ -186,8 +186,8 @@ func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
 		t.Fatalf("a valid response was refused: %v", rec.errors)
 	}
 	for _, bad := range []response{
-		{Status: 200, Header: good.Header, Body: []byte(`{"email":"a@b.io"}`)},            // fields missing
-		{Status: 418, Header: good.Header, Body: []byte(`{"message":"teapot"}`)},         // undocumented status
+		{Status: 200, Header: good.Header, Body: []byte(`{"email":"a@b.io"}`)},          // fields missing
+		{Status: 418, Header: good.Header, Body: []byte(`{"message":"teapot"}`)},        // undocumented status
 		{Status: 200, Header: good.Header, Body: []byte(`{"email":1,"public_id":"x"}`)}, // wrong types
 	} {
 		rec := &recordingTB{TB: t}

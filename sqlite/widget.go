@@ -12,18 +12,6 @@ var _ widgetapi.WidgetStore = (*DB)(nil)
 
 const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id`
 
-func scanWidget(s rowScanner) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	var created, deadline int64
-	if err := s.Scan(&w.ID, &w.Name, &w.InfoURL, &created, &deadline,
-		&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
-		return nil, err
-	}
-	w.CreatedAt = time.Unix(created, 0).UTC()
-	w.Deadline = time.Unix(deadline, 0).UTC()
-	return &w, nil
-}
-
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 	err := db.queryRow(ctx, true, `
