@@ -72,7 +72,7 @@ func run(args []string) error {
 	rounds := fs.Int("rounds", 2, "runs of each scenario, each after a run of the ceiling")
 	workers := fs.Int("workers", 32, "concurrent connections of the closed-loop load")
 	pgURL := fs.String("pg-url", os.Getenv("WIDGETAPI_BENCH_POSTGRES_URL"), "PostgreSQL server URL whose user may create databases")
-	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works: SQLite, 100 widgets, 1 s runs, one round")
+	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works (SQLite, 100 widgets, 1 s runs, one round); fails on any non-2xx")
 	out := fs.String("out", "", "also write the report to this Markdown file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -129,7 +129,12 @@ func run(args []string) error {
 		}
 	}
 	if o.out != "" {
-		return os.WriteFile(o.out, []byte(report.String()), 0o644)
+		if err := os.WriteFile(o.out, []byte(report.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	if *smoke && strings.Contains(report.String(), "non-2xx: yes") {
+		return fmt.Errorf("the smoke run got non-2xx responses")
 	}
 	return nil
 }
@@ -261,6 +266,13 @@ func benchOne(work, bin, engine string, seed int, o options, loginTarget float64
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %s | %d of %d | %.1f MiB |\n", r.name, r.rps,
 			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.ceiling, ratio, r.non2xx, r.total, float64(r.peakRSS)/(1<<20))
+	}
+	var failed uint64
+	for _, r := range results {
+		failed += r.non2xx
+	}
+	if failed > 0 {
+		fmt.Fprintf(&b, "\nnon-2xx: yes (%d)\n", failed)
 	}
 	b.WriteString("\n")
 	return b.String(), nil
