@@ -24,7 +24,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -58,13 +60,17 @@ func main() {
 		}
 		return
 	}
-	if err := run(os.Args[1:]); err != nil {
+	// Interrupting the benchmark also cancels its database work, so that no
+	// seeding query is left running in PostgreSQL.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
 	engines := fs.String("engines", "sqlite", "comma-separated engines: sqlite, postgres")
 	seeds := fs.String("seeds", "1000,1000000", "comma-separated numbers of widgets to seed")
@@ -120,7 +126,7 @@ func run(args []string) error {
 
 	for _, engine := range o.engines {
 		for _, seed := range o.seeds {
-			section, err := benchOne(work, bin, engine, seed, o, loginTarget)
+			section, err := benchOne(ctx, work, bin, engine, seed, o, loginTarget)
 			if err != nil {
 				return fmt.Errorf("%s with %d widgets: %w", engine, seed, err)
 			}
@@ -149,7 +155,7 @@ type result struct {
 	codes         map[string]int
 }
 
-func benchOne(work, bin, engine string, seed int, o options, loginTarget float64) (string, error) {
+func benchOne(ctx context.Context, work, bin, engine string, seed int, o options, loginTarget float64) (string, error) {
 	dir, err := os.MkdirTemp(work, engine+"-")
 	if err != nil {
 		return "", err
@@ -181,7 +187,7 @@ func benchOne(work, bin, engine string, seed int, o options, loginTarget float64
 		}
 	}
 	start := time.Now()
-	if err := seedWidgets(engine, dbURL, seed); err != nil {
+	if err := seedWidgets(ctx, engine, dbURL, seed); err != nil {
 		return "", fmt.Errorf("seed: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "%s: seeded %d widgets in %s\n", engine, seed, time.Since(start).Round(time.Millisecond))
@@ -331,8 +337,7 @@ func widgetName(i int) string { return fmt.Sprintf("w%07d", i) }
 
 // seedWidgets inserts n widgets owned by the admin straight into the
 // database; a million over HTTP would take longer than the benchmark.
-func seedWidgets(engine, dbURL string, n int) error {
-	ctx := context.Background()
+func seedWidgets(ctx context.Context, engine, dbURL string, n int) error {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	deadline := time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC)
 	switch engine {
