@@ -116,3 +116,20 @@ func ValidateCredentials(email, password string) error {
 	}
 	return Invalid(problems)
 }
+
+// ValidateLogin checks the fields of a login: a well-formed email and a
+// password of at most bcrypt's length (its minimum is not checked, since a
+// short password simply does not match).
+func ValidateLogin(email, password string) error {
+	problems := map[string]string{}
+	if why := ValidateEmail(email); why != "" {
+		problems["email"] = why
+	}
+	switch {
+	case password == "":
+		problems["password"] = "Missing required parameter in the post body"
+	case len(password) > MaxPasswordBytes:
+		problems["password"] = ValidatePassword(password)
+	}
+	return Invalid(problems)
+}

@@ -86,17 +86,7 @@ func (s *Service) Register(ctx context.Context, email, password string) (*widget
 // Login checks credentials and issues a token. EINVALID when a field is
 // missing or malformed, EBADLOGIN when the credentials do not match.
 func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi.User, widgetapi.AccessToken, error) {
-	problems := map[string]string{}
-	if why := widgetapi.ValidateEmail(email); why != "" {
-		problems["email"] = why
-	}
-	switch {
-	case password == "":
-		problems["password"] = "Missing required parameter in the post body"
-	case len(password) > widgetapi.MaxPasswordBytes:
-		problems["password"] = widgetapi.ValidatePassword(password)
-	}
-	if err := widgetapi.Invalid(problems); err != nil {
+	if err := widgetapi.ValidateLogin(email, password); err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
 

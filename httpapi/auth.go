@@ -29,9 +29,13 @@ func writeToken(w http.ResponseWriter, status int, msg string, tok widgetapi.Acc
 
 func (s *Server) handleRegister() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := decodeFields(w, r, "email", "password")
+		f, bad, err := decodeFields(w, r, "email", "password")
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		if len(bad) > 0 {
+			s.writeError(w, r, s.Realm, withBadFields(bad, widgetapi.ValidateCredentials(f["email"], f["password"])))
 			return
 		}
 		_, tok, err := s.Auth.Register(r.Context(), f["email"], f["password"])
@@ -45,9 +49,13 @@ func (s *Server) handleRegister() http.Handler {
 
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := decodeFields(w, r, "email", "password")
+		f, bad, err := decodeFields(w, r, "email", "password")
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		if len(bad) > 0 {
+			s.writeError(w, r, s.Realm, withBadFields(bad, widgetapi.ValidateLogin(f["email"], f["password"])))
 			return
 		}
 		// A throttled account is refused before bcrypt runs, so guessing

@@ -43,8 +43,11 @@ func (e *requestError) Error() string { return e.message }
 
 // decodeFields reads the named string fields from a form-encoded, multipart or
 // JSON body. Missing fields come back as "". Unknown fields are ignored, as
-// they were by the original API.
-func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, error) {
+// they were by the original API. A field that is present but unusable (not
+// a string, not UTF-8) comes back as "" and is named in bad, so that the
+// caller can report it together with every other failing field; err is for
+// the body as a whole (413, 415, malformed).
+func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]string, bad map[string]string, err error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
@@ -52,14 +55,14 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (map[
 		var err error
 		mediaType, _, err = mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, unsupportedType(ct)
+			return nil, nil, unsupportedType(ct)
 		}
 	}
 	var values map[string]string
-	var err error
+	bad = map[string]string{}
 	switch mediaType {
 	case "application/json":
-		values, err = decodeJSON(r.Body, names)
+		values, err = decodeJSON(r.Body, names, bad)
 	case "application/x-www-form-urlencoded":
 		err = r.ParseForm()
 		if err == nil {
@@ -76,34 +79,50 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (map[
 		var n int64
 		n, err = io.Copy(io.Discard, io.LimitReader(r.Body, 1))
 		if err == nil && n > 0 {
-			return nil, unsupportedType("")
+			return nil, nil, unsupportedType("")
 		}
 		values = map[string]string{}
 	default:
-		return nil, unsupportedType(mediaType)
+		return nil, nil, unsupportedType(mediaType)
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+			return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge,
 				message: fmt.Sprintf("Request body is larger than %d bytes.", MaxBodyBytes)}
 		}
 		var domainErr *widgetapi.Error
 		if errors.As(err, &domainErr) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, malformed(mediaType, err)
+		return nil, nil, malformed(mediaType, err)
 	}
-	problems := map[string]string{}
 	for _, name := range names {
 		if !utf8.ValidString(values[name]) {
-			problems[name] = name + " must be valid UTF-8 text"
+			bad[name] = name + " must be valid UTF-8 text"
+			values[name] = ""
 		}
 	}
-	if err := widgetapi.Invalid(problems); err != nil {
-		return nil, err
+	return values, bad, nil
+}
+
+// withBadFields adds the fields the decoder could not use to the problems
+// that validating the other fields found; the decoder's reason wins for a
+// field both name.
+func withBadFields(bad map[string]string, validation error) error {
+	merged := map[string]string{}
+	var e *widgetapi.Error
+	if errors.As(validation, &e) && e.Code == widgetapi.EINVALID {
+		for k, v := range e.Fields {
+			merged[k] = v
+		}
+	} else if validation != nil {
+		return validation
 	}
-	return values, nil
+	for k, v := range bad {
+		merged[k] = v
+	}
+	return widgetapi.Invalid(merged)
 }
 
 func unsupportedType(ct string) error {
@@ -129,8 +148,8 @@ func firstValues(form map[string][]string, names []string) map[string]string {
 }
 
 // decodeJSON reads exactly one JSON object; each named field, when present
-// and not null, must be a string.
-func decodeJSON(body io.Reader, names []string) (map[string]string, error) {
+// and not null, must be a string, or it is named in bad.
+func decodeJSON(body io.Reader, names []string, bad map[string]string) (map[string]string, error) {
 	dec := json.NewDecoder(body)
 	var obj map[string]json.RawMessage
 	if err := dec.Decode(&obj); err != nil {
@@ -150,7 +169,6 @@ func decodeJSON(body io.Reader, names []string) (map[string]string, error) {
 		return nil, err
 	}
 	out := make(map[string]string, len(names))
-	problems := map[string]string{}
 	for _, name := range names {
 		raw, ok := obj[name]
 		if !ok || string(raw) == "null" {
@@ -158,19 +176,16 @@ func decodeJSON(body io.Reader, names []string) (map[string]string, error) {
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			problems[name] = name + " must be a string"
+			bad[name] = name + " must be a string"
 			continue
 		}
 		// encoding/json turns invalid UTF-8 and lone surrogates into U+FFFD
 		// instead of failing; such text was not what the client meant.
 		if !utf8.Valid(raw) || strings.ContainsRune(s, utf8.RuneError) {
-			problems[name] = name + " must be valid UTF-8 text"
+			bad[name] = name + " must be valid UTF-8 text"
 			continue
 		}
 		out[name] = s
-	}
-	if err := widgetapi.Invalid(problems); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

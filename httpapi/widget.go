@@ -56,7 +56,7 @@ func (s *Server) readWidget(w http.ResponseWriter, r *http.Request, urlName stri
 	if urlName != "" {
 		fields = fields[1:]
 	}
-	f, err := decodeFields(w, r, fields...)
+	f, bad, err := decodeFields(w, r, fields...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,9 @@ func (s *Server) readWidget(w http.ResponseWriter, r *http.Request, urlName stri
 	}
 	now := s.Now()
 	name, deadline, err := widgetapi.ValidateWidget(f["name"], f["info_url"], f["deadline"], now, s.Location)
+	if len(bad) > 0 {
+		return nil, withBadFields(bad, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -497,3 +497,30 @@ func TestWidgetLocationBehindProxies(t *testing.T) {
 		t.Fatalf("untrusted peer: Location %q", res.Header.Get("Location"))
 	}
 }
+
+// A field of the wrong JSON type is reported together with every other
+// failing field, not instead of them.
+func TestWrongTypedFieldsAreReportedWithTheOthers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		res := e.do(request{Method: "POST", Path: "/api/v1/auth/register",
+			JSON: map[string]any{"email": 5, "password": "short"}})
+		wantFields(t, res, "email", "password")
+		if msg := res.JSON(t)["errors"].(map[string]any)["email"]; msg != "email must be a string" {
+			t.Fatalf("errors.email = %v", msg)
+		}
+		res = e.do(request{Method: "POST", Path: "/api/v1/auth/login",
+			JSON: map[string]any{"email": "not an email", "password": []int{1}}})
+		wantFields(t, res, "email", "password")
+		res = e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin,
+			JSON: map[string]any{"name": true, "info_url": "nope", "deadline": "2026-12-31"}})
+		wantFields(t, res, "name", "info_url")
+		res = e.do(request{Method: "PUT", Path: "/api/v1/widgets/some-name", Token: admin,
+			JSON: map[string]any{"info_url": 1, "deadline": "1/1/1970"}})
+		wantFields(t, res, "info_url", "deadline")
+		if total := e.do(request{Method: "GET", Path: "/api/v1/widgets", Token: admin}).JSON(t)["total_items"]; total != float64(0) {
+			t.Fatalf("a rejected request stored a widget: %v", total)
+		}
+	})
+}
