@@ -18,7 +18,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -555,44 +554,21 @@ func TestAuthRegisterConcurrent(t *testing.T) {
 						emails[i] = "Race@Example.COM"
 					}
 				}
+				reqs := make([]request, n)
+				for i := range reqs {
+					reqs[i] = request{Method: "POST", Path: "/api/v1/auth/register",
+						Form: url.Values{"email": {emails[i]}, "password": {"password1"}}}
+				}
 				type result struct {
 					status int
 					body   []byte
-					err    error
 				}
-				results := make([]result, n)
-				start := make(chan struct{})
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						<-start
-						form := url.Values{"email": {emails[i]}, "password": {"password1"}}
-						req, err := http.NewRequestWithContext(context.Background(), "POST", e.srv.URL+"/api/v1/auth/register", strings.NewReader(form.Encode()))
-						if err != nil {
-							results[i].err = err
-							return
-						}
-						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-						res, err := e.srv.Client().Do(req)
-						if err != nil {
-							results[i].err = err
-							return
-						}
-						defer res.Body.Close()
-						var buf bytes.Buffer
-						_, results[i].err = buf.ReadFrom(res.Body)
-						results[i].status, results[i].body = res.StatusCode, buf.Bytes()
-					}()
+				var results []result
+				for _, res := range e.concurrently(reqs) {
+					results = append(results, result{status: res.Status, body: res.Body})
 				}
-				close(start)
-				wg.Wait()
 				created := 0
 				for i, r := range results {
-					if r.err != nil {
-						t.Fatalf("request %d: %v", i, r.err)
-					}
 					switch r.status {
 					case http.StatusCreated:
 						created++

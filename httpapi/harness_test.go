@@ -160,9 +160,48 @@ type request struct {
 	Raw       string            // sent as is, with Header's Content-Type
 }
 
-// do sends req and reads the whole response.
+// do sends req, reads the whole response and checks it against the
+// OpenAPI document.
 func (e *env) do(req request) response {
 	e.t.Helper()
+	hr, res, err := e.send(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	checkAgainstOpenAPI(e.t, hr, res)
+	return res
+}
+
+// concurrently sends every request at the same moment and returns the
+// responses in order.
+func (e *env) concurrently(reqs []request) []response {
+	e.t.Helper()
+	out := make([]response, len(reqs))
+	sent := make([]*http.Request, len(reqs))
+	errs := make([]error, len(reqs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			sent[i], out[i], errs[i] = e.send(req)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range reqs {
+		if errs[i] != nil {
+			e.t.Fatalf("request %d: %v", i, errs[i])
+		}
+		checkAgainstOpenAPI(e.t, sent[i], out[i])
+	}
+	return out
+}
+
+// send sends req and reads the whole response; safe to call from goroutines.
+func (e *env) send(req request) (*http.Request, response, error) {
 	var body io.Reader
 	ct := ""
 	switch {
@@ -173,7 +212,7 @@ func (e *env) do(req request) response {
 		mw := multipart.NewWriter(&buf)
 		for k, v := range req.Multipart {
 			if err := mw.WriteField(k, v); err != nil {
-				e.t.Fatal(err)
+				return nil, response{}, err
 			}
 		}
 		mw.Close()
@@ -181,7 +220,7 @@ func (e *env) do(req request) response {
 	case req.JSON != nil:
 		b, err := json.Marshal(req.JSON)
 		if err != nil {
-			e.t.Fatal(err)
+			return nil, response{}, err
 		}
 		body, ct = bytes.NewReader(b), "application/json"
 	case req.Raw != "":
@@ -189,7 +228,7 @@ func (e *env) do(req request) response {
 	}
 	hr, err := http.NewRequestWithContext(context.Background(), req.Method, e.srv.URL+req.Path, body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, response{}, err
 	}
 	if ct != "" {
 		hr.Header.Set("Content-Type", ct)
@@ -202,16 +241,14 @@ func (e *env) do(req request) response {
 	}
 	res, err := e.srv.Client().Do(hr)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, response{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, response{}, err
 	}
-	out := response{Status: res.StatusCode, Header: res.Header, Body: b}
-	checkAgainstOpenAPI(e.t, hr, out)
-	return out
+	return hr, response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 // register creates a user over HTTP and returns their token.

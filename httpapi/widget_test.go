@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -188,28 +187,15 @@ func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		const n = 12
-		statuses := make([]int, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				form := widgetForm("contested", "https://example.com", "2026-12-31")
-				req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/widgets", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Authorization", "Bearer "+admin)
-				res, err := e.srv.Client().Do(req)
-				if err != nil {
-					return
-				}
-				res.Body.Close()
-				statuses[i] = res.StatusCode
-			}()
+		reqs := make([]request, n)
+		for i := range reqs {
+			reqs[i] = request{Method: "POST", Path: "/api/v1/widgets", Token: admin,
+				Form: widgetForm("contested", "https://example.com", "2026-12-31")}
 		}
-		close(start)
-		wg.Wait()
+		var statuses []int
+		for _, res := range e.concurrently(reqs) {
+			statuses = append(statuses, res.Status)
+		}
 		counts := map[int]int{}
 		for _, s := range statuses {
 			counts[s]++

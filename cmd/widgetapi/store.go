@@ -2,28 +2,17 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/pressly/goose/v3"
 
-	"widgetapi"
+	"widgetapi/internal/store"
 	"widgetapi/postgres"
 	"widgetapi/sqlite"
 )
 
-// store is what the commands need of a storage engine.
-type store interface {
-	widgetapi.UserStore
-	widgetapi.WidgetStore
-	Ping(ctx context.Context) error
-	Close() error
-	Migrations() (*goose.Provider, error)
-	Pools() map[string]*sql.DB
-}
-
 // openStore opens the database that DATABASE_URL names.
-func openStore(ctx context.Context, c config) (store, error) {
+func openStore(ctx context.Context, c config) (store.Store, error) {
 	engine, path, err := parseDatabaseURL(c.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -38,7 +27,7 @@ func openStore(ctx context.Context, c config) (store, error) {
 }
 
 // migrateUp applies every pending migration.
-func migrateUp(ctx context.Context, st store) ([]*goose.MigrationResult, error) {
+func migrateUp(ctx context.Context, st store.Store) ([]*goose.MigrationResult, error) {
 	p, err := st.Migrations()
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)

@@ -5,25 +5,15 @@ package testdb
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
-	"widgetapi"
+	"widgetapi/internal/store"
 	"widgetapi/sqlite"
 )
 
 // Store is what every engine provides.
-type Store interface {
-	widgetapi.UserStore
-	widgetapi.WidgetStore
-	Ping(ctx context.Context) error
-	Close() error
-	Migrations() (*goose.Provider, error)
-	Pools() map[string]*sql.DB
-}
+type Store = store.Store
 
 // Engine opens fresh databases of one storage engine.
 type Engine struct {

@@ -1,0 +1,24 @@
+// Package store names what the binary and the tests need of a storage
+// engine, so that sqlite and postgres are used through one interface.
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/pressly/goose/v3"
+
+	"widgetapi"
+)
+
+// Store is a storage engine: the domain stores, plus what operating it needs.
+type Store interface {
+	widgetapi.UserStore
+	widgetapi.WidgetStore
+	Ping(ctx context.Context) error
+	Close() error
+	// Migrations returns the engine's embedded migrations.
+	Migrations() (*goose.Provider, error)
+	// Pools returns the connection pools by name, for pool metrics.
+	Pools() map[string]*sql.DB
+}
