@@ -1,12 +1,16 @@
 package httpapi_test
 
-// Tests of the widget rows of the API contract over real HTTP, on every
-// storage engine.
+// Tests of the widget rows of the API contract (docs: api-contract.md,
+// "Widgets" and "The widget object") over real HTTP, on every storage engine.
+// The harness clock starts at 2026-11-28 15:13:02 UTC, so "today" is
+// 2026-11-28 and every date below is fixed relative to it.
 
 import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +21,11 @@ import (
 )
 
 const (
+	adminRealm401 = `Bearer realm="admin_users@widgetapi"`
+	userRealm401  = `Bearer realm="registered_users@widgetapi"`
 	adminRealm403 = `Bearer realm="admin_users@widgetapi", error="insufficient_scope", error_description="You are not an administrator"`
 	validation    = "Input payload validation failed"
+	widgetsPath   = "/api/v1/widgets"
 )
 
 func widgetForm(name, infoURL, deadline string) url.Values {
@@ -27,7 +34,7 @@ func widgetForm(name, infoURL, deadline string) url.Values {
 
 func createWidget(e *env, token, name, infoURL, deadline string) response {
 	e.t.Helper()
-	return e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: token, Form: widgetForm(name, infoURL, deadline)})
+	return e.do(request{Method: "POST", Path: widgetsPath, Token: token, Form: widgetForm(name, infoURL, deadline)})
 }
 
 func mustCreateWidget(e *env, token, name string) {
@@ -37,7 +44,40 @@ func mustCreateWidget(e *env, token, name string) {
 	}
 }
 
-// wantFields checks a 400 body names exactly the given fields.
+// getWidget fetches one widget, failing unless the answer is 200.
+func getWidget(t *testing.T, e *env, token, name string) map[string]any {
+	t.Helper()
+	res := e.do(request{Method: "GET", Path: widgetsPath + "/" + name, Token: token})
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", name, res.Status, res.Body)
+	}
+	return res.JSON(t)
+}
+
+// wantCreated checks a 201 of POST (or of PUT creating a widget).
+func wantCreated(t *testing.T, e *env, res response, name string) {
+	t.Helper()
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create %s: status %d, want 201: %s", name, res.Status, res.Body)
+	}
+	wantJSONType(t, res)
+	want := map[string]any{"status": "success", "message": "New widget added: " + name + "."}
+	if got := res.JSON(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("create %s: body %v, want %v", name, got, want)
+	}
+	if loc := res.Header.Get("Location"); loc != e.srv.URL+widgetsPath+"/"+name {
+		t.Fatalf("create %s: Location %q, want %q", name, loc, e.srv.URL+widgetsPath+"/"+name)
+	}
+}
+
+func wantJSONType(t *testing.T, res response) {
+	t.Helper()
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+}
+
+// wantFields checks a 400 validation body whose errors name exactly fields.
 func wantFields(t *testing.T, res response, fields ...string) {
 	t.Helper()
 	if res.Status != http.StatusBadRequest {
@@ -46,7 +86,7 @@ func wantFields(t *testing.T, res response, fields ...string) {
 	body := res.JSON(t)
 	errs, _ := body["errors"].(map[string]any)
 	if body["message"] != validation || len(errs) != len(fields) {
-		t.Fatalf("body %s, want errors for %v", res.Body, fields)
+		t.Fatalf("body %s, want errors for exactly %v", res.Body, fields)
 	}
 	for _, f := range fields {
 		if msg, _ := errs[f].(string); msg == "" {
@@ -55,39 +95,71 @@ func wantFields(t *testing.T, res response, fields ...string) {
 	}
 }
 
+// wantNotFound checks the contract's 404 body for name.
+func wantNotFound(t *testing.T, res response, name string) {
+	t.Helper()
+	want := map[string]any{"message": name + " not found in database."}
+	if res.Status != http.StatusNotFound {
+		t.Fatalf("status %d, want 404: %s", res.Status, res.Body)
+	}
+	if got := res.JSON(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("404 body %v, want %v", got, want)
+	}
+}
+
+func totalItems(t *testing.T, e *env, token string) float64 {
+	t.Helper()
+	body, _ := listPage(t, e, token, "")
+	n, _ := body["total_items"].(float64)
+	return n
+}
+
 func TestWidgetCreate(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
-		for _, name := range []string{"abc123", "widget-name", "new_widget1"} {
-			res := createWidget(e, admin, name, "https://www.fakesite.com", "2026-12-31")
-			if res.Status != http.StatusCreated {
-				t.Fatalf("%s: %d %s", name, res.Status, res.Body)
-			}
-			body := res.JSON(t)
-			if body["status"] != "success" || body["message"] != "New widget added: "+name+"." {
-				t.Fatalf("%s: body %s", name, res.Body)
-			}
-			if loc := res.Header.Get("Location"); loc != e.srv.URL+"/api/v1/widgets/"+name {
-				t.Fatalf("%s: Location %q", name, loc)
+		// The reference's valid names, and the longest one allowed.
+		for _, name := range []string{"abc123", "widget-name", "new_widget1", strings.Repeat("a", 100)} {
+			wantCreated(t, e, createWidget(e, admin, name, "https://www.fakesite.com", "2026-12-31"), name)
+			if got := getWidget(t, e, admin, name)["name"]; got != name {
+				t.Fatalf("stored name %v, want %s", got, name)
 			}
 		}
-		// Upper case is lower-cased, in the body and the Location.
-		res := createWidget(e, admin, "My-Widget", "https://www.fakesite.com", "2026-12-31")
-		if res.Status != http.StatusCreated || res.JSON(t)["message"] != "New widget added: my-widget." ||
-			!strings.HasSuffix(res.Header.Get("Location"), "/api/v1/widgets/my-widget") {
-			t.Fatalf("My-Widget: %d %s %v", res.Status, res.Body, res.Header)
+		// Upper case is lower-cased: in the message, the Location and the store.
+		wantCreated(t, e, createWidget(e, admin, "My-Widget", "https://www.fakesite.com", "2026-12-31"), "my-widget")
+		if got := getWidget(t, e, admin, "my-widget"); got["name"] != "my-widget" || got["link"] != "/api/v1/widgets/my-widget" {
+			t.Fatalf("My-Widget stored as %v", got)
 		}
-		// Multipart and JSON bodies work the same.
-		res = e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin,
-			Multipart: map[string]string{"name": "multi", "info_url": "http://example.com/x", "deadline": "12/31/2026"}})
-		if res.Status != http.StatusCreated {
-			t.Fatalf("multipart: %d %s", res.Status, res.Body)
+		if n := totalItems(t, e, admin); n != 5 {
+			t.Fatalf("total_items %v, want 5", n)
 		}
-		res = e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin,
-			JSON: map[string]string{"name": "json", "info_url": "https://example.com", "deadline": "Dec 31 2026"}})
-		if res.Status != http.StatusCreated {
-			t.Fatalf("json: %d %s", res.Status, res.Body)
+	})
+}
+
+func TestWidgetCreateBodyKinds(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		fields := func(name string) map[string]string {
+			return map[string]string{"name": name, "info_url": "https://example.com/" + name, "deadline": "12/31/2026"}
+		}
+		for _, req := range []request{
+			{Method: "POST", Path: widgetsPath, Token: admin, Form: widgetForm("by-form", "https://example.com/by-form", "12/31/2026")},
+			{Method: "POST", Path: widgetsPath, Token: admin, Multipart: fields("by-multipart")},
+			{Method: "POST", Path: widgetsPath, Token: admin, JSON: fields("by-json")},
+		} {
+			name := "by-form"
+			switch {
+			case req.Multipart != nil:
+				name = "by-multipart"
+			case req.JSON != nil:
+				name = "by-json"
+			}
+			wantCreated(t, e, e.do(req), name)
+			got := getWidget(t, e, admin, name)
+			if got["info_url"] != "https://example.com/"+name || got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+				t.Fatalf("%s stored as %v", name, got)
+			}
 		}
 	})
 }
@@ -96,22 +168,25 @@ func TestWidgetDeadlineFormats(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
-		for i, tc := range []struct{ deadline, want string }{
-			{"2026-12-31", "2026-12-31T23:59:59Z"},
-			{"12/31/2026", "2026-12-31T23:59:59Z"},
-			{"12/31/26", "2026-12-31T23:59:59Z"},
-			{"Dec 31 2026", "2026-12-31T23:59:59Z"},
-			{"December 31, 2026", "2026-12-31T23:59:59Z"},
-			{"2026-12-31T10:00:00Z", "2026-12-31T23:59:59Z"},
-			{"2026-11-28", "2026-11-28T23:59:59Z"}, // today is accepted
+		for i, tc := range []struct{ deadline, iso, local string }{
+			{"2026-12-31", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			{"12/31/2026", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			{"12/31/26", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			{"Dec 31 2026", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			{"December 31, 2026", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			// The time of day is ignored: the deadline is the end of that day.
+			{"2026-12-31T10:00:00Z", "2026-12-31T23:59:59Z", "12/31/26 11:59:59 PM UTC"},
+			// Today (the harness clock's date) is accepted, in every format.
+			{"2026-11-28", "2026-11-28T23:59:59Z", "11/28/26 11:59:59 PM UTC"},
+			{"11/28/2026", "2026-11-28T23:59:59Z", "11/28/26 11:59:59 PM UTC"},
+			{"Nov 28 2026", "2026-11-28T23:59:59Z", "11/28/26 11:59:59 PM UTC"},
 		} {
 			name := fmt.Sprintf("d%d", i)
-			if res := createWidget(e, admin, name, "https://example.com", tc.deadline); res.Status != http.StatusCreated {
-				t.Fatalf("%q: %d %s", tc.deadline, res.Status, res.Body)
-			}
-			got := e.do(request{Method: "GET", Path: "/api/v1/widgets/" + name, Token: admin}).JSON(t)
-			if got["deadline_iso8601"] != tc.want {
-				t.Errorf("%q stored as %v, want %s", tc.deadline, got["deadline_iso8601"], tc.want)
+			wantCreated(t, e, createWidget(e, admin, name, "https://example.com", tc.deadline), name)
+			got := getWidget(t, e, admin, name)
+			if got["deadline_iso8601"] != tc.iso || got["deadline"] != tc.local || got["deadline_passed"] != false {
+				t.Errorf("%q stored as %v / %v (passed %v), want %s / %s",
+					tc.deadline, got["deadline_iso8601"], got["deadline"], got["deadline_passed"], tc.iso, tc.local)
 			}
 		}
 	})
@@ -121,47 +196,51 @@ func TestWidgetValidation(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
-		ok := func(field, v string) (string, string, string) {
-			name, u, d := "good-name", "https://example.com", "2026-12-31"
-			switch field {
-			case "name":
-				name = v
-			case "info_url":
-				u = v
-			case "deadline":
-				d = v
-			}
-			return name, u, d
-		}
+		longURL := func(n int) string { return "https://example.com/" + strings.Repeat("a", n-len("https://example.com/")) }
 		for _, tc := range []struct{ field, value string }{
 			{"name", "widget name"},
 			{"name", "widget!"},
 			{"name", strings.Repeat("a", 101)},
 			{"name", ""},
 			{"info_url", "www.fakesite.com"},
-			{"info_url", "ftp://fakesite.com"},
+			{"info_url", "ftp://x.com"},
 			{"info_url", "https://"},
-			{"info_url", "https://example.com/" + strings.Repeat("a", 240)},
+			{"info_url", longURL(256)},
 			{"info_url", ""},
 			{"deadline", "1/1/1970"},
 			{"deadline", "a long time ago, in a galaxy far, far away..."},
-			{"deadline", "11/27/2026"},
+			{"deadline", "11/27/2026"}, // yesterday
+			{"deadline", "2026-11-27T23:59:59Z"},
 			{"deadline", ""},
 		} {
 			t.Run(tc.field+"="+tc.value[:min(len(tc.value), 20)], func(t *testing.T) {
-				name, u, d := ok(tc.field, tc.value)
-				wantFields(t, createWidget(e, admin, name, u, d), tc.field)
+				f := widgetForm("good-name", "https://example.com", "2026-12-31")
+				f.Set(tc.field, tc.value)
+				wantFields(t, e.do(request{Method: "POST", Path: widgetsPath, Token: admin, Form: f}), tc.field)
 			})
 		}
-		// Every failing field at once, and the deadline message shows formats.
-		res := createWidget(e, admin, "bad name", "nope", "yesterday-ish")
+		// The boundary just inside the info_url limit is accepted.
+		wantCreated(t, e, createWidget(e, admin, "url255", longURL(255), "2026-12-31"), "url255")
+
+		// Every failing field at once; the deadline message gives accepted formats.
+		res := createWidget(e, admin, "widget name", "www.fakesite.com", "a long time ago, in a galaxy far, far away...")
 		wantFields(t, res, "name", "info_url", "deadline")
-		if msg := res.JSON(t)["errors"].(map[string]any)["deadline"].(string); !strings.Contains(msg, "2026-12-31") {
-			t.Fatalf("deadline message gives no example: %q", msg)
+		if msg, _ := res.JSON(t)["errors"].(map[string]any)["deadline"].(string); !strings.Contains(msg, "2026-12-31") {
+			t.Fatalf("deadline message gives no example format: %q", msg)
 		}
-		// Nothing was stored by the failures.
-		if total := e.do(request{Method: "GET", Path: "/api/v1/widgets", Token: admin}).JSON(t)["total_items"]; total != float64(0) {
-			t.Fatalf("failed creates stored widgets: total_items %v", total)
+		// Missing fields (absent, not empty) are named, in every body kind.
+		for _, req := range []request{
+			{Method: "POST", Path: widgetsPath, Token: admin, Form: url.Values{}},
+			{Method: "POST", Path: widgetsPath, Token: admin, JSON: map[string]string{}},
+			{Method: "POST", Path: widgetsPath, Token: admin, Multipart: map[string]string{"other": "x"}},
+		} {
+			wantFields(t, e.do(req), "name", "info_url", "deadline")
+		}
+		wantFields(t, e.do(request{Method: "POST", Path: widgetsPath, Token: admin,
+			Form: url.Values{"name": {"only-name"}}}), "info_url", "deadline")
+		// Nothing but the one valid widget was stored.
+		if n := totalItems(t, e, admin); n != 1 {
+			t.Fatalf("total_items %v after failed creates, want 1", n)
 		}
 	})
 }
@@ -171,13 +250,20 @@ func TestWidgetDuplicateName(t *testing.T) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "twice")
-		for _, name := range []string{"twice", "TWICE"} {
-			res := createWidget(e, admin, name, "https://example.com", "2026-12-31")
-			body := res.JSON(t)
-			if res.Status != http.StatusConflict || body["status"] != "fail" ||
-				body["message"] != "Widget name: twice already exists, must be unique." {
-				t.Fatalf("%s: %d %s", name, res.Status, res.Body)
+		for _, name := range []string{"twice", "TWICE", "Twice"} {
+			res := createWidget(e, admin, name, "https://other.example.com", "2027-01-31")
+			want := map[string]any{"status": "fail", "message": "Widget name: twice already exists, must be unique."}
+			if res.Status != http.StatusConflict || !reflect.DeepEqual(res.JSON(t), want) {
+				t.Fatalf("%s: %d %s, want 409 %v", name, res.Status, res.Body, want)
 			}
+		}
+		// The original is untouched.
+		if got := getWidget(t, e, admin, "twice"); got["info_url"] != "https://www.fakesite.com" ||
+			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+			t.Fatalf("a conflicting create changed the widget: %v", got)
+		}
+		if n := totalItems(t, e, admin); n != 1 {
+			t.Fatalf("total_items %v, want 1", n)
 		}
 	})
 }
@@ -189,19 +275,31 @@ func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
 		const n = 12
 		reqs := make([]request, n)
 		for i := range reqs {
-			reqs[i] = request{Method: "POST", Path: "/api/v1/widgets", Token: admin,
-				Form: widgetForm("contested", "https://example.com", "2026-12-31")}
-		}
-		var statuses []int
-		for _, res := range e.concurrently(reqs) {
-			statuses = append(statuses, res.Status)
+			reqs[i] = request{Method: "POST", Path: widgetsPath, Token: admin,
+				Form: widgetForm("contested", fmt.Sprintf("https://example.com/%d", i), "2026-12-31")}
 		}
 		counts := map[int]int{}
-		for _, s := range statuses {
-			counts[s]++
+		winner := -1
+		for i, res := range e.concurrently(reqs) { // one goroutine per request
+			counts[res.Status]++
+			switch res.Status {
+			case http.StatusCreated:
+				winner = i
+			case http.StatusConflict:
+				if msg := res.JSON(t)["message"]; msg != "Widget name: contested already exists, must be unique." {
+					t.Errorf("409 message %v", msg)
+				}
+			}
 		}
-		if counts[201] != 1 || counts[409] != n-1 {
-			t.Fatalf("statuses %v, want one 201 and %d 409", counts, n-1)
+		if counts[http.StatusCreated] != 1 || counts[http.StatusConflict] != n-1 {
+			t.Fatalf("statuses %v, want one 201 and %d 409 (no 500)", counts, n-1)
+		}
+		// The stored widget is the winner's.
+		if got := getWidget(t, e, admin, "contested")["info_url"]; got != fmt.Sprintf("https://example.com/%d", winner) {
+			t.Fatalf("stored info_url %v, want the winner's (%d)", got, winner)
+		}
+		if total := totalItems(t, e, admin); total != 1 {
+			t.Fatalf("total_items %v, want 1", total)
 		}
 	})
 }
@@ -212,35 +310,43 @@ func TestWidgetAccessRules(t *testing.T) {
 		admin := e.admin("admin@example.com")
 		user := e.register("user@example.com", "password1")
 		mustCreateWidget(e, admin, "guarded")
-		form := widgetForm("other", "https://example.com", "2026-12-31")
+		form := widgetForm("other", "https://changed.example.com", "2027-01-31")
 		for _, req := range []request{
-			{Method: "POST", Path: "/api/v1/widgets", Form: form},
-			{Method: "PUT", Path: "/api/v1/widgets/guarded", Form: form},
-			{Method: "DELETE", Path: "/api/v1/widgets/guarded"},
+			{Method: "POST", Path: widgetsPath, Form: form},
+			{Method: "PUT", Path: widgetsPath + "/guarded", Form: form},
+			{Method: "PUT", Path: widgetsPath + "/not-yet", Form: form},
+			{Method: "DELETE", Path: widgetsPath + "/guarded"},
 		} {
 			res := e.do(req)
-			if res.Status != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != `Bearer realm="admin_users@widgetapi"` {
-				t.Fatalf("%s %s without token: %d %v", req.Method, req.Path, res.Status, res.Header)
+			if res.Status != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != adminRealm401 ||
+				res.JSON(t)["message"] != "Unauthorized" {
+				t.Fatalf("%s %s without token: %d %s %v", req.Method, req.Path, res.Status, res.Body, res.Header)
 			}
 			req.Token = user
 			res = e.do(req)
-			if res.Status != http.StatusForbidden || res.JSON(t)["message"] != "You are not an administrator" ||
+			want := map[string]any{"message": "You are not an administrator"}
+			if res.Status != http.StatusForbidden || !reflect.DeepEqual(res.JSON(t), want) ||
 				res.Header.Get("WWW-Authenticate") != adminRealm403 {
 				t.Fatalf("%s %s as a user: %d %s %v", req.Method, req.Path, res.Status, res.Body, res.Header)
 			}
 		}
-		for _, path := range []string{"/api/v1/widgets", "/api/v1/widgets/guarded"} {
+		for _, path := range []string{widgetsPath, widgetsPath + "/guarded"} {
 			if res := e.do(request{Method: "GET", Path: path, Token: user}); res.Status != http.StatusOK {
-				t.Fatalf("GET %s as a user: %d", path, res.Status)
+				t.Fatalf("GET %s as a user: %d %s", path, res.Status, res.Body)
 			}
 			res := e.do(request{Method: "GET", Path: path})
-			if res.Status != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != `Bearer realm="registered_users@widgetapi"` {
-				t.Fatalf("GET %s without token: %d %v", path, res.Status, res.Header)
+			if res.Status != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != userRealm401 ||
+				res.JSON(t)["message"] != "Unauthorized" {
+				t.Fatalf("GET %s without token: %d %s %v", path, res.Status, res.Body, res.Header)
 			}
 		}
-		// The widget survived the refused calls.
-		if res := e.do(request{Method: "GET", Path: "/api/v1/widgets/guarded", Token: user}); res.JSON(t)["info_url"] != "https://www.fakesite.com" {
-			t.Fatalf("widget changed by refused calls: %s", res.Body)
+		// The refused calls changed nothing.
+		if got := getWidget(t, e, user, "guarded"); got["info_url"] != "https://www.fakesite.com" ||
+			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+			t.Fatalf("widget changed by refused calls: %v", got)
+		}
+		if n := totalItems(t, e, user); n != 1 {
+			t.Fatalf("refused calls created widgets: total_items %v", n)
 		}
 	})
 }
@@ -252,11 +358,14 @@ func TestWidgetObject(t *testing.T) {
 		owner := e.user("admin@example.com")
 		mustCreateWidget(e, admin, "some-widget")
 		user := e.register("reader@example.com", "password1")
-		res := e.do(request{Method: "GET", Path: "/api/v1/widgets/SOME-WIDGET", Token: user})
+		res := e.do(request{Method: "GET", Path: widgetsPath + "/SOME-WIDGET", Token: user}) // case-insensitive
 		if res.Status != http.StatusOK {
 			t.Fatalf("%d %s", res.Status, res.Body)
 		}
+		wantJSONType(t, res)
 		got := res.JSON(t)
+		// 2026-11-28 15:13:02 to 2026-12-31 23:59:59: 30 days to 12-28,
+		// 3 more to 12-31, then 8:46:57.
 		want := map[string]any{
 			"name":               "some-widget",
 			"info_url":           "https://www.fakesite.com",
@@ -270,19 +379,50 @@ func TestWidgetObject(t *testing.T) {
 			"owner":              map[string]any{"email": "admin@example.com", "public_id": owner.PublicID},
 			"link":               "/api/v1/widgets/some-widget",
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("widget\n got  %v\n want %v", got, want)
 		}
-		e.clock.Advance(34 * 24 * time.Hour)
-		later := e.register("later@example.com", "password1") // the first token has expired
-		got = e.do(request{Method: "GET", Path: "/api/v1/widgets/some-widget", Token: later}).JSON(t)
+		if owner.PublicID == "" {
+			t.Fatal("admin has no public_id")
+		}
+		// The list shows the same object.
+		body, _ := listPage(t, e, user, "")
+		if items := body["items"].([]any); len(items) != 1 || !reflect.DeepEqual(items[0], want) {
+			t.Fatalf("list items %v, want [%v]", items, want)
+		}
+
+		// Two seconds before the deadline: not passed yet.
+		e.clock.Advance(33*24*time.Hour + 8*time.Hour + 46*time.Minute + 55*time.Second)
+		later := e.register("later@example.com", "password1") // earlier tokens have expired
+		got = getWidget(t, e, later, "some-widget")
+		// (Only the seconds are pinned: how zero parts are written is not in the contract.)
+		if rem, _ := got["time_remaining"].(string); got["deadline_passed"] != false || !strings.HasSuffix(" "+rem, " 2 seconds") {
+			t.Fatalf("2s before the deadline: %v %v", got["deadline_passed"], got["time_remaining"])
+		}
+		// Past the deadline.
+		e.clock.Advance(3 * time.Second)
+		got = getWidget(t, e, later, "some-widget")
 		if got["deadline_passed"] != true || got["time_remaining"] != "No time remaining" {
 			t.Fatalf("after the deadline: %v %v", got["deadline_passed"], got["time_remaining"])
 		}
-		res = e.do(request{Method: "GET", Path: "/api/v1/widgets/missing", Token: later})
-		if res.Status != http.StatusNotFound || res.JSON(t)["message"] != "missing not found in database." {
-			t.Fatalf("missing: %d %s", res.Status, res.Body)
+		e.clock.Advance(400 * 24 * time.Hour)
+		latest := e.register("latest@example.com", "password1")
+		got = getWidget(t, e, latest, "some-widget")
+		if got["deadline_passed"] != true || got["time_remaining"] != "No time remaining" ||
+			got["created_at_iso8601"] != "2026-11-28T15:13:02Z" {
+			t.Fatalf("long after the deadline: %v", got)
 		}
+	})
+}
+
+func TestWidgetNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		user := e.register("reader@example.com", "password1")
+		mustCreateWidget(e, admin, "present")
+		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: user}), "missing")
+		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: admin}), "missing")
 	})
 }
 
@@ -291,31 +431,92 @@ func TestWidgetTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.loc = ny })
-	admin := e.admin("admin@example.com")
-	mustCreateWidget(e, admin, "eastern")
-	got := e.do(request{Method: "GET", Path: "/api/v1/widgets/eastern", Token: admin}).JSON(t)
-	if got["deadline_iso8601"] != "2027-01-01T04:59:59Z" || got["deadline"] != "12/31/26 11:59:59 PM EST" ||
-		got["created_at"] != "11/28/26 10:13:02 AM EST" {
-		t.Fatalf("in New York: %v", got)
-	}
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine, func(o *envOptions) { o.loc = ny })
+		admin := e.admin("admin@example.com")
+		mustCreateWidget(e, admin, "eastern")
+		got := getWidget(t, e, admin, "eastern")
+		for k, v := range map[string]string{
+			"deadline_iso8601":   "2027-01-01T04:59:59Z",
+			"deadline":           "12/31/26 11:59:59 PM EST",
+			"created_at":         "11/28/26 10:13:02 AM EST",
+			"created_at_iso8601": "2026-11-28T15:13:02Z",
+			"created_at_rfc822":  "Sat, 28 Nov 2026 15:13:02 -0000",
+			// 15:13:02Z to 2027-01-01T04:59:59Z.
+			"time_remaining": "33 days 13 hours 46 minutes 57 seconds",
+		} {
+			if got[k] != v {
+				t.Errorf("in New York: %s = %v, want %s", k, got[k], v)
+			}
+		}
+		// "Today" is 2026-11-28 in New York too (10:13 EST): accepted; the
+		// day before is not.
+		wantCreated(t, e, createWidget(e, admin, "today-ny", "https://example.com", "11/28/2026"), "today-ny")
+		if got := getWidget(t, e, admin, "today-ny")["deadline_iso8601"]; got != "2026-11-29T04:59:59Z" {
+			t.Errorf("today in New York stored as %v, want 2026-11-29T04:59:59Z", got)
+		}
+		wantFields(t, createWidget(e, admin, "yesterday-ny", "https://example.com", "11/27/2026"), "deadline")
+	})
 }
 
 func listPage(t *testing.T, e *env, token, query string) (map[string]any, response) {
 	t.Helper()
-	res := e.do(request{Method: "GET", Path: "/api/v1/widgets" + query, Token: token})
+	res := e.do(request{Method: "GET", Path: widgetsPath + query, Token: token})
 	if res.Status != http.StatusOK {
 		t.Fatalf("list %s: %d %s", query, res.Status, res.Body)
 	}
 	return res.JSON(t), res
 }
 
-func itemNames(body map[string]any) []string {
-	var names []string
-	for _, it := range body["items"].([]any) {
+// itemNames returns the names of a list body's items; it fails unless items
+// is a JSON array (never null).
+func itemNames(t *testing.T, body map[string]any) []string {
+	t.Helper()
+	items, ok := body["items"].([]any)
+	if !ok {
+		t.Fatalf("items is not an array: %v", body["items"])
+	}
+	names := []string{}
+	for _, it := range items {
 		names = append(names, it.(map[string]any)["name"].(string))
 	}
 	return names
+}
+
+// linkEntries splits a Link header into its entries, sorted.
+func linkEntries(h string) []string {
+	var out []string
+	for _, p := range strings.Split(h, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestWidgetListEmpty(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		user := e.register("reader@example.com", "password1")
+		body, res := listPage(t, e, user, "")
+		first := "/api/v1/widgets?page=1&per_page=10"
+		want := map[string]any{
+			"links":    map[string]any{"self": first, "first": first, "last": first},
+			"has_prev": false, "has_next": false, "page": 1.0, "total_pages": 1.0,
+			"items_per_page": 10.0, "total_items": 0.0, "items": []any{},
+		}
+		if !reflect.DeepEqual(body, want) {
+			t.Fatalf("empty list\n got  %v\n want %v", body, want)
+		}
+		if res.Header.Get("Total-Count") != "0" {
+			t.Fatalf("Total-Count %q, want 0", res.Header.Get("Total-Count"))
+		}
+		wantLink := linkEntries(`<` + first + `>; rel="self", <` + first + `>; rel="first", <` + first + `>; rel="last"`)
+		if got := linkEntries(res.Header.Get("Link")); !reflect.DeepEqual(got, wantLink) {
+			t.Fatalf("Link %v, want %v", got, wantLink)
+		}
+	})
 }
 
 func TestWidgetListPagination(t *testing.T) {
@@ -323,17 +524,10 @@ func TestWidgetListPagination(t *testing.T) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "password1")
-
-		// No widgets: one (empty) page.
-		body, res := listPage(t, e, user, "")
-		if body["total_pages"] != float64(1) || body["total_items"] != float64(0) || len(body["items"].([]any)) != 0 ||
-			body["links"].(map[string]any)["last"] != "/api/v1/widgets?page=1&per_page=10" || res.Header.Get("Total-Count") != "0" {
-			t.Fatalf("empty list: %s %v", res.Body, res.Header)
-		}
-
-		for i := 1; i <= 7; i++ {
-			mustCreateWidget(e, admin, fmt.Sprintf("widget%d", i))
-			e.clock.Advance(time.Second)
+		// Created in an order that is not alphabetical, all in the same second.
+		created := []string{"gamma", "alpha", "zeta", "beta", "eta", "delta", "epsilon"}
+		for _, name := range created {
+			mustCreateWidget(e, admin, name)
 		}
 		link := func(p, n int) string { return fmt.Sprintf("/api/v1/widgets?page=%d&per_page=%d", p, n) }
 		for _, tc := range []struct {
@@ -345,50 +539,58 @@ func TestWidgetListPagination(t *testing.T) {
 		}{
 			{"?page=1&per_page=5", 1, 5, 2, false, true,
 				map[string]string{"self": link(1, 5), "first": link(1, 5), "next": link(2, 5), "last": link(2, 5)},
-				[]string{"widget1", "widget2", "widget3", "widget4", "widget5"}},
+				created[:5]},
 			{"?page=2&per_page=5", 2, 5, 2, true, false,
 				map[string]string{"self": link(2, 5), "first": link(1, 5), "prev": link(1, 5), "last": link(2, 5)},
-				[]string{"widget6", "widget7"}},
+				created[5:]},
+			{"?per_page=5&page=2", 2, 5, 2, true, false,
+				map[string]string{"self": link(2, 5), "first": link(1, 5), "prev": link(1, 5), "last": link(2, 5)},
+				created[5:]},
 			{"?page=1&per_page=10", 1, 10, 1, false, false,
 				map[string]string{"self": link(1, 10), "first": link(1, 10), "last": link(1, 10)},
-				[]string{"widget1", "widget2", "widget3", "widget4", "widget5", "widget6", "widget7"}},
-			{"", 1, 10, 1, false, false,
+				created},
+			{"", 1, 10, 1, false, false, // defaults: page=1, per_page=10
 				map[string]string{"self": link(1, 10), "first": link(1, 10), "last": link(1, 10)},
-				[]string{"widget1", "widget2", "widget3", "widget4", "widget5", "widget6", "widget7"}},
-			{"?page=5&per_page=5", 5, 5, 2, true, false,
-				map[string]string{"self": link(5, 5), "first": link(1, 5), "prev": link(2, 5), "last": link(2, 5)},
-				nil},
+				created},
 		} {
-			t.Run(tc.query, func(t *testing.T) {
+			t.Run("query="+tc.query, func(t *testing.T) {
 				body, res := listPage(t, e, user, tc.query)
 				if body["page"] != float64(tc.page) || body["items_per_page"] != float64(tc.perPage) ||
 					body["total_pages"] != float64(tc.pages) || body["total_items"] != float64(7) ||
 					body["has_prev"] != tc.hasPrev || body["has_next"] != tc.hasNext {
 					t.Fatalf("page fields: %s", res.Body)
 				}
-				links := body["links"].(map[string]any)
-				if len(links) != len(tc.links) {
-					t.Fatalf("links %v, want %v", links, tc.links)
-				}
+				links, _ := body["links"].(map[string]any)
 				var header []string
-				for _, rel := range []string{"self", "first", "prev", "next", "last"} {
-					if want, ok := tc.links[rel]; ok {
-						if links[rel] != want {
-							t.Fatalf("links.%s = %v, want %s", rel, links[rel], want)
-						}
-						header = append(header, fmt.Sprintf(`<%s>; rel="%s"`, want, rel))
+				for rel, want := range tc.links {
+					if links[rel] != want {
+						t.Errorf("links.%s = %v, want %s", rel, links[rel], want)
 					}
+					header = append(header, fmt.Sprintf(`<%s>; rel="%s"`, want, rel))
 				}
-				if got := res.Header.Get("Link"); got != strings.Join(header, ", ") {
-					t.Fatalf("Link = %q, want %q", got, strings.Join(header, ", "))
+				if len(links) != len(tc.links) {
+					t.Errorf("links %v, want exactly %v", links, tc.links)
+				}
+				slices.Sort(header)
+				if got := linkEntries(res.Header.Get("Link")); !reflect.DeepEqual(got, header) {
+					t.Errorf("Link entries %q, want %q", got, header)
 				}
 				if res.Header.Get("Total-Count") != "7" {
-					t.Fatalf("Total-Count = %q", res.Header.Get("Total-Count"))
+					t.Errorf("Total-Count = %q, want 7", res.Header.Get("Total-Count"))
 				}
-				if fmt.Sprint(itemNames(body)) != fmt.Sprint(tc.names) {
-					t.Fatalf("items %v, want %v", itemNames(body), tc.names)
+				if got := itemNames(t, body); !reflect.DeepEqual(got, tc.names) {
+					t.Errorf("items %v, want %v (creation order)", got, tc.names)
 				}
 			})
+		}
+		// A page past the end: 200, no items, nothing next.
+		body, res := listPage(t, e, user, "?page=5&per_page=5")
+		if names := itemNames(t, body); len(names) != 0 || body["page"] != 5.0 || body["has_next"] != false ||
+			body["total_items"] != 7.0 || body["total_pages"] != 2.0 || res.Header.Get("Total-Count") != "7" {
+			t.Fatalf("page past the end: %s", res.Body)
+		}
+		if links, _ := body["links"].(map[string]any); links["next"] != nil || links["last"] != link(2, 5) {
+			t.Fatalf("page past the end links: %v", links)
 		}
 	})
 }
@@ -404,11 +606,17 @@ func TestWidgetListBadParameters(t *testing.T) {
 			{"?page=0", []string{"page"}},
 			{"?page=-1", []string{"page"}},
 			{"?page=abc", []string{"page"}},
+			{"?page=1.5", []string{"page"}},
 			{"?per_page=7", []string{"per_page"}},
 			{"?per_page=abc", []string{"per_page"}},
-			{"?page=0&per_page=1000", []string{"page", "per_page"}},
+			{"?per_page=0", []string{"per_page"}},
+			{"?page=1&per_page=1000", []string{"per_page"}},
+			{"?page=0&per_page=7", []string{"page", "per_page"}},
+			{"?page=abc&per_page=abc", []string{"page", "per_page"}},
 		} {
-			wantFields(t, e.do(request{Method: "GET", Path: "/api/v1/widgets" + tc.query, Token: user}), tc.fields...)
+			t.Run("query="+tc.query, func(t *testing.T) {
+				wantFields(t, e.do(request{Method: "GET", Path: widgetsPath + tc.query, Token: user}), tc.fields...)
+			})
 		}
 	})
 }
@@ -418,28 +626,90 @@ func TestWidgetUpdate(t *testing.T) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "changing")
+		before := getWidget(t, e, admin, "changing")
 		put := func(name string, form url.Values) response {
-			return e.do(request{Method: "PUT", Path: "/api/v1/widgets/" + name, Token: admin, Form: form})
+			return e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin, Form: form})
 		}
 		res := put("CHANGING", url.Values{"info_url": {"https://new.example.com"}, "deadline": {"01/15/2027"}})
-		if res.Status != http.StatusOK || res.JSON(t)["message"] != "'changing' was successfully updated" ||
-			res.JSON(t)["status"] != "success" {
-			t.Fatalf("update: %d %s", res.Status, res.Body)
+		want := map[string]any{"status": "success", "message": "'changing' was successfully updated"}
+		if res.Status != http.StatusOK || !reflect.DeepEqual(res.JSON(t), want) {
+			t.Fatalf("update: %d %s, want 200 %v", res.Status, res.Body, want)
 		}
-		got := e.do(request{Method: "GET", Path: "/api/v1/widgets/changing", Token: admin}).JSON(t)
+		got := getWidget(t, e, admin, "changing")
 		if got["info_url"] != "https://new.example.com" || got["deadline_iso8601"] != "2027-01-15T23:59:59Z" ||
-			got["created_at_iso8601"] != "2026-11-28T15:13:02Z" {
+			got["deadline"] != "01/15/27 11:59:59 PM UTC" || got["created_at_iso8601"] != before["created_at_iso8601"] ||
+			!reflect.DeepEqual(got["owner"], before["owner"]) || got["name"] != "changing" {
 			t.Fatalf("after update: %v", got)
 		}
-		// A missing widget is created exactly as POST would.
-		res = put("brand-new", url.Values{"info_url": {"https://example.com"}, "deadline": {"2026-12-31"}})
-		if res.Status != http.StatusCreated || res.JSON(t)["message"] != "New widget added: brand-new." ||
-			res.Header.Get("Location") != e.srv.URL+"/api/v1/widgets/brand-new" {
-			t.Fatalf("create by PUT: %d %s %v", res.Status, res.Body, res.Header)
+		// JSON and multipart bodies update too.
+		res = e.do(request{Method: "PUT", Path: widgetsPath + "/changing", Token: admin,
+			JSON: map[string]string{"info_url": "https://json.example.com", "deadline": "2027-02-01"}})
+		if res.Status != http.StatusOK || getWidget(t, e, admin, "changing")["info_url"] != "https://json.example.com" {
+			t.Fatalf("JSON update: %d %s", res.Status, res.Body)
 		}
-		wantFields(t, put("changing", url.Values{"info_url": {"nope"}, "deadline": {"1/1/1970"}}), "info_url", "deadline")
+		res = e.do(request{Method: "PUT", Path: widgetsPath + "/changing", Token: admin,
+			Multipart: map[string]string{"info_url": "https://multi.example.com", "deadline": "Feb 2 2027"}})
+		if got := getWidget(t, e, admin, "changing"); res.Status != http.StatusOK ||
+			got["info_url"] != "https://multi.example.com" || got["deadline_iso8601"] != "2027-02-02T23:59:59Z" {
+			t.Fatalf("multipart update: %d %s %v", res.Status, res.Body, got)
+		}
+		if n := totalItems(t, e, admin); n != 1 {
+			t.Fatalf("updates changed the count: total_items %v", n)
+		}
+	})
+}
+
+func TestWidgetUpdateCreatesMissing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		owner := e.user("admin@example.com")
+		res := e.do(request{Method: "PUT", Path: widgetsPath + "/Brand-New", Token: admin,
+			Form: url.Values{"info_url": {"https://example.com/new"}, "deadline": {"12/31/2026"}}})
+		wantCreated(t, e, res, "brand-new")
+		got := getWidget(t, e, admin, "brand-new")
+		if got["info_url"] != "https://example.com/new" || got["deadline_iso8601"] != "2026-12-31T23:59:59Z" ||
+			got["created_at_iso8601"] != "2026-11-28T15:13:02Z" || got["link"] != "/api/v1/widgets/brand-new" ||
+			!reflect.DeepEqual(got["owner"], map[string]any{"email": "admin@example.com", "public_id": owner.PublicID}) {
+			t.Fatalf("created by PUT: %v", got)
+		}
+		// The second PUT of the same name is an update.
+		res = e.do(request{Method: "PUT", Path: widgetsPath + "/brand-new", Token: admin,
+			Form: url.Values{"info_url": {"https://example.com/again"}, "deadline": {"12/31/2026"}}})
+		if res.Status != http.StatusOK || res.JSON(t)["message"] != "'brand-new' was successfully updated" {
+			t.Fatalf("second PUT: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+func TestWidgetUpdateValidation(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		mustCreateWidget(e, admin, "changing")
+		put := func(name string, form url.Values) response {
+			return e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin, Form: form})
+		}
+		good := url.Values{"info_url": {"https://example.com"}, "deadline": {"2026-12-31"}}
+		wantFields(t, put("changing", url.Values{"info_url": {"www.fakesite.com"}, "deadline": {"1/1/1970"}}), "info_url", "deadline")
+		wantFields(t, put("changing", url.Values{"info_url": {"ftp://x.com"}, "deadline": {"2026-12-31"}}), "info_url")
+		wantFields(t, put("changing", url.Values{"info_url": {"https://example.com"}, "deadline": {"11/27/2026"}}), "deadline")
 		wantFields(t, put("changing", url.Values{}), "info_url", "deadline")
-		wantFields(t, put("bad%20name", url.Values{"info_url": {"https://example.com"}, "deadline": {"2026-12-31"}}), "name")
+		wantFields(t, put("changing", url.Values{"info_url": {"https://example.com"}}), "deadline")
+		// A bad name in the URL is a validation error on "name".
+		wantFields(t, put("bad%20name", good), "name")
+		wantFields(t, put("widget%21", good), "name")
+		wantFields(t, put(strings.Repeat("a", 101), good), "name")
+		wantFields(t, put("bad%20name", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "name", "info_url")
+		wantFields(t, put("new-one", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "info_url")
+		// Nothing changed, nothing was created.
+		if got := getWidget(t, e, admin, "changing"); got["info_url"] != "https://www.fakesite.com" ||
+			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+			t.Fatalf("a rejected PUT changed the widget: %v", got)
+		}
+		if n := totalItems(t, e, admin); n != 1 {
+			t.Fatalf("rejected PUTs created widgets: total_items %v", n)
+		}
 	})
 }
 
@@ -449,39 +719,54 @@ func TestWidgetDelete(t *testing.T) {
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "doomed")
 		mustCreateWidget(e, admin, "kept")
-		res := e.do(request{Method: "DELETE", Path: "/api/v1/widgets/DOOMED", Token: admin})
+		if n := totalItems(t, e, admin); n != 2 {
+			t.Fatalf("total_items %v before delete, want 2", n)
+		}
+		res := e.do(request{Method: "DELETE", Path: widgetsPath + "/DOOMED", Token: admin})
 		if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 			t.Fatalf("delete: %d %q", res.Status, res.Body)
 		}
-		if res := e.do(request{Method: "GET", Path: "/api/v1/widgets/doomed", Token: admin}); res.Status != http.StatusNotFound {
-			t.Fatalf("GET after delete: %d", res.Status)
+		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
+		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
+		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/never-was", Token: admin}), "never-was")
+		if n := totalItems(t, e, admin); n != 1 {
+			t.Fatalf("total_items %v after delete, want 1", n)
 		}
-		res = e.do(request{Method: "DELETE", Path: "/api/v1/widgets/doomed", Token: admin})
-		if res.Status != http.StatusNotFound || res.JSON(t)["message"] != "doomed not found in database." {
-			t.Fatalf("second delete: %d %s", res.Status, res.Body)
+		if body, _ := listPage(t, e, admin, ""); !reflect.DeepEqual(itemNames(t, body), []string{"kept"}) {
+			t.Fatalf("items after delete: %v", itemNames(t, body))
 		}
-		if body, _ := listPage(t, e, admin, ""); body["total_items"] != float64(1) {
-			t.Fatalf("total after delete: %v", body["total_items"])
-		}
+		// The name is free again.
+		wantCreated(t, e, createWidget(e, admin, "doomed", "https://example.com", "2026-12-31"), "doomed")
 	})
 }
 
 func TestWidgetLocationBehindProxies(t *testing.T) {
 	fwd := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
-	trusted := newEnv(t, sqliteEngine(), func(o *envOptions) { o.trustedProxies = []string{"127.0.0.0/8"} })
-	admin := trusted.admin("admin@example.com")
-	res := trusted.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Header: fwd,
-		Form: widgetForm("proxied", "https://example.com", "2026-12-31")})
-	if res.Header.Get("Location") != "https://api.example.com/api/v1/widgets/proxied" {
-		t.Fatalf("trusted proxy: Location %q", res.Header.Get("Location"))
-	}
-	untrusted := newEnv(t, sqliteEngine())
-	admin = untrusted.admin("admin@example.com")
-	res = untrusted.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Header: fwd,
-		Form: widgetForm("direct", "https://example.com", "2026-12-31")})
-	if res.Header.Get("Location") != untrusted.srv.URL+"/api/v1/widgets/direct" {
-		t.Fatalf("untrusted peer: Location %q", res.Header.Get("Location"))
-	}
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		trusted := newEnv(t, engine, func(o *envOptions) { o.trustedProxies = []string{"127.0.0.0/8"} })
+		admin := trusted.admin("admin@example.com")
+		res := trusted.do(request{Method: "POST", Path: widgetsPath, Token: admin, Header: fwd,
+			Form: widgetForm("proxied", "https://example.com", "2026-12-31")})
+		if res.Status != http.StatusCreated || res.Header.Get("Location") != "https://api.example.com/api/v1/widgets/proxied" {
+			t.Fatalf("trusted proxy, POST: %d Location %q", res.Status, res.Header.Get("Location"))
+		}
+		res = trusted.do(request{Method: "PUT", Path: widgetsPath + "/proxied-put", Token: admin, Header: fwd,
+			Form: url.Values{"info_url": {"https://example.com"}, "deadline": {"2026-12-31"}}})
+		if res.Status != http.StatusCreated || res.Header.Get("Location") != "https://api.example.com/api/v1/widgets/proxied-put" {
+			t.Fatalf("trusted proxy, PUT: %d Location %q", res.Status, res.Header.Get("Location"))
+		}
+		// Without the headers, even a trusted peer gets the plain URL.
+		wantCreated(t, trusted, createWidget(trusted, admin, "plain", "https://example.com", "2026-12-31"), "plain")
+
+		untrusted := newEnv(t, engine)
+		admin = untrusted.admin("admin@example.com")
+		res = untrusted.do(request{Method: "POST", Path: widgetsPath, Token: admin, Header: fwd,
+			Form: widgetForm("direct", "https://example.com", "2026-12-31")})
+		wantCreated(t, untrusted, res, "direct")
+		res = untrusted.do(request{Method: "PUT", Path: widgetsPath + "/direct-put", Token: admin, Header: fwd,
+			Form: url.Values{"info_url": {"https://example.com"}, "deadline": {"2026-12-31"}}})
+		wantCreated(t, untrusted, res, "direct-put")
+	})
 }
 
 // A field of the wrong JSON type is reported together with every other
