@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -55,6 +56,9 @@ type config struct {
 	AuthPerMinute          int
 	AuthBurst              int
 	LoginFailuresPerMinute int
+	// PprofAddr, when set, serves Go's profiles on a listener of its own,
+	// never on the API's.
+	PprofAddr string
 }
 
 // envHelp documents every variable the binary reads, for --help.
@@ -87,6 +91,8 @@ environment variables win):
   LOGIN_FAILURE_LIMIT
                     failed logins a minute for one account from one address, also the
                     burst (default 5; 0 disables)
+  PPROF_ADDR        serve Go's runtime profiles (/debug/pprof/) on this separate address,
+                    e.g. 127.0.0.1:6060; it must name a host (default: off)
 `
 
 // loadConfig reads and checks the configuration from getenv. It does not
@@ -184,6 +190,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if c.PprofAddr = getenv("PPROF_ADDR"); c.PprofAddr != "" {
+		// Profiles show the program's internals and cost CPU to take: they
+		// belong on an address the operator chose, never on every interface.
+		host, port, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || port == "" || host == "" || (ip != nil && ip.IsUnspecified()) {
+			return c, fmt.Errorf("PPROF_ADDR: %q must be host:port with a host, e.g. 127.0.0.1:6060", c.PprofAddr)
+		}
 	}
 	for name, realm := range map[string]string{"AUTH_REALM": c.Realm, "ADMIN_REALM": c.AdminRealm} {
 		if !printableASCII(realm) || strings.ContainsAny(realm, `"\`) {

@@ -366,6 +366,9 @@ func TestInvalidConfigurationStopsWithOneLine(t *testing.T) {
 		{"bad tz", []string{"TZ=Mars/Olympus"}, "TZ"},
 		{"bad log level", []string{"LOG_LEVEL=loud"}, "LOG_LEVEL"},
 		{"bad proxies", []string{"TRUSTED_PROXIES=not-a-cidr"}, "TRUSTED_PROXIES"},
+		{"pprof on every interface", []string{"PPROF_ADDR=0.0.0.0:6060"}, "PPROF_ADDR"},
+		{"pprof without a host", []string{"PPROF_ADDR=:6060"}, "PPROF_ADDR"},
+		{"pprof without a port", []string{"PPROF_ADDR=127.0.0.1"}, "PPROF_ADDR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -375,6 +378,51 @@ func TestInvalidConfigurationStopsWithOneLine(t *testing.T) {
 				t.Fatalf("code %d, stderr %q; want one line naming %s", code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// PPROF_ADDR serves profiles on its own listener, and only there.
+func TestPprofOnItsOwnAddress(t *testing.T) {
+	p := launchServer(t, t.TempDir(), append(baseEnv(), "PPROF_ADDR=127.0.0.1:0"))
+	var api, profiles string
+	timeout := time.After(60 * time.Second)
+	for profiles == "" {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("serve exited; stderr:\n%s", p.s.stderr.String())
+			}
+			if _, after, found := strings.Cut(line, " listening on "); found {
+				api = strings.TrimSpace(after)
+			}
+			if _, after, found := strings.Cut(line, "profiles:"); found {
+				profiles = strings.TrimSpace(after)
+			}
+		case <-timeout:
+			t.Fatalf("serve did not report its addresses; stderr:\n%s", p.s.stderr.String())
+		}
+	}
+	go func() {
+		for range p.lines {
+		}
+	}()
+	if api == "" || !strings.HasSuffix(profiles, "/debug/pprof/") || strings.HasPrefix(profiles, api) {
+		t.Fatalf("api %q, profiles %q: want two addresses", api, profiles)
+	}
+	res, err := http.Get(profiles + "heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("profiles: %d %.200s", res.StatusCode, body)
+	}
+	if code, _, _ := call(t, "GET", api+"/debug/pprof/heap", "", nil); code != http.StatusNotFound {
+		t.Fatalf("the API's address serves profiles: %d", code)
+	}
+	if code := p.s.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.s.stderr.String())
 	}
 }
 

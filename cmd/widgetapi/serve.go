@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	// Its handlers are mounted on PPROF_ADDR's own mux; the registration on
+	// http.DefaultServeMux it also makes is never served.
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -114,6 +117,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "widgetapi %s listening on %s\n  API:        %s/api/v1\n  Swagger UI: %s/api/v1/ui\n",
 		cfg.Env, base, base, base)
 
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, stdout, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge revoked tokens", "err", err) })
@@ -137,6 +148,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// servePprof serves Go's runtime profiles on addr until stop is called.
+func servePprof(addr string, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "  profiles:   http://%s/debug/pprof/\n", ln.Addr())
+	logger.Warn("serving runtime profiles; keep this address private", "pprof_addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
