@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -50,6 +51,10 @@ type options struct {
 	workers  int
 	pgURL    string
 	out      string
+	// only, when set, keeps the scenarios whose name contains one of these.
+	only []string
+	// profile, when set, is where CPU profiles of the widget read go.
+	profile string
 }
 
 func main() {
@@ -80,10 +85,12 @@ func run(ctx context.Context, args []string) error {
 	pgURL := fs.String("pg-url", os.Getenv("WIDGETAPI_BENCH_POSTGRES_URL"), "PostgreSQL server URL whose user may create databases")
 	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works (SQLite, 100 widgets, 1 s runs, one round); fails on any non-2xx")
 	out := fs.String("out", "", "also write the report to this Markdown file")
+	profile := fs.String("cpuprofile", "", "save a CPU profile of the server during GET /widgets/{name} to this path, one file per engine and seed (path-ENGINE-SEED.pprof)")
+	only := fs.String("scenarios", "", `comma-separated parts of scenario names to run, e.g. "widgets/{name},auth/user" (default: all)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := options{engines: split(*engines), duration: *duration, rounds: *rounds, workers: *workers, pgURL: *pgURL, out: *out}
+	o := options{engines: split(*engines), duration: *duration, rounds: *rounds, workers: *workers, pgURL: *pgURL, out: *out, only: split(*only), profile: *profile}
 	for _, s := range split(*seeds) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -192,7 +199,10 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	}
 	fmt.Fprintf(os.Stderr, "%s: seeded %d widgets in %s\n", engine, seed, time.Since(start).Round(time.Millisecond))
 
-	srv, err := startServer(bin, dir, env)
+	if o.profile != "" {
+		env = append(env, "PPROF_ADDR=127.0.0.1:0")
+	}
+	srv, err := startServer(bin, dir, env, o.profile != "")
 	if err != nil {
 		return "", err
 	}
@@ -240,10 +250,34 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	var results []result
 	ceilingTarget := static("GET", ceiling.url+"/", user, nil)
 	for _, sc := range scenarios {
+		if len(o.only) > 0 && !slices.ContainsFunc(o.only, func(part string) bool { return strings.Contains(sc.name, part) }) {
+			continue
+		}
 		r := result{name: sc.name, codes: map[string]int{}}
+		var profiled chan error
+		if o.profile != "" && sc.name == "GET /widgets/{name}" {
+			path := fmt.Sprintf("%s-%s-%d.pprof", strings.TrimSuffix(o.profile, ".pprof"), engine, seed)
+			profiled = make(chan error, 1)
+			go func() { profiled <- srv.cpuProfile(ctx, o.duration, path) }()
+		}
+		// Each scenario reports its own peak; the process's memory from
+		// earlier scenarios stays, as it would in production.
+		srv.peakRSS.Store(0)
 		for range o.rounds {
-			c := attack(ceilingTarget, o, nil)
-			m := attack(sc.targeter, o, srv)
+			c := attack(ctx, ceilingTarget, o, nil)
+			if profiled != nil {
+				srv.profileStart <- struct{}{}
+			}
+			m := attack(ctx, sc.targeter, o, srv)
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return "", err
+				}
+				profiled = nil
+			}
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
 			r.ceiling += c.Throughput / float64(o.rounds)
 			r.rps += m.Throughput / float64(o.rounds)
 			r.p50 = max(r.p50, m.Latencies.P50)
@@ -268,7 +302,8 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	for _, r := range results {
 		ratio := fmt.Sprintf("%.2f", r.rps/r.ceiling)
 		if strings.HasPrefix(r.name, "POST /auth/login") {
-			ratio += fmt.Sprintf(" (%.2f of login target)", r.rps/(loginTarget/0.9))
+			// The target is 0.9 of this.
+			ratio += fmt.Sprintf(" (%.2f × cores ÷ bcrypt)", r.rps/(loginTarget/0.9))
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %s | %d of %d | %.1f MiB |\n", r.name, r.rps,
 			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.ceiling, ratio, r.non2xx, r.total, float64(r.peakRSS)/(1<<20))
@@ -284,9 +319,9 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	return b.String(), nil
 }
 
-// attack runs one closed-loop load of o.duration; while it runs, the RSS of
-// srv (when given) is sampled.
-func attack(t vegeta.Targeter, o options, srv *server) vegeta.Metrics {
+// attack runs one closed-loop load of o.duration, cut short when ctx ends;
+// while it runs, the RSS of srv (when given) is sampled.
+func attack(ctx context.Context, t vegeta.Targeter, o options, srv *server) vegeta.Metrics {
 	a := vegeta.NewAttacker(vegeta.Workers(uint64(o.workers)), vegeta.MaxWorkers(uint64(o.workers)),
 		vegeta.Connections(o.workers), vegeta.MaxConnections(o.workers), vegeta.KeepAlive(true),
 		vegeta.Timeout(30*time.Second))
@@ -294,6 +329,7 @@ func attack(t vegeta.Targeter, o options, srv *server) vegeta.Metrics {
 	if srv != nil {
 		go srv.sampleRSS(stop)
 	}
+	defer context.AfterFunc(ctx, func() { a.Stop() })()
 	var m vegeta.Metrics
 	for res := range a.Attack(t, vegeta.Rate{Freq: 0}, o.duration, "load") {
 		m.Add(res)
@@ -413,9 +449,48 @@ type server struct {
 	cmd     *exec.Cmd
 	url     string
 	peakRSS atomic.Int64
+	// pprofURL is where the server serves its profiles, when it does;
+	// profileStart tells cpuProfile that the load has begun.
+	pprofURL     string
+	profileStart chan struct{}
 }
 
-func startServer(bin, dir string, env []string) (*server, error) {
+// cpuProfile waits for the load to start, then saves a CPU profile of the
+// server over most of d to path.
+func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	select {
+	case <-s.profileStart:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	secs := max(1, int(d.Seconds())-1)
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%sprofile?seconds=%d", s.pprofURL, secs), nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: status %d", res.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  CPU profile of the server: %s\n", path)
+	return f.Close()
+}
+
+// startServer starts widgetapi serve and waits until it reports where it
+// listens (and, with profiles, where it serves them).
+func startServer(bin, dir string, env []string, profiles bool) (*server, error) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env, cmd.Dir = env, dir
 	cmd.Stderr = nil // /dev/null: request logs stay on, at the cost of a write each
@@ -426,15 +501,38 @@ func startServer(bin, dir string, env []string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), " listening on "); ok {
-			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return &server{cmd: cmd, url: strings.TrimSpace(after)}, nil
+	type addrs struct{ api, pprof string }
+	listening := make(chan addrs, 1)
+	go func() {
+		var a addrs
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if _, after, ok := strings.Cut(sc.Text(), " listening on "); ok {
+				a.api = strings.TrimSpace(after)
+			}
+			if _, after, ok := strings.Cut(sc.Text(), "profiles:"); ok {
+				a.pprof = strings.TrimSpace(after)
+			}
+			if a.api != "" && (a.pprof != "" || !profiles) {
+				listening <- a
+				_, _ = io.Copy(io.Discard, stdout)
+				return
+			}
 		}
+		close(listening)
+	}()
+	select {
+	case a, ok := <-listening:
+		if ok {
+			return &server{cmd: cmd, url: a.api, pprofURL: a.pprof, profileStart: make(chan struct{}, 1)}, nil
+		}
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("widgetapi serve exited before listening")
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("widgetapi serve did not start listening within a minute")
 	}
-	_ = cmd.Process.Kill()
-	return nil, fmt.Errorf("widgetapi serve exited before listening")
 }
 
 func (s *server) stop() {
