@@ -23,6 +23,11 @@ type WidgetOwner struct {
 	PublicID string
 }
 
+// WidgetNotFound is the error for a widget name that matches nothing.
+func WidgetNotFound(name string) error {
+	return Errorf(ENOTFOUND, "%s not found in database.", name)
+}
+
 // WidgetUpdate holds the fields a PUT may change.
 type WidgetUpdate struct {
 	InfoURL  string
@@ -36,6 +41,11 @@ type WidgetStore interface {
 	CreateWidget(ctx context.Context, w *Widget) error
 	// FindWidgetByName returns one widget. ENOTFOUND when absent.
 	FindWidgetByName(ctx context.Context, name string) (*Widget, error)
+	// FindWidgetForSubject is UserStore.FindTokenSubject and a read of the
+	// widget name in one round trip to the database, for the most frequent
+	// request. The error is about the user (ENOTFOUND when publicID names
+	// no one); w is nil when there is no such widget.
+	FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (u *User, revoked bool, w *Widget, err error)
 	// FindWidgets returns one page of widgets in creation order and the total
 	// number of widgets.
 	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)

@@ -109,11 +109,17 @@ func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi
 // Authenticate verifies a raw token and returns its user and claims.
 // EUNAUTHORIZED with the message of the failure.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User, *widgetapi.TokenClaims, error) {
+	return s.AuthenticateWith(ctx, raw, s.users.FindTokenSubject)
+}
+
+// AuthenticateWith is Authenticate with the user and revocation read by
+// lookup, which runs only for a token whose signature and claims are valid.
+func (s *Service) AuthenticateWith(ctx context.Context, raw string, lookup widgetapi.SubjectLookup) (*widgetapi.User, *widgetapi.TokenClaims, error) {
 	claims, err := s.tokens.Verify(raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	u, revoked, err := s.users.FindTokenSubject(ctx, claims.Subject, claims.ID)
+	u, revoked, err := lookup(ctx, claims.Subject, claims.ID)
 	switch {
 	case widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND:
 		return nil, nil, unauthorized(MsgInvalid, errors.New("token subject no longer exists"))

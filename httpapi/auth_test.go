@@ -990,6 +990,7 @@ func TestAuthTokenFailures(t *testing.T) {
 		{"GET", "/api/v1/auth/user", authUserRealm, false},
 		{"POST", "/api/v1/auth/logout", authUserRealm, false},
 		{"GET", "/api/v1/widgets", authUserRealm, false},
+		{"GET", "/api/v1/widgets/some-widget", authUserRealm, false},
 		{"POST", "/api/v1/widgets", authAdminRealm, true},
 		{"DELETE", "/api/v1/widgets/some-widget", authAdminRealm, true},
 	}
@@ -1009,6 +1010,11 @@ func TestAuthTokenFailures(t *testing.T) {
 					res := authDo(t, e, req)
 					where := rt.method + " " + rt.path
 					switch {
+					case tt.status == http.StatusOK && rt.path == "/api/v1/widgets/some-widget":
+						// Past authentication, to the widget that does not exist.
+						if res.Status != http.StatusNotFound {
+							t.Errorf("%s: status %d: %s", where, res.Status, res.Body)
+						}
 					case tt.status == http.StatusOK:
 						if res.Status != http.StatusOK {
 							t.Errorf("%s: status %d: %s", where, res.Status, res.Body)

@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"widgetapi/internal/testdb"
 )
 
 // benchEnv is a server with an admin, a user token and n widgets.
-func benchEnv(b *testing.B, n int) (e *env, userToken string) {
+func benchEnv(b *testing.B, engine testdb.Engine, n int) (e *env, userToken string) {
 	b.Helper()
-	e = newEnv(b, sqliteEngine())
+	e = newEnv(b, engine)
 	admin := e.admin("bench-admin@example.com")
 	for i := range n {
 		res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
@@ -29,6 +31,9 @@ func benchGET(b *testing.B, e *env, token, path string) {
 	client := e.srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	b.ReportAllocs()
+	// 16 clients per core keep the server busy, as the load benchmark's
+	// 32 connections do, so that ns/op is CPU cost rather than latency.
+	b.SetParallelism(16)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
@@ -49,25 +54,39 @@ func benchGET(b *testing.B, e *env, token, path string) {
 	})
 }
 
+// forEachBenchEngine runs fn on SQLite, and on PostgreSQL when
+// WIDGETAPI_TEST_POSTGRES_URL is set.
+func forEachBenchEngine(b *testing.B, fn func(b *testing.B, engine testdb.Engine)) {
+	for _, engine := range testdb.Engines(b) {
+		b.Run(engine.Name, func(b *testing.B) { fn(b, engine) })
+	}
+}
+
 func BenchmarkGetWidget(b *testing.B) {
-	e, tok := benchEnv(b, 100)
-	benchGET(b, e, tok, "/api/v1/widgets/w00042")
+	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
+		e, tok := benchEnv(b, engine, 100)
+		benchGET(b, e, tok, "/api/v1/widgets/w00042")
+	})
 }
 
 func BenchmarkGetCurrentUser(b *testing.B) {
-	e, tok := benchEnv(b, 0)
-	benchGET(b, e, tok, "/api/v1/auth/user")
+	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
+		e, tok := benchEnv(b, engine, 0)
+		benchGET(b, e, tok, "/api/v1/auth/user")
+	})
 }
 
 func BenchmarkListWidgetsFirstPage(b *testing.B) {
-	e, tok := benchEnv(b, 100)
-	benchGET(b, e, tok, "/api/v1/widgets?page=1&per_page=10")
+	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
+		e, tok := benchEnv(b, engine, 100)
+		benchGET(b, e, tok, "/api/v1/widgets?page=1&per_page=10")
+	})
 }
 
 // BenchmarkCeiling is a bare net/http handler returning the bytes of one
 // widget: what the machine's HTTP stack can do at all, for comparison.
 func BenchmarkCeiling(b *testing.B) {
-	e, tok := benchEnv(b, 1)
+	e, tok := benchEnv(b, sqliteEngine(), 1)
 	body := e.do(request{Method: "GET", Path: "/api/v1/widgets/w00000", Token: tok}).Body
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -199,22 +199,38 @@ func claimsFrom(ctx context.Context) *widgetapi.TokenClaims {
 
 func (s *Server) authenticate(realm string, admin bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		header := r.Header.Get("Authorization")
-		if strings.TrimSpace(header) == "" {
-			writeMissingToken(w, realm)
-			return
+		if r, ok := s.authorize(w, r, realm, admin, nil); ok {
+			next.ServeHTTP(w, r)
 		}
-		user, claims, err := s.Auth.Authenticate(r.Context(), bearerToken(header))
-		if err != nil {
-			s.writeError(w, r, realm, err)
-			return
-		}
-		if admin && !user.Admin {
-			s.writeError(w, r, realm, widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator"))
-			return
-		}
-		ctx := widgetapi.NewContextWithUser(r.Context(), user)
-		ctx = context.WithValue(ctx, claimsKey{}, claims)
-		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// authorize checks the request's token and returns the request carrying its
+// user and claims. lookup, when not nil, reads the token's user in place of
+// the auth service's own read. When authorize fails it has written the answer.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, realm string, admin bool, lookup widgetapi.SubjectLookup) (*http.Request, bool) {
+	header := r.Header.Get("Authorization")
+	if strings.TrimSpace(header) == "" {
+		writeMissingToken(w, realm)
+		return r, false
+	}
+	var user *widgetapi.User
+	var claims *widgetapi.TokenClaims
+	var err error
+	if lookup == nil {
+		user, claims, err = s.Auth.Authenticate(r.Context(), bearerToken(header))
+	} else {
+		user, claims, err = s.Auth.AuthenticateWith(r.Context(), bearerToken(header), lookup)
+	}
+	if err != nil {
+		s.writeError(w, r, realm, err)
+		return r, false
+	}
+	if admin && !user.Admin {
+		s.writeError(w, r, realm, widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator"))
+		return r, false
+	}
+	ctx := widgetapi.NewContextWithUser(r.Context(), user)
+	ctx = context.WithValue(ctx, claimsKey{}, claims)
+	return r.WithContext(ctx), true
 }

@@ -142,7 +142,7 @@ func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
 // in for a bug.
 type panickingWidgets struct{ widgetapi.WidgetStore }
 
-func (panickingWidgets) FindWidgetByName(context.Context, string) (*widgetapi.Widget, error) {
+func (panickingWidgets) FindWidgetForSubject(context.Context, string, string, string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
 	panic("a bug in a handler")
 }
 
@@ -162,7 +162,7 @@ func TestPanicBecomesLoggedJSON500AndTheServerLivesOn(t *testing.T) {
 	}
 	var logged bool
 	for _, l := range logs.lines(t) {
-		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetByName") {
+		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetForSubject") {
 			logged = true
 		}
 	}

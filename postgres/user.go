@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"widgetapi"
 )
 
@@ -47,28 +45,6 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	u.PasswordHash = []byte(hash)
 	u.RegisteredOn = u.RegisteredOn.UTC()
 	return &u, nil
-}
-
-// FindTokenSubject returns the user with publicID and whether jti is revoked.
-// Both must be UUIDs; the auth package checks that before calling.
-func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	row := db.pool.QueryRow(ctx, `
-		SELECT id, email, registered_on, admin, public_id::text,
-		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)
-		FROM users WHERE public_id = $2`, jti, publicID)
-	var u widgetapi.User
-	var revoked bool
-	err := row.Scan(&u.ID, &u.Email, &u.RegisteredOn, &u.Admin, &u.PublicID, &revoked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
-	}
-	if err != nil {
-		return nil, false, mapError("find token subject", err)
-	}
-	u.RegisteredOn = u.RegisteredOn.UTC()
-	return &u, revoked, nil
 }
 
 // RevokeToken records jti as revoked until expiresAt.

@@ -49,7 +49,7 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 		FROM widgets w JOIN users u ON u.id = w.owner_id
 		WHERE w.name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+		return nil, widgetapi.WidgetNotFound(name)
 	}
 	if err != nil {
 		return nil, mapError("find widget", err)

@@ -27,6 +27,8 @@ type hotConn struct {
 	conn    *sqlite3.Conn
 	subject *sqlite3.Stmt
 	widget  *sqlite3.Stmt
+	// both reads the subject and a widget together.
+	both *sqlite3.Stmt
 }
 
 const (
@@ -38,6 +40,13 @@ const (
 		SELECT ` + widgetColumns + `
 		FROM widgets w JOIN users u ON u.id = w.owner_id
 		WHERE w.name = ?`
+	widgetForSubjectQuery = `
+		SELECT s.id, s.email, s.registered_on, s.admin, s.public_id,
+		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?),
+		       ` + widgetColumns + `
+		FROM users s
+		LEFT JOIN (widgets w JOIN users u ON u.id = w.owner_id) ON w.name = ?
+		WHERE s.public_id = ?`
 )
 
 func openHotReads(path string, n int) (*hotReads, error) {
@@ -63,7 +72,7 @@ func openHotReads(path string, n int) (*hotReads, error) {
 func (h *hotReads) close() error {
 	var errs []error
 	for _, hc := range h.all {
-		for _, st := range []*sqlite3.Stmt{hc.subject, hc.widget} {
+		for _, st := range []*sqlite3.Stmt{hc.subject, hc.widget, hc.both} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}
@@ -129,14 +138,7 @@ func (h *hotReads) findTokenSubject(ctx context.Context, publicID, jti string) (
 		if err != nil {
 			return err
 		}
-		return step(st, func(st *sqlite3.Stmt) {
-			u.ID = st.ColumnInt64(0)
-			u.Email = st.ColumnText(1)
-			u.RegisteredOn = time.Unix(st.ColumnInt64(2), 0).UTC()
-			u.Admin = st.ColumnBool(3)
-			u.PublicID = st.ColumnText(4)
-			revoked = st.ColumnBool(5)
-		}, jti, publicID)
+		return step(st, func(st *sqlite3.Stmt) { revoked = scanSubject(st, &u) }, jti, publicID)
 	})
 	if errors.Is(err, errNoRow) {
 		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
@@ -154,22 +156,64 @@ func (h *hotReads) findWidgetByName(ctx context.Context, name string) (*widgetap
 		if err != nil {
 			return err
 		}
-		return step(st, func(st *sqlite3.Stmt) {
-			w.ID = st.ColumnInt64(0)
-			w.Name = st.ColumnText(1)
-			w.InfoURL = st.ColumnText(2)
-			w.CreatedAt = time.Unix(st.ColumnInt64(3), 0).UTC()
-			w.Deadline = time.Unix(st.ColumnInt64(4), 0).UTC()
-			w.Owner.ID = st.ColumnInt64(5)
-			w.Owner.Email = st.ColumnText(6)
-			w.Owner.PublicID = st.ColumnText(7)
-		}, name)
+		return step(st, func(st *sqlite3.Stmt) { scanWidgetAt(st, 0, &w) }, name)
 	})
 	if errors.Is(err, errNoRow) {
-		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+		return nil, widgetapi.WidgetNotFound(name)
 	}
 	if err != nil {
 		return nil, mapError("find widget", err)
 	}
 	return &w, nil
+}
+
+// findWidgetForSubject is findTokenSubject and findWidgetByName in one statement.
+func (h *hotReads) findWidgetForSubject(ctx context.Context, publicID, jti, name string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
+	var u widgetapi.User
+	var revoked bool
+	var w *widgetapi.Widget
+	err := h.with(ctx, func(hc *hotConn) error {
+		st, err := hc.prepared(&hc.both, widgetForSubjectQuery)
+		if err != nil {
+			return err
+		}
+		return step(st, func(st *sqlite3.Stmt) {
+			revoked = scanSubject(st, &u)
+			// The widget's columns are NULL when it does not exist.
+			if st.ColumnType(6) != sqlite3.NULL {
+				w = new(widgetapi.Widget)
+				scanWidgetAt(st, 6, w)
+			}
+		}, jti, name, publicID)
+	})
+	if errors.Is(err, errNoRow) {
+		return nil, false, nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	}
+	if err != nil {
+		return nil, false, nil, mapError("find widget for token subject", err)
+	}
+	return &u, revoked, w, nil
+}
+
+// scanSubject reads the columns of subjectQuery into u and returns whether
+// the token is revoked.
+func scanSubject(st *sqlite3.Stmt, u *widgetapi.User) (revoked bool) {
+	u.ID = st.ColumnInt64(0)
+	u.Email = st.ColumnText(1)
+	u.RegisteredOn = time.Unix(st.ColumnInt64(2), 0).UTC()
+	u.Admin = st.ColumnBool(3)
+	u.PublicID = st.ColumnText(4)
+	return st.ColumnBool(5)
+}
+
+// scanWidgetAt reads widgetColumns, starting at column i, into w.
+func scanWidgetAt(st *sqlite3.Stmt, i int, w *widgetapi.Widget) {
+	w.ID = st.ColumnInt64(i)
+	w.Name = st.ColumnText(i + 1)
+	w.InfoURL = st.ColumnText(i + 2)
+	w.CreatedAt = time.Unix(st.ColumnInt64(i+3), 0).UTC()
+	w.Deadline = time.Unix(st.ColumnInt64(i+4), 0).UTC()
+	w.Owner.ID = st.ColumnInt64(i + 5)
+	w.Owner.Email = st.ColumnText(i + 6)
+	w.Owner.PublicID = st.ColumnText(i + 7)
 }

@@ -30,6 +30,12 @@ func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Wid
 	return db.hot.findWidgetByName(ctx, name)
 }
 
+// FindWidgetForSubject reads the token's user, its revocation and the widget
+// in one statement.
+func (db *DB) FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
+	return db.hot.findWidgetForSubject(ctx, publicID, jti, name)
+}
+
 // FindWidgets returns one page in creation order and the total count, which
 // comes from the trigger-maintained counter rather than a scan. One statement
 // reads both, so they come from one snapshot.

@@ -171,6 +171,64 @@ func TestWidgets(t *testing.T) {
 	})
 }
 
+// FindWidgetForSubject must agree with FindTokenSubject and FindWidgetByName
+// in every combination of user, revocation and widget.
+func TestFindWidgetForSubjectAgreesWithTheSeparateReads(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		owner := mustCreateUser(t, st, "owner@example.com", true)
+		reader := mustCreateUser(t, st, "reader@example.com", false)
+		if err := st.CreateWidget(ctx, newWidget("shown", owner, 0)); err != nil {
+			t.Fatal(err)
+		}
+		live, revoked := uuid.NewString(), uuid.NewString()
+		if err := st.RevokeToken(ctx, revoked, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, publicID, jti, widget string
+		}{
+			{"user and widget", reader.PublicID, live, "shown"},
+			{"the owner reads it", owner.PublicID, live, "shown"},
+			{"no such widget", reader.PublicID, live, "missing"},
+			{"revoked token", reader.PublicID, revoked, "shown"},
+			{"revoked token, no widget", reader.PublicID, revoked, "missing"},
+			{"no such user", uuid.NewString(), live, "shown"},
+			{"no such user nor widget", uuid.NewString(), live, "missing"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				u, rev, w, err := st.FindWidgetForSubject(ctx, tc.publicID, tc.jti, tc.widget)
+				wantU, wantRev, wantErr := st.FindTokenSubject(ctx, tc.publicID, tc.jti)
+				if widgetapi.ErrorCode(err) != widgetapi.ErrorCode(wantErr) {
+					t.Fatalf("error %v, want %v", err, wantErr)
+				}
+				if wantErr != nil {
+					if u != nil || w != nil {
+						t.Fatalf("with an error it returned user %+v and widget %+v", u, w)
+					}
+					return
+				}
+				if u.ID != wantU.ID || u.Email != wantU.Email || !u.RegisteredOn.Equal(wantU.RegisteredOn) ||
+					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || rev != wantRev {
+					t.Fatalf("user %+v revoked %v, want %+v revoked %v", u, rev, wantU, wantRev)
+				}
+				wantW, werr := st.FindWidgetByName(ctx, tc.widget)
+				switch {
+				case widgetapi.ErrorCode(werr) == widgetapi.ENOTFOUND:
+					if w != nil {
+						t.Fatalf("widget %+v, want none", w)
+					}
+				case werr != nil:
+					t.Fatal(werr)
+				case w == nil || w.ID != wantW.ID || w.Name != wantW.Name || w.InfoURL != wantW.InfoURL ||
+					!w.CreatedAt.Equal(wantW.CreatedAt) || !w.Deadline.Equal(wantW.Deadline) || w.Owner != wantW.Owner:
+					t.Fatalf("widget %+v, want %+v", w, wantW)
+				}
+			})
+		}
+	})
+}
+
 func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()

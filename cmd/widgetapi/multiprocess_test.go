@@ -90,6 +90,21 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 		if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/widgets?per_page=5", admin, nil); code != 200 || body["total_items"] != float64(1) {
 			t.Fatalf("list on %d: %d %v", i, code, body)
 		}
+		if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/widgets/contested", admin, nil); code != 200 || body["name"] != "contested" {
+			t.Fatalf("widget on %d: %d %v", i, code, body)
+		}
+	}
+	// The admin's logout on one process closes every read on the others at
+	// once, the widget read (which checks the token in the same query) included.
+	if code, _, _ := call(t, "POST", s[0].URL+"/api/v1/auth/logout", admin, nil); code != 200 {
+		t.Fatalf("admin logout on 0: %d", code)
+	}
+	for _, i := range []int{1, 2} {
+		for _, path := range []string{"/api/v1/auth/user", "/api/v1/widgets", "/api/v1/widgets/contested"} {
+			if code, body, _ := call(t, "GET", s[i].URL+path, admin, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
+				t.Fatalf("revoked admin token on %d, GET %s: %d %v", i, path, code, body)
+			}
+		}
 	}
 }
 

@@ -19,7 +19,7 @@ func ExpectOne(op, name string, res sql.Result, err error, mapError func(string,
 		return mapError(op, err)
 	}
 	if n == 0 {
-		return widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", name)
+		return widgetapi.WidgetNotFound(name)
 	}
 	return nil
 }
