@@ -51,11 +51,13 @@ func (db *DB) hotRead(ctx context.Context, name, sql string, params [][]byte, sc
 		return false, err
 	}
 	defer c.Release()
-	// Prepare answers from the connection's own map after the first time.
-	if _, err := c.Conn().Prepare(ctx, name, sql); err != nil {
+	// Prepare answers from the connection's own map after the first time;
+	// with the statement's description known, no Describe is sent.
+	sd, err := c.Conn().Prepare(ctx, name, sql)
+	if err != nil {
 		return false, err
 	}
-	rr := c.Conn().PgConn().ExecPrepared(ctx, name, params, nil, binaryResults)
+	rr := c.Conn().PgConn().ExecStatement(ctx, sd, params, nil, binaryResults)
 	var d rowDecoder
 	for rr.NextRow() {
 		if !found {

@@ -45,7 +45,8 @@ const (
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?),
 		       ` + widgetColumns + `
 		FROM users s
-		LEFT JOIN (widgets w JOIN users u ON u.id = w.owner_id) ON w.name = ?
+		LEFT JOIN widgets w ON w.name = ?
+		LEFT JOIN users u ON u.id = w.owner_id
 		WHERE s.public_id = ?`
 )
 
