@@ -24,6 +24,7 @@ func (s *Server) handleReadyz() http.Handler {
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
 			s.logger.WarnContext(ctx, "not ready", "err", err)
+			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, healthBody{"database unavailable"})
 			return
 		}

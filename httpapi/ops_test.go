@@ -30,7 +30,7 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Fatalf("healthz without a database: %d", res.Status)
 		}
 		res := e.do(request{Method: "GET", Path: "/readyz"})
-		if res.Status != http.StatusServiceUnavailable || res.JSON(t)["status"] != "database unavailable" {
+		if res.Status != http.StatusServiceUnavailable || res.JSON(t)["status"] != "database unavailable" || res.Header.Get("Retry-After") != "1" {
 			t.Fatalf("readyz without a database: %d %s", res.Status, res.Body)
 		}
 	})
