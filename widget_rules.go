@@ -302,15 +302,20 @@ func FormatTimeRemaining(d time.Duration) string {
 	secs %= 3600
 	minutes := secs / 60
 	secs %= 60
-	return strings.Join([]string{
-		plural(days, "day"), plural(hours, "hour"), plural(minutes, "minute"), plural(secs, "second"),
-	}, " ")
+	// Built in one buffer: this runs for every widget of every response.
+	b := make([]byte, 0, 64)
+	b = appendPlural(b, days, "day")
+	b = appendPlural(append(b, ' '), hours, "hour")
+	b = appendPlural(append(b, ' '), minutes, "minute")
+	b = appendPlural(append(b, ' '), secs, "second")
+	return string(b)
 }
 
-func plural(n int64, unit string) string {
-	s := strconv.FormatInt(n, 10) + " " + unit
+func appendPlural(b []byte, n int64, unit string) []byte {
+	b = append(strconv.AppendInt(b, n, 10), ' ')
+	b = append(b, unit...)
 	if n != 1 {
-		s += "s"
+		b = append(b, 's')
 	}
-	return s
+	return b
 }

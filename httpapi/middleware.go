@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"widgetapi"
@@ -57,7 +59,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := validRequestID(r.Header.Get("X-Request-ID"))
 		if id == "" {
-			id = newRequestID()
+			id = s.requestIDs.next()
 		}
 		h := w.Header()
 		h.Set("X-Request-ID", id)
@@ -118,9 +120,24 @@ func validRequestID(id string) string {
 	return id
 }
 
-func newRequestID() string {
+// requestIDs makes request ids: 32 hex digits, a random per-process prefix
+// and a counter, unique without reading the system's random source for
+// every request.
+type requestIDs struct {
+	prefix [8]byte
+	seq    atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	g := &requestIDs{}
+	_, _ = rand.Read(g.prefix[:])
+	return g
+}
+
+func (g *requestIDs) next() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	copy(b[:8], g.prefix[:])
+	binary.BigEndian.PutUint64(b[8:], g.seq.Add(1))
 	return hex.EncodeToString(b[:])
 }
 

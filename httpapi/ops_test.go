@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -107,8 +108,8 @@ func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
 	res = e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token,
 		Header: map[string]string{"X-Request-ID": "bad id with spaces and \u00e9"}})
 	generated := res.Header.Get("X-Request-ID")
-	if len(generated) != 32 {
-		t.Fatalf("an unsafe request id was not replaced: %q", generated)
+	if _, err := hex.DecodeString(generated); err != nil || len(generated) != 32 {
+		t.Fatalf("an unsafe request id was not replaced by 32 hex digits: %q", generated)
 	}
 
 	lines := logs.lines(t)
@@ -135,6 +136,10 @@ func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
 		if strings.Contains(string(all), secret) {
 			t.Errorf("a secret reached the log: %.20s…", secret)
 		}
+	}
+	// Generated ids differ from one request to the next.
+	if again := e.do(request{Method: "GET", Path: "/healthz"}).Header.Get("X-Request-ID"); again == generated || len(again) != 32 {
+		t.Fatalf("second generated id %q after %q", again, generated)
 	}
 }
 

@@ -44,10 +44,11 @@ type Config struct {
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
 	Config
-	logger  *slog.Logger
-	mux     *http.ServeMux
-	routes  []string
-	handler http.Handler
+	logger     *slog.Logger
+	mux        *http.ServeMux
+	routes     []string
+	handler    http.Handler
+	requestIDs *requestIDs
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -77,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.CORSOrigins) == 0 {
 		cfg.CORSOrigins = []string{"*"}
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), requestIDs: newRequestIDs()}
 	s.addRoutes()
 	s.handler = s.observe(s.recoverPanics(s.cors(s.mux)))
 	return s, nil
