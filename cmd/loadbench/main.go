@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string) error {
 	engines := fs.String("engines", "sqlite", "comma-separated engines: sqlite, postgres")
 	seeds := fs.String("seeds", "1000,1000000", "comma-separated numbers of widgets to seed")
 	duration := fs.Duration("duration", 5*time.Second, "length of one load run")
-	rounds := fs.Int("rounds", 2, "runs of each scenario, each after a run of the ceiling")
+	rounds := fs.Int("rounds", 3, "runs of each scenario, each after a run of the ceiling")
 	workers := fs.Int("workers", 32, "concurrent connections of the closed-loop load")
 	pgURL := fs.String("pg-url", os.Getenv("WIDGETAPI_BENCH_POSTGRES_URL"), "PostgreSQL server URL whose user may create databases")
 	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works (SQLite, 100 widgets, 1 s runs, one round); fails on any non-2xx")
