@@ -39,11 +39,9 @@ type WidgetStore interface {
 	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero.
 	// ECONFLICT when the name is taken.
 	CreateWidget(ctx context.Context, w *Widget) error
-	// FindWidgetByName returns one widget. ENOTFOUND when absent.
-	FindWidgetByName(ctx context.Context, name string) (*Widget, error)
 	// FindWidgetForSubject is UserStore.FindTokenSubject and a read of the
-	// widget name in one round trip to the database, for the most frequent
-	// request. The error is about the user (ENOTFOUND when publicID names
+	// widget name in one round trip to the database: reading a widget always
+	// goes with authenticating its reader. The error is about the user (ENOTFOUND when publicID names
 	// no one); w is nil when there is no such widget.
 	FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (u *User, revoked bool, w *Widget, err error)
 	// FindWidgets returns one page of widgets in creation order and the total

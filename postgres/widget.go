@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-
-	"github.com/jackc/pgx/v5"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
@@ -13,17 +10,6 @@ import (
 var _ widgetapi.WidgetStore = (*DB)(nil)
 
 const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id::text`
-
-func scanWidget(s interface{ Scan(...any) error }) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	if err := s.Scan(&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline,
-		&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
-		return nil, err
-	}
-	w.CreatedAt = w.CreatedAt.UTC()
-	w.Deadline = w.Deadline.UTC()
-	return &w, nil
-}
 
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
@@ -38,23 +24,6 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 		return widgetapi.Errorf(widgetapi.ECONFLICT, "Widget name: %s already exists, must be unique.", w.Name)
 	}
 	return mapError("create widget", err)
-}
-
-// FindWidgetByName returns one widget. ENOTFOUND when absent.
-func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	w, err := scanWidget(db.pool.QueryRow(ctx, `
-		SELECT `+widgetColumns+`
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.name = $1`, name))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, widgetapi.WidgetNotFound(name)
-	}
-	if err != nil {
-		return nil, mapError("find widget", err)
-	}
-	return w, nil
 }
 
 // FindWidgets returns one page in creation order and the total count, which

@@ -12,8 +12,8 @@ import (
 )
 
 // hotReads serves the two reads made by nearly every request — the token's
-// user with its revocation, and a widget by name — on read-only connections
-// used through the driver's own API. Profiles showed database/sql's row and
+// user with its revocation, and that together with a widget — on read-only
+// connections used through the driver's own API. Profiles showed database/sql's row and
 // pool bookkeeping costing as much as SQLite's own work for these one-row
 // lookups; everything else goes through database/sql.
 type hotReads struct {
@@ -26,9 +26,8 @@ type hotReads struct {
 type hotConn struct {
 	conn    *sqlite3.Conn
 	subject *sqlite3.Stmt
-	widget  *sqlite3.Stmt
-	// both reads the subject and a widget together.
-	both *sqlite3.Stmt
+	// widget reads the subject and a widget together.
+	widget *sqlite3.Stmt
 }
 
 const (
@@ -36,10 +35,6 @@ const (
 		SELECT id, email, registered_on, admin, public_id,
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)
 		FROM users WHERE public_id = ?`
-	widgetByNameQuery = `
-		SELECT ` + widgetColumns + `
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.name = ?`
 	widgetForSubjectQuery = `
 		SELECT s.id, s.email, s.registered_on, s.admin, s.public_id,
 		       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?),
@@ -73,7 +68,7 @@ func openHotReads(path string, n int) (*hotReads, error) {
 func (h *hotReads) close() error {
 	var errs []error
 	for _, hc := range h.all {
-		for _, st := range []*sqlite3.Stmt{hc.subject, hc.widget, hc.both} {
+		for _, st := range []*sqlite3.Stmt{hc.subject, hc.widget} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}
@@ -150,31 +145,14 @@ func (h *hotReads) findTokenSubject(ctx context.Context, publicID, jti string) (
 	return &u, revoked, nil
 }
 
-func (h *hotReads) findWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	err := h.with(ctx, func(hc *hotConn) error {
-		st, err := hc.prepared(&hc.widget, widgetByNameQuery)
-		if err != nil {
-			return err
-		}
-		return step(st, func(st *sqlite3.Stmt) { scanWidgetAt(st, 0, &w) }, name)
-	})
-	if errors.Is(err, errNoRow) {
-		return nil, widgetapi.WidgetNotFound(name)
-	}
-	if err != nil {
-		return nil, mapError("find widget", err)
-	}
-	return &w, nil
-}
-
-// findWidgetForSubject is findTokenSubject and findWidgetByName in one statement.
+// findWidgetForSubject is findTokenSubject and a read of the widget name in
+// one statement.
 func (h *hotReads) findWidgetForSubject(ctx context.Context, publicID, jti, name string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
 	var u widgetapi.User
 	var revoked bool
 	var w *widgetapi.Widget
 	err := h.with(ctx, func(hc *hotConn) error {
-		st, err := hc.prepared(&hc.both, widgetForSubjectQuery)
+		st, err := hc.prepared(&hc.widget, widgetForSubjectQuery)
 		if err != nil {
 			return err
 		}

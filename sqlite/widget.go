@@ -25,11 +25,6 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 	return mapError("create widget", err)
 }
 
-// FindWidgetByName returns one widget. ENOTFOUND when absent.
-func (db *DB) FindWidgetByName(ctx context.Context, name string) (*widgetapi.Widget, error) {
-	return db.hot.findWidgetByName(ctx, name)
-}
-
 // FindWidgetForSubject reads the token's user, its revocation and the widget
 // in one statement.
 func (db *DB) FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (*widgetapi.User, bool, *widgetapi.Widget, error) {

@@ -134,6 +134,17 @@ func newWidget(name string, owner *widgetapi.User, i int) *widgetapi.Widget {
 		Owner: widgetapi.WidgetOwner{ID: owner.ID}}
 }
 
+// findWidget reads a widget as the API does, with reader's token; nil when
+// there is no such widget.
+func findWidget(t *testing.T, st testdb.Store, reader *widgetapi.User, name string) *widgetapi.Widget {
+	t.Helper()
+	_, _, w, err := st.FindWidgetForSubject(context.Background(), reader.PublicID, uuid.NewString(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func TestWidgets(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
@@ -144,22 +155,20 @@ func TestWidgets(t *testing.T) {
 		}
 		wantCode(t, st.CreateWidget(ctx, newWidget("first", owner, 1)), widgetapi.ECONFLICT)
 
-		got, err := st.FindWidgetByName(ctx, "first")
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := findWidget(t, st, owner, "first")
 		if got.ID != w.ID || got.InfoURL != w.InfoURL || !got.CreatedAt.Equal(w.CreatedAt) ||
 			!got.Deadline.Equal(w.Deadline) || got.Owner.Email != owner.Email || got.Owner.PublicID != owner.PublicID {
 			t.Fatalf("found %+v, want %+v", got, w)
 		}
-		_, err = st.FindWidgetByName(ctx, "missing")
-		wantCode(t, err, widgetapi.ENOTFOUND)
+		if missing := findWidget(t, st, owner, "missing"); missing != nil {
+			t.Fatalf("found %+v for a name never created", missing)
+		}
 
 		newDeadline := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
 		if err := st.UpdateWidget(ctx, "first", widgetapi.WidgetUpdate{InfoURL: "https://new.example.com", Deadline: newDeadline}); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = st.FindWidgetByName(ctx, "first")
+		got = findWidget(t, st, owner, "first")
 		if got.InfoURL != "https://new.example.com" || !got.Deadline.Equal(newDeadline) {
 			t.Fatalf("after update: %+v", got)
 		}
@@ -171,16 +180,18 @@ func TestWidgets(t *testing.T) {
 	})
 }
 
-// FindWidgetForSubject must agree with FindTokenSubject and FindWidgetByName
-// in every combination of user, revocation and widget.
+// FindWidgetForSubject must agree with FindTokenSubject, and return the
+// widget as it was stored, in every combination of user, revocation and widget.
 func TestFindWidgetForSubjectAgreesWithTheSeparateReads(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "owner@example.com", true)
 		reader := mustCreateUser(t, st, "reader@example.com", false)
-		if err := st.CreateWidget(ctx, newWidget("shown", owner, 0)); err != nil {
+		shown := newWidget("shown", owner, 0)
+		if err := st.CreateWidget(ctx, shown); err != nil {
 			t.Fatal(err)
 		}
+		shown.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
 		live, revoked := uuid.NewString(), uuid.NewString()
 		if err := st.RevokeToken(ctx, revoked, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
@@ -212,17 +223,15 @@ func TestFindWidgetForSubjectAgreesWithTheSeparateReads(t *testing.T) {
 					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || rev != wantRev {
 					t.Fatalf("user %+v revoked %v, want %+v revoked %v", u, rev, wantU, wantRev)
 				}
-				wantW, werr := st.FindWidgetByName(ctx, tc.widget)
-				switch {
-				case widgetapi.ErrorCode(werr) == widgetapi.ENOTFOUND:
+				if tc.widget == "missing" {
 					if w != nil {
 						t.Fatalf("widget %+v, want none", w)
 					}
-				case werr != nil:
-					t.Fatal(werr)
-				case w == nil || w.ID != wantW.ID || w.Name != wantW.Name || w.InfoURL != wantW.InfoURL ||
-					!w.CreatedAt.Equal(wantW.CreatedAt) || !w.Deadline.Equal(wantW.Deadline) || w.Owner != wantW.Owner:
-					t.Fatalf("widget %+v, want %+v", w, wantW)
+					return
+				}
+				if w == nil || w.ID != shown.ID || w.Name != shown.Name || w.InfoURL != shown.InfoURL ||
+					!w.CreatedAt.Equal(shown.CreatedAt) || !w.Deadline.Equal(shown.Deadline) || w.Owner != shown.Owner {
+					t.Fatalf("widget %+v, want %+v", w, shown)
 				}
 			})
 		}
