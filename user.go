@@ -27,6 +27,11 @@ type User struct {
 	RegisteredOn time.Time
 }
 
+// SubjectNotFound is the error for a token whose user no longer exists.
+func SubjectNotFound() error {
+	return Errorf(ENOTFOUND, "user not found in database.")
+}
+
 // UserStore persists users and revoked tokens.
 type UserStore interface {
 	// CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.

@@ -41,8 +41,9 @@ type WidgetStore interface {
 	CreateWidget(ctx context.Context, w *Widget) error
 	// FindWidgetForSubject is UserStore.FindTokenSubject and a read of the
 	// widget name in one round trip to the database: reading a widget always
-	// goes with authenticating its reader. The error is about the user (ENOTFOUND when publicID names
-	// no one); w is nil when there is no such widget.
+	// goes with authenticating its reader. The error is about the user
+	// (ENOTFOUND when publicID names no one); w is nil when there is no such
+	// widget.
 	FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (u *User, revoked bool, w *Widget, err error)
 	// FindWidgets returns one page of widgets in creation order and the total
 	// number of widgets.

@@ -84,7 +84,7 @@ func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widg
 	case err != nil:
 		return nil, false, mapError("find token subject", err)
 	case !found:
-		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		return nil, false, widgetapi.SubjectNotFound()
 	}
 	return &u, revoked, nil
 }
@@ -110,7 +110,7 @@ func (db *DB) FindWidgetForSubject(ctx context.Context, publicID, jti, name stri
 	case err != nil:
 		return nil, false, nil, mapError("find widget for token subject", err)
 	case !found:
-		return nil, false, nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		return nil, false, nil, widgetapi.SubjectNotFound()
 	}
 	return &u, revoked, w, nil
 }

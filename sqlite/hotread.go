@@ -13,9 +13,9 @@ import (
 
 // hotReads serves the two reads made by nearly every request — the token's
 // user with its revocation, and that together with a widget — on read-only
-// connections used through the driver's own API. Profiles showed database/sql's row and
-// pool bookkeeping costing as much as SQLite's own work for these one-row
-// lookups; everything else goes through database/sql.
+// connections used through the driver's own API. Profiles showed
+// database/sql's row and pool bookkeeping costing as much as SQLite's own
+// work for these one-row lookups; everything else goes through database/sql.
 type hotReads struct {
 	conns chan *hotConn
 	all   []*hotConn
@@ -137,7 +137,7 @@ func (h *hotReads) findTokenSubject(ctx context.Context, publicID, jti string) (
 		return step(st, func(st *sqlite3.Stmt) { revoked = scanSubject(st, &u) }, jti, publicID)
 	})
 	if errors.Is(err, errNoRow) {
-		return nil, false, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		return nil, false, widgetapi.SubjectNotFound()
 	}
 	if err != nil {
 		return nil, false, mapError("find token subject", err)
@@ -166,7 +166,7 @@ func (h *hotReads) findWidgetForSubject(ctx context.Context, publicID, jti, name
 		}, jti, name, publicID)
 	})
 	if errors.Is(err, errNoRow) {
-		return nil, false, nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		return nil, false, nil, widgetapi.SubjectNotFound()
 	}
 	if err != nil {
 		return nil, false, nil, mapError("find widget for token subject", err)
