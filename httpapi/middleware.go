@@ -2,17 +2,16 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"widgetapi"
@@ -59,7 +58,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := validRequestID(r.Header.Get("X-Request-ID"))
 		if id == "" {
-			id = s.requestIDs.next()
+			id = newRequestID()
 		}
 		h := w.Header()
 		h.Set("X-Request-ID", id)
@@ -120,24 +119,14 @@ func validRequestID(id string) string {
 	return id
 }
 
-// requestIDs makes request ids: 32 hex digits, a random per-process prefix
-// and a counter, unique without reading the system's random source for
-// every request.
-type requestIDs struct {
-	prefix [8]byte
-	seq    atomic.Uint64
-}
-
-func newRequestIDs() *requestIDs {
-	g := &requestIDs{}
-	_, _ = rand.Read(g.prefix[:])
-	return g
-}
-
-func (g *requestIDs) next() string {
+// newRequestID returns 32 hex digits from the runtime's per-thread ChaCha8
+// generator: unique in practice, with no system call per request (as
+// crypto/rand would make) and, unlike a counter, nothing to tell a client
+// about the server's traffic.
+func newRequestID() string {
 	var b [16]byte
-	copy(b[:8], g.prefix[:])
-	binary.BigEndian.PutUint64(b[8:], g.seq.Add(1))
+	binary.BigEndian.PutUint64(b[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 

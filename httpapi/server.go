@@ -44,11 +44,10 @@ type Config struct {
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
 	Config
-	logger     *slog.Logger
-	mux        *http.ServeMux
-	routes     []string
-	handler    http.Handler
-	requestIDs *requestIDs
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	routes  []string
+	handler http.Handler
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -78,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.CORSOrigins) == 0 {
 		cfg.CORSOrigins = []string{"*"}
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), requestIDs: newRequestIDs()}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
 	s.addRoutes()
 	s.handler = s.observe(s.recoverPanics(s.cors(s.mux)))
 	return s, nil
