@@ -264,16 +264,10 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 		}
 		r := result{name: sc.name, codes: map[string]int{}}
 		login := strings.HasPrefix(sc.name, "POST /auth/login")
-		var profiled chan error
-		if o.profile != "" && sc.name == "GET /widgets/{name}" {
-			path := fmt.Sprintf("%s-%s-%d.pprof", strings.TrimSuffix(o.profile, ".pprof"), engine, seed)
-			profiled = make(chan error, 1)
-			go func() { profiled <- srv.cpuProfile(ctx, o.duration, path) }()
-		}
 		// Each scenario reports its own peak; the process's memory from
 		// earlier scenarios stays, as it would in production.
 		srv.peakRSS.Store(0)
-		for range o.rounds {
+		for round := range o.rounds {
 			c := attack(ctx, ceilingTarget, o, nil)
 			// The machine's speed drifts over a long run, so the bcrypt
 			// rate a login run is held to is measured right before it.
@@ -281,8 +275,12 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 			if login {
 				bcryptRate = float64(runtime.NumCPU()) / bcryptCompareTime().Seconds()
 			}
-			if profiled != nil {
-				srv.profileStart <- struct{}{}
+			// The first round of the widget read is profiled while it runs.
+			var profiled chan error
+			if round == 0 && o.profile != "" && sc.name == "GET /widgets/{name}" {
+				path := fmt.Sprintf("%s-%s-%d.pprof", strings.TrimSuffix(o.profile, ".pprof"), engine, seed)
+				profiled = make(chan error, 1)
+				go func() { profiled <- srv.cpuProfile(ctx, o.duration, path) }()
 			}
 			so := o
 			if login {
@@ -293,7 +291,6 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 				if err := <-profiled; err != nil {
 					return "", err
 				}
-				profiled = nil
 			}
 			if ctx.Err() != nil {
 				return "", ctx.Err()
@@ -472,20 +469,13 @@ type server struct {
 	cmd     *exec.Cmd
 	url     string
 	peakRSS atomic.Int64
-	// pprofURL is where the server serves its profiles, when it does;
-	// profileStart tells cpuProfile that the load has begun.
-	pprofURL     string
-	profileStart chan struct{}
+	// pprofURL is where the server serves its profiles, when it does.
+	pprofURL string
 }
 
-// cpuProfile waits for the load to start, then saves a CPU profile of the
-// server over most of d to path.
+// cpuProfile saves a CPU profile of the server over most of d, the length
+// of the load it is started with, to path.
 func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) error {
-	select {
-	case <-s.profileStart:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	secs := max(1, int(d.Seconds())-1)
 	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%sprofile?seconds=%d", s.pprofURL, secs), nil)
 	if err != nil {
@@ -547,7 +537,7 @@ func startServer(bin, dir string, env []string, profiles bool) (*server, error) 
 	select {
 	case a, ok := <-listening:
 		if ok {
-			return &server{cmd: cmd, url: a.api, pprofURL: a.pprof, profileStart: make(chan struct{}, 1)}, nil
+			return &server{cmd: cmd, url: a.api, pprofURL: a.pprof}, nil
 		}
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("widgetapi serve exited before listening")
