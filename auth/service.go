@@ -138,7 +138,8 @@ func (s *Service) Logout(ctx context.Context, claims *widgetapi.TokenClaims) err
 
 // PurgeRevoked removes revocations of tokens that have expired.
 func (s *Service) PurgeRevoked(ctx context.Context) (int64, error) {
-	// Expiry is checked with leeway, so keep revocations until that has passed too.
+	// A process whose clock lags the others' by up to the leeway still sees
+	// the token as live, so keep its revocation that much longer.
 	return s.users.PurgeRevokedTokens(ctx, s.now().Add(-s.tokens.cfg.Leeway))
 }
 

@@ -3,6 +3,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -25,10 +26,52 @@ const (
 // many bytes of key as the hash has (RFC 7518 §3.2).
 const MinKeyLength = 32
 
-// Claims are the claims of an access token.
+// Claims are the claims of an access token. The times are strictDates, so
+// that a date sent as a JSON string ("exp": "1e13"), which jwt's own type
+// takes, is refused.
 type Claims struct {
-	Admin bool `json:"admin"`
+	Admin     bool        `json:"admin"`
+	ExpiresAt *strictDate `json:"exp,omitempty"`
+	IssuedAt  *strictDate `json:"iat,omitempty"`
+	NotBefore *strictDate `json:"nbf,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// The embedded RegisteredClaims' times are shadowed by the fields above.
+
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.numeric(), nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt.numeric(), nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore.numeric(), nil }
+
+// strictDate is a NumericDate that must be a JSON number (RFC 7519 §2).
+type strictDate struct{ jwt.NumericDate }
+
+func newStrictDate(t time.Time) *strictDate { return &strictDate{*jwt.NewNumericDate(t)} }
+
+func (d *strictDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
+		return errors.New("a NumericDate must be a JSON number")
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	// Outside 1970..9999 a float of seconds no longer converts to a
+	// time.Time faithfully; no token of ours is there.
+	if f < 0 || f > maxNumericDate {
+		return fmt.Errorf("NumericDate %g is out of range", f)
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z.
+const maxNumericDate = 253402300799
+
+func (d *strictDate) numeric() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
 }
 
 // TokenConfig configures token issue and verification.
@@ -39,7 +82,9 @@ type TokenConfig struct {
 	Issuer   string
 	Audience string
 	TTL      time.Duration
-	// Leeway tolerates clock skew between the processes of one deployment.
+	// Leeway tolerates clock skew between the processes of one deployment,
+	// for an iat slightly in the future only: a token is refused from the
+	// moment its exp passes, with no grace.
 	Leeway time.Duration
 	Now    func() time.Time
 }
@@ -66,8 +111,11 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 			return nil, fmt.Errorf("auth: signing key %d is %d bytes; at least %d are required", i+1, len(k), MinKeyLength)
 		}
 	}
-	if cfg.TTL <= 0 {
-		return nil, errors.New("auth: token lifetime must be positive")
+	if cfg.TTL <= 0 || cfg.TTL > MaxTTL {
+		return nil, fmt.Errorf("auth: token lifetime must be positive and at most %s", MaxTTL)
+	}
+	if cfg.Leeway < 0 {
+		return nil, errors.New("auth: leeway must not be negative")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -76,11 +124,11 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	for _, k := range cfg.Keys {
 		t.keyset.Keys = append(t.keyset.Keys, k)
 	}
+	// No jwt.WithLeeway: it would extend exp too. The iat check, the one
+	// place skew is tolerated, is Verify's own.
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
 		// One token, one encoding: refuse base64 with stray padding bits.
 		jwt.WithStrictDecoding(),
@@ -95,6 +143,10 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	return t, nil
 }
 
+// MaxTTL bounds the configurable token lifetime, and so how far in the
+// future any accepted exp can lie.
+const MaxTTL = 365 * 24 * time.Hour
+
 // TTL is the lifetime of new tokens.
 func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 
@@ -103,13 +155,13 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
 	claims := Claims{
-		Admin: u.Admin,
+		Admin:     u.Admin,
+		IssuedAt:  newStrictDate(now),
+		ExpiresAt: newStrictDate(exp),
 		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   u.PublicID,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(exp),
-			ID:        uuid.NewString(),
-			Issuer:    t.cfg.Issuer,
+			Subject: u.PublicID,
+			ID:      uuid.NewString(),
+			Issuer:  t.cfg.Issuer,
 		},
 	}
 	if t.cfg.Audience != "" {
@@ -132,8 +184,8 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		return nil, unauthorized(MsgInvalid, errors.New("token has characters or a length no issued token has"))
 	}
 	if c, ok := t.verified.get(raw); ok {
-		// The same test as jwt's: expired from exp plus leeway on.
-		if !t.cfg.Now().Before(c.ExpiresAt.Add(t.cfg.Leeway)) {
+		// The same test as jwt's: expired from the moment exp passes.
+		if !t.cfg.Now().Before(c.ExpiresAt) {
 			return nil, unauthorized(MsgExpired, jwt.ErrTokenExpired)
 		}
 		return &c, nil
@@ -149,6 +201,13 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		return nil, unauthorized(MsgInvalid, err)
 	case claims.IssuedAt == nil:
 		return nil, unauthorized(MsgInvalid, errors.New("token lacks iat"))
+	case claims.IssuedAt.After(t.cfg.Now().Add(t.cfg.Leeway)):
+		return nil, unauthorized(MsgInvalid, jwt.ErrTokenUsedBeforeIssued)
+	case !claims.ExpiresAt.After(claims.IssuedAt.Time) || claims.ExpiresAt.Sub(claims.IssuedAt.Time) > t.cfg.TTL:
+		// This service never issues such a token; one that claims a longer
+		// life was made with the key but not by us, and an exp far in the
+		// future would overflow the stores' timestamps.
+		return nil, unauthorized(MsgInvalid, errors.New("token lifetime exceeds the configured TTL"))
 	case !canonicalUUID(claims.Subject) || !canonicalUUID(claims.ID):
 		// Only tokens this service issued can pass, and it issues canonical UUIDs;
 		// checking here keeps odd strings away from the stores' uuid columns.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +62,9 @@ func newTestTokens(t testing.TB, clk *fakeClock, opts ...func(*TokenConfig)) *To
 	}
 	return tk
 }
+
+// errOf returns the error of a Verify call.
+func errOf(_ *widgetapi.TokenClaims, err error) error { return err }
 
 func testUser(admin bool) *widgetapi.User {
 	return &widgetapi.User{ID: 7, Email: "someone@example.com", PublicID: uuid.NewString(), Admin: admin}
@@ -247,18 +251,41 @@ func TestTokensExpiry(t *testing.T) {
 		_, err = tk.Verify(tok.Raw)
 		wantUnauthorized(t, err, MsgExpired)
 	})
-	t.Run("with leeway", func(t *testing.T) {
+	// The leeway tolerates skew for iat only: the reference API's own test
+	// asks a 5-second token for the user 6 seconds after login and expects
+	// "expired", and a token is refused from the moment exp passes.
+	t.Run("leeway does not extend exp", func(t *testing.T) {
 		clk := newFakeClock()
-		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = 5 * time.Second })
+		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = 5 * time.Second; c.TTL = 5 * time.Second })
 		tok := mustIssue(t, tk, testUser(false))
-		exp := tok.ExpiresAt
-		clk.Advance(exp.Add(4*time.Second + 900*time.Millisecond).Sub(clk.Now()))
+		clk.Advance(tok.ExpiresAt.Add(-time.Millisecond).Sub(clk.Now()))
 		if _, err := tk.Verify(tok.Raw); err != nil {
-			t.Fatalf("within leeway after exp: %v", err)
+			t.Fatalf("1ms before exp: %v", err)
 		}
-		clk.Advance(100 * time.Millisecond)
-		_, err := tk.Verify(tok.Raw)
-		wantUnauthorized(t, err, MsgExpired)
+		clk.Advance(time.Millisecond)
+		wantUnauthorized(t, errOf(tk.Verify(tok.Raw)), MsgExpired)
+		clk.Advance(time.Second)
+		wantUnauthorized(t, errOf(tk.Verify(tok.Raw)), MsgExpired)
+	})
+	t.Run("leeway does not extend exp of a remembered token", func(t *testing.T) {
+		clk := newFakeClock()
+		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = 5 * time.Second; c.TTL = 5 * time.Second })
+		tok := mustIssue(t, tk, testUser(false))
+		if _, err := tk.Verify(tok.Raw); err != nil { // now in the verified cache
+			t.Fatal(err)
+		}
+		clk.Advance(6 * time.Second)
+		wantUnauthorized(t, errOf(tk.Verify(tok.Raw)), MsgExpired)
+	})
+	// exp at or before iat: refused, and truly expired already.
+	t.Run("exp not after iat", func(t *testing.T) {
+		clk := &fakeClock{now: testStart.Truncate(time.Second)}
+		tk := newTestTokens(t, clk)
+		for _, d := range []int64{0, -1} {
+			c := validClaims(clk, uuid.NewString())
+			c["exp"] = c["iat"].(int64) + d
+			wantUnauthorized(t, errOf(tk.Verify(sign(t, jwt.SigningMethodHS256, testKeyA, c))), MsgExpired)
+		}
 	})
 	t.Run("expired and tampered is invalid", func(t *testing.T) {
 		clk := newFakeClock()
@@ -319,6 +346,19 @@ func TestTokensReject(t *testing.T) {
 		{"jti not a UUID", with(func(c jwt.MapClaims) { c["jti"] = "x" })},
 		{"exp a string", with(func(c jwt.MapClaims) { c["exp"] = "tomorrow" })},
 		{"iat a string", with(func(c jwt.MapClaims) { c["iat"] = "today" })},
+		// jwt's NumericDate takes a number in a string; a token of ours never has one.
+		{"exp a numeric string", with(func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(now+60, 10) })},
+		{"iat a numeric string", with(func(c jwt.MapClaims) { c["iat"] = strconv.FormatInt(now, 10) })},
+		{"nbf a numeric string", with(func(c jwt.MapClaims) { c["nbf"] = strconv.FormatInt(now, 10) })},
+		{"exp an object", with(func(c jwt.MapClaims) { c["exp"] = map[string]any{"n": now + 60} })},
+		{"exp true", with(func(c jwt.MapClaims) { c["exp"] = true })},
+		{"exp null", with(func(c jwt.MapClaims) { c["exp"] = nil })},
+		// Lifetimes this service never issues: the TTL is one hour.
+		{"exp beyond iat + TTL", with(func(c jwt.MapClaims) { c["exp"] = now + 3601 })},
+		{"exp 1e13", with(func(c jwt.MapClaims) { c["exp"] = 1e13 })},
+		{"exp 1e300", with(func(c jwt.MapClaims) { c["exp"] = 1e300 })},
+		{"exp negative", with(func(c jwt.MapClaims) { c["iat"], c["exp"] = -3600, -1 })},
+		{"iat far in the past, exp in the future", with(func(c jwt.MapClaims) { c["iat"] = 0 })},
 		{"admin a string", with(func(c jwt.MapClaims) { c["admin"] = "true" })},
 		{"iat in the future", with(func(c jwt.MapClaims) { c["iat"] = now + 60 })},
 		{"nbf in the future", with(func(c jwt.MapClaims) { c["nbf"] = now + 60 })},
@@ -334,8 +374,9 @@ func TestTokensReject(t *testing.T) {
 	}
 }
 
-// TestTokensIssuedAt pins what jwt.WithIssuedAt does: an iat later than now
-// by more than the leeway is refused; within the leeway it is accepted.
+// TestTokensIssuedAt: an iat later than now by more than the leeway is
+// refused; within the leeway it is accepted. This is the one place the
+// leeway applies.
 func TestTokensIssuedAt(t *testing.T) {
 	for _, tt := range []struct {
 		leeway, ahead time.Duration

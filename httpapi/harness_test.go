@@ -62,7 +62,7 @@ type env struct {
 // envOptions adjust a test server.
 type envOptions struct {
 	loc            *time.Location
-	ttl            time.Duration
+	ttl, leeway    time.Duration
 	trustedProxies []string
 	// authLimit and loginLimit throttle as in production when set; tests
 	// that are not about throttling run without them.
@@ -86,7 +86,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	clk := &clock{now: startTime}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Keys: [][]byte{testKey}, Issuer: "widgetapi", Audience: "widgetapi",
-		TTL: o.ttl, Leeway: 0, Now: clk.Now,
+		TTL: o.ttl, Leeway: o.leeway, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

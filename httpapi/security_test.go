@@ -141,54 +141,87 @@ func forge(t *testing.T, header, claims map[string]any, key []byte) string {
 }
 
 func TestForgedTokensAreRejected(t *testing.T) {
-	e := newEnv(t, sqliteEngine())
-	e.register("target@example.com", "password1")
-	u := e.user("target@example.com")
-	now := startTime.Unix()
-	claims := func(edit func(map[string]any)) map[string]any {
-		c := map[string]any{"sub": u.PublicID, "admin": true, "iat": now, "exp": now + 3600,
-			"jti": uuid.NewString(), "iss": "widgetapi", "aud": []string{"widgetapi"}}
-		if edit != nil {
-			edit(c)
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		e.register("target@example.com", "password1")
+		u := e.user("target@example.com")
+		now := startTime.Unix()
+		claims := func(edit func(map[string]any)) map[string]any {
+			c := map[string]any{"sub": u.PublicID, "admin": true, "iat": now, "exp": now + 3600,
+				"jti": uuid.NewString(), "iss": "widgetapi", "aud": []string{"widgetapi"}}
+			if edit != nil {
+				edit(c)
+			}
+			return c
 		}
-		return c
-	}
-	hs := map[string]any{"alg": "HS256", "typ": "JWT"}
-	const invalid, expired = "Invalid token. Please log in again.", "Access token expired. Please log in again."
-	for _, tc := range []struct {
-		name, token, want string
-	}{
-		{"control: well-formed token verifies", forge(t, hs, claims(nil), testKey), ""},
-		{"kid header injection", forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
-		{"jku header injection", forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
-		{"HS256 with another key", forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
-		{"not yet valid (nbf)", forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
-		{"issued in the future", forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
-		{"expired", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
-		{"wrong issuer", forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
-		{"wrong audience", forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
-		{"sub not a UUID", forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
-		{"jti not a UUID", forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
-		{"unknown subject", forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
-		{"8 KiB of garbage", strings.Repeat("A", 8<<10), invalid},
-		{"8 KiB in three parts", strings.Repeat("A", 3<<10) + "." + strings.Repeat("B", 3<<10) + "." + strings.Repeat("C", 2<<10), invalid},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: tc.token})
-			if tc.want == "" {
-				if res.Status != http.StatusOK {
-					t.Fatalf("control token refused: %d %s", res.Status, res.Body)
+		hs := map[string]any{"alg": "HS256", "typ": "JWT"}
+		const invalid, expired = "Invalid token. Please log in again.", "Access token expired. Please log in again."
+		for _, tc := range []struct {
+			name, token, want string
+		}{
+			{"control: well-formed token verifies", forge(t, hs, claims(nil), testKey), ""},
+			{"kid header injection", forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
+			{"jku header injection", forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
+			{"HS256 with another key", forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
+			{"not yet valid (nbf)", forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
+			{"issued in the future", forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
+			{"expired", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
+			{"wrong issuer", forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
+			{"wrong audience", forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
+			{"sub not a UUID", forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
+			{"jti not a UUID", forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
+			{"unknown subject", forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
+			// With the signing key, a token could claim any lifetime: one
+			// that outlives the configured TTL (1h here) is not ours.
+			// exp = 1e13 once overflowed PostgreSQL's timestamps at logout.
+			{"exp 1e13", forge(t, hs, claims(func(c map[string]any) { c["exp"] = 1e13 }), testKey), invalid},
+			{"exp 1e18", forge(t, hs, claims(func(c map[string]any) { c["exp"] = int64(1e18) }), testKey), invalid},
+			{"exp beyond iat + TTL", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now + 3601 }), testKey), invalid},
+			{"exp a numeric string", forge(t, hs, claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+60, 10) }), testKey), invalid},
+			{"iat a numeric string", forge(t, hs, claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) }), testKey), invalid},
+			{"8 KiB of garbage", strings.Repeat("A", 8<<10), invalid},
+			{"8 KiB in three parts", strings.Repeat("A", 3<<10) + "." + strings.Repeat("B", 3<<10) + "." + strings.Repeat("C", 2<<10), invalid},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				// Logout goes second: it would end the control token.
+				for _, op := range []request{{Method: "GET", Path: "/api/v1/auth/user"}, {Method: "POST", Path: "/api/v1/auth/logout"}} {
+					op.Token = tc.token
+					res := e.do(op)
+					if tc.want == "" {
+						if res.Status != http.StatusOK {
+							t.Fatalf("%s: control token refused: %d %s", op.Path, res.Status, res.Body)
+						}
+						continue
+					}
+					if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != tc.want {
+						t.Fatalf("%s: got %d %s, want 401 %q", op.Path, res.Status, res.Body, tc.want)
+					}
+					if !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+						t.Fatalf("%s: WWW-Authenticate = %q", op.Path, res.Header.Get("WWW-Authenticate"))
+					}
 				}
-				return
+			})
+		}
+	})
+}
+
+// The reference API's own expiry test: a testing token (5 s) asked for the
+// user 6 s after login is expired, though processes tolerate 5 s of skew.
+func TestTokenExpiresWithoutGrace(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine, func(o *envOptions) { o.ttl, o.leeway = 5*time.Second, 5*time.Second })
+		token := e.register("expiry@example.com", "password1")
+		if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token}); res.Status != http.StatusOK {
+			t.Fatalf("fresh token: %d %s", res.Status, res.Body)
+		}
+		for _, after := range []time.Duration{5 * time.Second, 6 * time.Second} {
+			e.clock.Advance(after - e.clock.Now().Sub(startTime))
+			res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token})
+			if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != "Access token expired. Please log in again." {
+				t.Fatalf("%v after login: %d %s, want 401 expired", after, res.Status, res.Body)
 			}
-			if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != tc.want {
-				t.Fatalf("got %d %s, want 401 %q", res.Status, res.Body, tc.want)
-			}
-			if !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-				t.Fatalf("WWW-Authenticate = %q", res.Header.Get("WWW-Authenticate"))
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestResponseHardeningHeaders(t *testing.T) {
