@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,6 +80,32 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	return &DB{pool: pool, db: db, timeout: opt.Timeout}, nil
+}
+
+// CheckURL reports whether pgx reads url as its author meant: a password
+// with an unescaped '@' or '/' splits the URL elsewhere, so that its tail
+// becomes the host or database name, and appears in every connection error.
+// Its errors never quote the URL.
+func CheckURL(url string) error {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return errors.New("DATABASE_URL: not a valid PostgreSQL URL (postgres://user:password@host:5432/dbname)")
+	}
+	if strings.ContainsAny(cfg.Host, "@/") || strings.Contains(cfg.Database, "@") {
+		return errors.New("DATABASE_URL: the host or database name holds '@' or '/', which usually means the password does; percent-encode it (@ as %40, / as %2F)")
+	}
+	return nil
+}
+
+// Describe names the server and database of url for logs, never its
+// credentials: the URL is parsed as pgx parses it, and only user, host, port
+// and database are kept.
+func Describe(url string) string {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return "postgres://(unparseable URL)"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
 
 // Close closes the pool.

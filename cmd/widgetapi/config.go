@@ -18,6 +18,7 @@ import (
 
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/postgres"
 )
 
 // The environments and their defaults.
@@ -73,7 +74,8 @@ environment variables win):
                     rotate them (the first signs, all verify). Required in production;
                     generated once into DATA_DIR/secret_key otherwise
   TOKEN_TTL         token lifetime (default 1h production, 15m development, 5s testing)
-  TOKEN_LEEWAY      clock skew tolerated when checking exp/iat (default 5s)
+  TOKEN_LEEWAY      clock skew tolerated between processes for a token's iat (default 5s);
+                    a token is refused from the moment its exp passes, with no grace
   TOKEN_ISSUER      iss and aud of tokens (default widgetapi)
   BCRYPT_COST       bcrypt cost 4..31 (default 12 production, 4 development/testing)
   TZ                time zone of localized strings and deadline days (default: the machine's)
@@ -212,6 +214,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if v := getenv("SECRET_KEY"); v != "" {
 		for i, k := range strings.Split(v, ",") {
+			// "new, old" means the keys "new" and "old": a key that kept
+			// the space would log everyone out.
+			k = strings.Trim(k, " \t\r\n")
+			if k == "" {
+				return c, fmt.Errorf("SECRET_KEY: key %d is empty; separate keys with single commas", i+1)
+			}
 			if len(k) < auth.MinKeyLength {
 				return c, fmt.Errorf("SECRET_KEY: key %d is %d bytes; at least %d are required (generate one with: openssl rand -hex 32)", i+1, len(k), auth.MinKeyLength)
 			}
@@ -282,25 +290,26 @@ func parseDatabaseURL(u string) (engine, path string, err error) {
 		}
 		return "sqlite", path, nil
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return "postgres", "", nil
+		return "postgres", "", postgres.CheckURL(u)
 	}
-	return "", "", fmt.Errorf("DATABASE_URL: %q must start with sqlite:/// or postgres://", redactURL(u))
+	// The rest of the URL may hold a password; name only its scheme.
+	scheme, _, _ := strings.Cut(u, ":")
+	return "", "", fmt.Errorf("DATABASE_URL: %q must start with sqlite:/// or postgres://", truncate(scheme, 20)+":…")
 }
 
-// redactURL hides a password in a database URL before it is printed.
-func redactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
+// describeDatabase names the database of a DATABASE_URL for logs and
+// messages, with no credentials: however a password is written (in the
+// user info, with an unescaped @, or as a query parameter), only the parts
+// that name the server and database are shown.
+func describeDatabase(u string) string {
+	engine, path, err := parseDatabaseURL(u)
+	switch {
+	case err != nil:
+		return "(unrecognized DATABASE_URL)"
+	case engine == "sqlite":
+		return "sqlite:///" + path
 	}
-	creds, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return u
-	}
-	if user, _, hasPass := strings.Cut(creds, ":"); hasPass {
-		return scheme + "://" + user + ":xxxxx@" + host
-	}
-	return u
+	return postgres.Describe(u)
 }
 
 func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
@@ -323,7 +332,17 @@ func duration(getenv func(string) string, name string, def time.Duration) (time.
 	if (name == "TOKEN_TTL" || name == "SHUTDOWN_TIMEOUT" || name == "DB_TIMEOUT") && d == 0 {
 		return 0, fmt.Errorf("%s: %q must be positive", name, v)
 	}
+	if name == "TOKEN_TTL" && d > auth.MaxTTL {
+		return 0, fmt.Errorf("%s: %q is longer than the longest token lifetime, %s", name, v, auth.MaxTTL)
+	}
 	return d, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func or(v, def string) string {

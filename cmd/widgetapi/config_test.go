@@ -24,6 +24,57 @@ func TestSecretKeyRotationList(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "SECRET_KEY: key 2") {
 		t.Fatalf("short second key: %v", err)
 	}
+	// A space after the comma is a separator, not part of the old key:
+	// keeping it would refuse every token the old key signed.
+	for _, v := range []string{k1 + ", " + k2, " " + k1 + " ,\t" + k2 + "\n"} {
+		c, err := loadConfig(envOf(map[string]string{"SECRET_KEY": v}))
+		if err != nil || len(c.SecretKeys) != 2 || string(c.SecretKeys[0]) != k1 || string(c.SecretKeys[1]) != k2 {
+			t.Fatalf("SECRET_KEY=%q: keys %q, %v", v, c.SecretKeys, err)
+		}
+	}
+	for _, v := range []string{k1 + ",", k1 + ",,", k1 + ", ", "," + k1} {
+		if _, err := loadConfig(envOf(map[string]string{"SECRET_KEY": v})); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Fatalf("SECRET_KEY=%q: %v, want an empty key refused", v, err)
+		}
+	}
+}
+
+// Every way of writing a PostgreSQL password stays out of what is logged.
+func TestDatabaseDescriptionHidesPasswords(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"postgres://alice:s3cr3t@db.example:5433/app", "postgres://alice@db.example:5433/app"},
+		{"postgres://alice:s3%40cr3t@db.example/app?sslmode=disable", "postgres://alice@db.example:5432/app"},
+		{"postgres://db.example/app?password=s3cr3t", ""}, // the user defaults to the OS user's name
+		{"postgresql://db.example/app?user=alice&password=s3cr3t", "postgres://alice@db.example:5432/app"},
+		{"postgres://alice:s3cr3t@db.example/app?sslpassword=s3cr3t&sslmode=disable", "postgres://alice@db.example:5432/app"},
+		{"postgres://alice:s3cr3t@[::1/app", "(unrecognized DATABASE_URL)"},
+		{"postgres://alice:s3@cr3t@db.example/app", "(unrecognized DATABASE_URL)"},
+		{"mysql://alice:s3cr3t@db.example/app", "(unrecognized DATABASE_URL)"},
+		{"sqlite:///data/x.db", "sqlite:///data/x.db"},
+	} {
+		got := describeDatabase(tc.url)
+		if strings.Contains(got, "s3") || strings.Contains(got, "cr3t") || (tc.want != "" && got != tc.want) {
+			t.Errorf("describeDatabase(%q) = %q, want %q", tc.url, got, tc.want)
+		}
+	}
+	// Refused at start, without quoting the URL: pgx would read these with
+	// the password's tail as the host or database.
+	for _, u := range []string{"mysql://alice:s3cr3t@db.example/app", "mysql:alice:s3cr3t@x",
+		"postgres://alice:s3@cr3t@db.example/app", "postgres://alice:s3/cr3t@db.example/app",
+		"postgres://alice:s3cr3t@[::1/app", "postgresql://alice@db.example/s3@cr3t"} {
+		if _, _, err := parseDatabaseURL(u); err == nil || strings.Contains(err.Error(), "s3") || strings.Contains(err.Error(), "cr3t") {
+			t.Errorf("parseDatabaseURL(%q): %v", u, err)
+		}
+	}
+}
+
+func TestTokenTTLIsBounded(t *testing.T) {
+	if _, err := loadConfig(envOf(map[string]string{"TOKEN_TTL": "8761h"})); err == nil || !strings.Contains(err.Error(), "TOKEN_TTL") {
+		t.Fatalf("a TTL beyond a year: %v", err)
+	}
+	if c, err := loadConfig(envOf(map[string]string{"TOKEN_TTL": "8760h"})); err != nil || c.TokenTTL != 8760*time.Hour {
+		t.Fatalf("a TTL of a year: %v", err)
+	}
 }
 
 func TestEnvironmentDefaults(t *testing.T) {

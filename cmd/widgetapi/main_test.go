@@ -472,3 +472,32 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("unknown command exit code = %d, want 2", code)
 	}
 }
+
+// A PostgreSQL password, however it is written in DATABASE_URL, appears
+// nowhere in what serve prints: not in the starting line, not in the error
+// when the server cannot be reached.
+func TestServeNeverPrintsTheDatabasePassword(t *testing.T) {
+	for _, u := range []string{
+		"postgres://alice:pw-s3cr3t@127.0.0.1:1/app?sslmode=disable",
+		"postgres://127.0.0.1:1/app?sslmode=disable&password=pw-s3cr3t",
+		"postgresql://127.0.0.1:1/app?user=alice&password=pw-s3cr3t&sslmode=disable",
+	} {
+		stdout, stderr, code := runCmd(t, t.TempDir(), "", baseEnv("DATABASE_URL="+u, "DB_TIMEOUT=1s", "LOG_FORMAT=json"),
+			"serve", "--addr", "127.0.0.1:0")
+		if code == 0 {
+			t.Fatalf("serve on an unreachable database exited 0")
+		}
+		if !strings.Contains(stderr, `"msg":"starting"`) || !strings.Contains(stderr, "127.0.0.1:1/app") {
+			t.Fatalf("no starting line naming the database:\n%s", stderr)
+		}
+		if strings.Contains(stdout+stderr, "s3cr3t") {
+			t.Fatalf("DATABASE_URL=%s: the password was printed:\n%s%s", u, stdout, stderr)
+		}
+	}
+	// An unescaped '@' in the password would make its tail the host, and
+	// pgx would print that host in every connection error: refused at start.
+	_, stderr, code := runCmd(t, t.TempDir(), "", baseEnv("DATABASE_URL=postgres://alice:pw@s3cr3t@127.0.0.1:1/app"), "serve")
+	if code == 0 || strings.Contains(stderr, "s3cr3t") || !strings.Contains(stderr, "DATABASE_URL: ") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("unescaped @: code %d, stderr %q", code, stderr)
+	}
+}

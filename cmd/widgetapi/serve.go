@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	logger.Info("starting", "env", cfg.Env, "addr", cfg.Addr, "database", redactURL(cfg.DatabaseURL),
+	logger.Info("starting", "env", cfg.Env, "addr", cfg.Addr, "database", describeDatabase(cfg.DatabaseURL),
 		"secret_key", cfg.secretSource, "token_ttl", cfg.TokenTTL, "bcrypt_cost", cfg.BcryptCost,
 		"tz", cfg.Location.String(), "cors_origins", cfg.CORSOrigins, "version", versionString())
 
