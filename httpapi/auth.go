@@ -58,24 +58,21 @@ func (s *Server) handleLogin() http.Handler {
 			s.writeError(w, r, s.Realm, withBadFields(bad, widgetapi.ValidateLogin(f["email"], f["password"])))
 			return
 		}
-		// A throttled account is refused before bcrypt runs, so guessing
-		// costs the attacker time and the server nothing.
+		// Every attempt takes its token before bcrypt runs, and a success
+		// gives it back: guesses released together on many connections
+		// get no more comparisons than the bucket holds, and a throttled
+		// account costs the server nothing.
 		key := s.loginKey(r, f["email"])
-		if ok, wait := s.LoginFailureLimit.Check(key, s.Now()); !ok {
+		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
 			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
 			return
 		}
 		_, tok, err := s.Auth.Login(r.Context(), f["email"], f["password"])
-		switch widgetapi.ErrorCode(err) {
-		case "":
-			s.LoginFailureLimit.Reset(key)
-		case widgetapi.EBADLOGIN:
-			s.LoginFailureLimit.Allow(key, s.Now())
-			fallthrough
-		default:
+		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
+		s.LoginFailureLimit.Reset(key)
 		writeToken(w, http.StatusOK, "successfully logged in", tok)
 	})
 }

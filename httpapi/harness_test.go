@@ -69,16 +69,19 @@ type envOptions struct {
 	authLimit, loginLimit *ratelimit.Keyed
 	corsOrigins           []string
 	bcryptCost            int
-	// logs receives the server's JSON log; wrapWidgets may wrap the store.
+	// logs receives the server's JSON log; wrapWidgets and wrapUsers may
+	// wrap the store as the API and the auth service see it.
 	logs        io.Writer
 	wrapWidgets func(widgetapi.WidgetStore) widgetapi.WidgetStore
+	wrapUsers   func(widgetapi.UserStore) widgetapi.UserStore
 }
 
 // newEnv starts a server on a fresh database of engine.
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
 	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4, logs: io.Discard,
-		wrapWidgets: func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return w }}
+		wrapWidgets: func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return w },
+		wrapUsers:   func(u widgetapi.UserStore) widgetapi.UserStore { return u }}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -91,7 +94,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(st, tokens, o.bcryptCost, clk.Now)
+	svc, err := auth.NewService(o.wrapUsers(st), tokens, o.bcryptCost, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

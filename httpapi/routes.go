@@ -7,8 +7,8 @@ func (s *Server) addRoutes() {
 	m := routeRecorder{s}
 	m.Handle("POST /api/v1/auth/register", s.throttle(s.handleRegister()))
 	m.Handle("POST /api/v1/auth/login", s.throttle(s.handleLogin()))
-	m.Handle("GET /api/v1/auth/user", s.throttle(s.requireUser(s.handleCurrentUser())))
-	m.Handle("POST /api/v1/auth/logout", s.throttle(s.requireUser(s.handleLogout())))
+	m.Handle("GET /api/v1/auth/user", s.requireUser(s.handleCurrentUser()))
+	m.Handle("POST /api/v1/auth/logout", s.requireUser(s.handleLogout()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
 	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))

@@ -1,18 +1,21 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"widgetapi"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
 	"widgetapi/ratelimit"
@@ -69,24 +72,127 @@ func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T
 	}
 }
 
-func TestAuthRequestsAreThrottledPerAddress(t *testing.T) {
-	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
-		o.trustedProxies = []string{"127.0.0.0/8"}
-		o.authLimit = ratelimit.New(60, 3, 1000)
-	})
-	for i := range 3 {
-		res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.1")})
-		if res.Status != http.StatusUnauthorized {
-			t.Fatalf("request %d: %d", i, res.Status)
+// The per-address limit guards the credential routes only: once an address
+// is throttled there, its valid tokens still work everywhere else.
+func TestCredentialRoutesAreThrottledPerAddress(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine, func(o *envOptions) {
+			o.trustedProxies = []string{"127.0.0.0/8"}
+			o.authLimit = ratelimit.New(60, 3, 1000)
+		})
+		token := e.register("busy@example.com", "password1") // from 127.0.0.1, not the address below
+		addr := "192.0.2.1"
+		for i, req := range []request{
+			{Method: "POST", Path: "/api/v1/auth/login", Form: url.Values{"email": {"busy@example.com"}, "password": {"password1"}}},
+			{Method: "POST", Path: "/api/v1/auth/register", Form: url.Values{"email": {"other@example.com"}, "password": {"password1"}}},
+			{Method: "POST", Path: "/api/v1/auth/login", Form: url.Values{"email": {"busy@example.com"}, "password": {"password1"}}},
+		} {
+			req.Header = from(addr)
+			if res := e.do(req); res.Status != http.StatusOK && res.Status != http.StatusCreated {
+				t.Fatalf("credential request %d: %d %s", i, res.Status, res.Body)
+			}
 		}
-	}
-	res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.1")})
-	if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" {
-		t.Fatalf("4th request: %d Retry-After=%q %s", res.Status, res.Header.Get("Retry-After"), res.Body)
-	}
-	if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Header: from("192.0.2.2")}); res.Status != http.StatusUnauthorized {
-		t.Fatalf("another address was throttled too: %d", res.Status)
-	}
+		for _, path := range []string{"/api/v1/auth/login", "/api/v1/auth/register"} {
+			res := e.do(request{Method: "POST", Path: path, Header: from(addr),
+				Form: url.Values{"email": {"busy@example.com"}, "password": {"password1"}}})
+			if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" {
+				t.Fatalf("%s past the burst: %d Retry-After=%q %s", path, res.Status, res.Header.Get("Retry-After"), res.Body)
+			}
+		}
+		if res := e.do(request{Method: "POST", Path: "/api/v1/auth/login", Header: from("192.0.2.2"),
+			Form: url.Values{"email": {"busy@example.com"}, "password": {"password1"}}}); res.Status != http.StatusOK {
+			t.Fatalf("another address was throttled too: %d", res.Status)
+		}
+		// 2,000 requests with a valid token from the throttled address, at
+		// one instant (the bucket never refills): none is refused.
+		for i := range 2000 {
+			path := "/api/v1/auth/user"
+			if i%2 == 1 {
+				path = "/api/v1/widgets"
+			}
+			if res := e.do(request{Method: "GET", Path: path, Token: token, Header: from(addr)}); res.Status != http.StatusOK {
+				t.Fatalf("request %d with a valid token: %d %s", i+1, res.Status, res.Body)
+			}
+		}
+		if res := e.do(request{Method: "POST", Path: "/api/v1/auth/logout", Token: token, Header: from(addr)}); res.Status != http.StatusOK {
+			t.Fatalf("logout from the throttled address: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// Guesses released together on many connections get no more bcrypt
+// comparisons than the failed-login bucket holds: the token is taken before
+// the comparison, not charged after it. Every guess that reaches the user
+// store is held there until each of the others has either reached it too or
+// been answered, so a limiter that only checks before and charges after
+// lets all of them through, however fast bcrypt is.
+func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		const guesses = 100
+		var mu sync.Mutex
+		reached, answered := 0, 0
+		release := make(chan struct{})
+		settle := func() { // with mu held
+			if reached+answered == guesses {
+				close(release)
+			}
+		}
+		e := newEnv(t, engine, func(o *envOptions) {
+			o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+			o.wrapUsers = func(u widgetapi.UserStore) widgetapi.UserStore {
+				return heldLookups{UserStore: u, arrive: func() {
+					mu.Lock()
+					reached++
+					settle()
+					mu.Unlock()
+					<-release
+				}}
+			}
+		})
+		if _, err := e.auth.CreateUser(context.Background(), "victim@example.com", "the-real-password", false); err != nil {
+			t.Fatal(err)
+		}
+		statuses := make([]int, guesses)
+		var wg sync.WaitGroup
+		for i := range guesses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, res, err := e.send(request{Method: "POST", Path: "/api/v1/auth/login",
+					Form: url.Values{"email": {"victim@example.com"}, "password": {fmt.Sprint("guess-", i)}}})
+				if err != nil {
+					t.Error(err)
+				}
+				statuses[i] = res.Status
+				mu.Lock()
+				if res.Status == http.StatusTooManyRequests {
+					answered++
+					settle()
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, st := range statuses {
+			counts[st]++
+		}
+		if counts[http.StatusUnauthorized] != httpapi.DefaultLoginFailuresPerMinute ||
+			counts[http.StatusTooManyRequests] != guesses-httpapi.DefaultLoginFailuresPerMinute {
+			t.Fatalf("statuses %v: want %d guesses checked (401) and the rest refused (429)", counts, httpapi.DefaultLoginFailuresPerMinute)
+		}
+	})
+}
+
+// heldLookups calls arrive before each lookup of a user by email.
+type heldLookups struct {
+	widgetapi.UserStore
+	arrive func()
+}
+
+func (h heldLookups) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
+	h.arrive()
+	return h.UserStore.FindUserByEmail(ctx, email)
 }
 
 func TestDefaultLimitsAllowABusyOffice(t *testing.T) {

@@ -34,7 +34,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// CORSOrigins are the allowed browser origins; "*" allows any.
 	CORSOrigins []string
-	// AuthLimit throttles all auth requests per client address;
+	// AuthLimit throttles the credential routes per client address;
 	// LoginFailureLimit throttles failed logins per account and address.
 	// Nil disables either.
 	AuthLimit         *ratelimit.Keyed

@@ -31,7 +31,9 @@ func tooMany(msg string, wait time.Duration) error {
 		Message: fmt.Sprintf("%s Try again in %d seconds.", msg, max(secs, 1)), Err: retryAfter(wait)}
 }
 
-// throttle limits every request to an auth route per client address.
+// throttle limits requests per client address. It guards the credential
+// routes only (register, login): a request with a valid token is never
+// refused for its address, however busy the address is.
 func (s *Server) throttle(next http.Handler) http.Handler {
 	if !s.AuthLimit.Enabled() {
 		return next

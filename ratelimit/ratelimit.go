@@ -55,20 +55,6 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
 	return false, k.wait(lim, now)
 }
 
-// Check reports whether key's bucket has a token at now, without taking it.
-func (k *Keyed) Check(key string, now time.Time) (bool, time.Duration) {
-	if !k.Enabled() {
-		return true, 0
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	lim, ok := k.buckets[key]
-	if !ok || lim.TokensAt(now) >= 1 {
-		return true, 0
-	}
-	return false, k.wait(lim, now)
-}
-
 // Reset forgets key, refilling its bucket.
 func (k *Keyed) Reset(key string) {
 	if !k.Enabled() {

@@ -79,12 +79,15 @@ func TestTokenTTLIsBounded(t *testing.T) {
 
 func TestEnvironmentDefaults(t *testing.T) {
 	for _, tc := range []struct {
-		env  string
-		ttl  time.Duration
-		cost int
-	}{{"production", time.Hour, 12}, {"development", 15 * time.Minute, 4}, {"testing", 5 * time.Second, 4}} {
+		env     string
+		ttl     time.Duration
+		cost    int
+		perAddr int
+	}{{"production", time.Hour, 12, 1200}, {"development", 15 * time.Minute, 4, 1200}, {"testing", 5 * time.Second, 4, 0}} {
 		c, err := loadConfig(envOf(map[string]string{"APP_ENV": tc.env}))
+		// The per-address limit is off for test suites; per account it stays on.
 		if err != nil || c.TokenTTL != tc.ttl || c.BcryptCost != tc.cost || c.Addr != "127.0.0.1:5000" ||
+			c.AuthPerMinute != tc.perAddr || c.LoginFailuresPerMinute != 5 ||
 			c.DatabaseURL != "sqlite:///data/widgetapi-"+tc.env+".db" {
 			t.Errorf("%s: %+v, %v", tc.env, c, err)
 		}
