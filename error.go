@@ -19,7 +19,8 @@ const (
 	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (403)
 	ENOTFOUND     = "not_found"    // no such record (404)
 	ETOOMANY      = "too_many"     // throttled (429)
-	EUNAVAILABLE  = "unavailable"  // the database cannot be reached (503)
+	EUNAVAILABLE  = "unavailable"  // the database cannot be reached, or the server is too busy (503)
+	ECANCELED     = "canceled"     // the client went away before the answer (499, never seen by it)
 	EINTERNAL     = "internal"     // a bug or an unexpected failure (500)
 )
 
@@ -76,6 +77,12 @@ func Invalid(fields map[string]string) error {
 // Unavailable wraps a storage error that means the database cannot be reached.
 func Unavailable(err error) *Error {
 	return &Error{Code: EUNAVAILABLE, Message: "The database is unavailable. Please try again shortly.", Err: err}
+}
+
+// Canceled wraps the error of work abandoned because the request's client
+// went away: its own outcome, not an outage.
+func Canceled(err error) *Error {
+	return &Error{Code: ECANCELED, Message: "The request was canceled.", Err: err}
 }
 
 // ErrorCode returns the code of err, EINTERNAL for foreign errors and "" for nil.

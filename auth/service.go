@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"widgetapi"
+	"widgetapi/admission"
 )
 
 // MsgBadLogin is the one answer to a failed login, whichever part was wrong.
@@ -20,6 +21,7 @@ type Service struct {
 	users  widgetapi.UserStore
 	tokens *Tokens
 	cost   int
+	gate   *admission.Gate
 	now    func() time.Time
 	// dummyHash is compared against when no user matches, so that an unknown
 	// email costs the same bcrypt work as a wrong password.
@@ -28,19 +30,49 @@ type Service struct {
 
 var _ widgetapi.AuthService = (*Service)(nil)
 
-// NewService returns a Service that hashes passwords at bcrypt cost.
-func NewService(users widgetapi.UserStore, tokens *Tokens, cost int, now func() time.Time) (*Service, error) {
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+// ServiceConfig holds the dependencies of a Service.
+type ServiceConfig struct {
+	Users widgetapi.UserStore // required
+	// Tokens issues and verifies tokens; commands that only create users
+	// may leave it nil.
+	Tokens *Tokens
+	// Cost is the bcrypt cost of new password hashes.
+	Cost int
+	// Gate, when set, admits every bcrypt hash or comparison, so that
+	// hashing cannot take every core from other requests.
+	Gate *admission.Gate
+	Now  func() time.Time
+}
+
+// NewService checks cfg and returns a Service.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Users == nil {
+		return nil, errors.New("auth: Users is required")
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.Cost < bcrypt.MinCost || cfg.Cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cfg.Cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("widgetapi-dummy-password"), cost)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("widgetapi-dummy-password"), cfg.Cost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: prepare dummy hash: %w", err)
 	}
-	return &Service{users: users, tokens: tokens, cost: cost, now: now, dummyHash: dummy}, nil
+	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, now: cfg.Now, dummyHash: dummy}, nil
+}
+
+// admit waits for the gate to admit one bcrypt operation.
+func (s *Service) admit(ctx context.Context) (release func(), err error) {
+	release, err = s.gate.Acquire(ctx)
+	switch {
+	case errors.Is(err, admission.ErrBusy):
+		return nil, &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Err: err,
+			Message: "The server is busy checking passwords. Please try again shortly."}
+	case err != nil:
+		return nil, widgetapi.Canceled(err)
+	}
+	return release, nil
 }
 
 // Tokens returns the token issuer the service uses.
@@ -52,7 +84,12 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, admin 
 	if err := widgetapi.ValidateCredentials(email, password); err != nil {
 		return nil, err
 	}
+	release, err := s.admit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("auth: hash password: %w", err)
 	}
@@ -99,7 +136,13 @@ func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi
 	default:
 		return nil, widgetapi.AccessToken{}, err
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
+	release, err := s.admit(ctx)
+	if err != nil {
+		return nil, widgetapi.AccessToken{}, err
+	}
+	mismatch := bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil
+	release()
+	if mismatch || u == nil {
 		return nil, widgetapi.AccessToken{}, widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
 	}
 	tok, err := s.tokens.Issue(u)
@@ -115,6 +158,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User
 // AuthenticateWith is Authenticate with the user and revocation read by
 // lookup, which runs only for a token whose signature and claims are valid.
 func (s *Service) AuthenticateWith(ctx context.Context, raw string, lookup widgetapi.SubjectLookup) (*widgetapi.User, *widgetapi.TokenClaims, error) {
+	// A user's request is waiting: hashing leaves the reserved cores to it.
+	s.gate.NoteOther()
 	claims, err := s.tokens.Verify(raw)
 	if err != nil {
 		return nil, nil, err

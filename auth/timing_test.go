@@ -18,7 +18,7 @@ func newTimingService(t *testing.T, cost int) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := NewService(testdb.OpenSQLite(t), tokens, cost, nil)
+	svc, err := NewService(ServiceConfig{Users: testdb.OpenSQLite(t), Tokens: tokens, Cost: cost})
 	if err != nil {
 		t.Fatal(err)
 	}

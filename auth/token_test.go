@@ -522,7 +522,7 @@ func TestNewTokensConfig(t *testing.T) {
 // newTestService returns a Service over a fresh SQLite store and clk.
 func newTestService(t *testing.T, clk *fakeClock) *Service {
 	t.Helper()
-	svc, err := NewService(testdb.OpenSQLite(t), newTestTokens(t, clk), 4, clk.Now)
+	svc, err := NewService(ServiceConfig{Users: testdb.OpenSQLite(t), Tokens: newTestTokens(t, clk), Cost: 4, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +532,7 @@ func newTestService(t *testing.T, clk *fakeClock) *Service {
 func TestNewServiceCost(t *testing.T) {
 	tk := newTestTokens(t, newFakeClock())
 	for _, cost := range []int{0, 3, 32} {
-		if _, err := NewService(nil, tk, cost, nil); err == nil {
+		if _, err := NewService(ServiceConfig{Users: testdb.OpenSQLite(t), Tokens: tk, Cost: cost}); err == nil {
 			t.Errorf("cost %d accepted", cost)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
@@ -74,6 +75,10 @@ type envOptions struct {
 	logs        io.Writer
 	wrapWidgets func(widgetapi.WidgetStore) widgetapi.WidgetStore
 	wrapUsers   func(widgetapi.UserStore) widgetapi.UserStore
+	// gate, when set, admits the auth service's bcrypt work.
+	gate *admission.Gate
+	// wrapReady may wrap the readiness check.
+	wrapReady func(func(context.Context) error) func(context.Context) error
 }
 
 // newEnv starts a server on a fresh database of engine.
@@ -81,7 +86,8 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	t.Helper()
 	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4, logs: io.Discard,
 		wrapWidgets: func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return w },
-		wrapUsers:   func(u widgetapi.UserStore) widgetapi.UserStore { return u }}
+		wrapUsers:   func(u widgetapi.UserStore) widgetapi.UserStore { return u },
+		wrapReady:   func(f func(context.Context) error) func(context.Context) error { return f }}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -94,7 +100,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(o.wrapUsers(st), tokens, o.bcryptCost, clk.Now)
+	svc, err := auth.NewService(auth.ServiceConfig{Users: o.wrapUsers(st), Tokens: tokens, Cost: o.bcryptCost, Gate: o.gate, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +115,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		}
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Auth: svc, Widgets: o.wrapWidgets(st), Ready: st.Ping,
+		Auth: svc, Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping),
 		Logger:  slog.New(slog.NewJSONHandler(o.logs, nil)),
 		Metrics: metrics,
 		Now:     clk.Now, Location: o.loc,
@@ -205,6 +211,11 @@ func (e *env) concurrently(reqs []request) []response {
 
 // send sends req and reads the whole response; safe to call from goroutines.
 func (e *env) send(req request) (*http.Request, response, error) {
+	return e.sendContext(context.Background(), req)
+}
+
+// sendContext is send with the request bound to ctx.
+func (e *env) sendContext(ctx context.Context, req request) (*http.Request, response, error) {
 	var body io.Reader
 	ct := ""
 	switch {
@@ -229,7 +240,7 @@ func (e *env) send(req request) (*http.Request, response, error) {
 	case req.Raw != "":
 		body = strings.NewReader(req.Raw)
 	}
-	hr, err := http.NewRequestWithContext(context.Background(), req.Method, e.srv.URL+req.Path, body)
+	hr, err := http.NewRequestWithContext(ctx, req.Method, e.srv.URL+req.Path, body)
 	if err != nil {
 		return nil, response{}, err
 	}

@@ -13,10 +13,12 @@ import (
 	// http.DefaultServeMux it also makes is never served.
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"time"
 
 	"golang.org/x/term"
 
+	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/ratelimit"
@@ -77,7 +79,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	authSvc, err := auth.NewService(st, tokens, cfg.BcryptCost, time.Now)
+	authSvc, err := auth.NewService(auth.ServiceConfig{Users: st, Tokens: tokens, Cost: cfg.BcryptCost,
+		Gate: newHashGate(), Now: time.Now})
 	if err != nil {
 		return err
 	}
@@ -148,6 +151,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newHashGate bounds the bcrypt work in flight: hashes may use every core
+// while no user's request is waiting, and leave one free as soon as one is;
+// a short queue beyond that, then 503 with Retry-After.
+func newHashGate() *admission.Gate {
+	n := runtime.GOMAXPROCS(0)
+	return admission.New(admission.Config{Slots: n, Reserved: 1, MaxQueue: 4 * n, Quiet: 200 * time.Millisecond})
 }
 
 // servePprof serves Go's runtime profiles on addr until stop is called.

@@ -72,7 +72,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	// CreateUser signs nothing, so the service needs no real key or lifetime.
-	svc, err := auth.NewService(st, nil, cfg.BcryptCost, time.Now)
+	svc, err := auth.NewService(auth.ServiceConfig{Users: st, Cost: cfg.BcryptCost, Now: time.Now})
 	if err != nil {
 		return err
 	}
