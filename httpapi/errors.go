@@ -20,8 +20,14 @@ var statuses = map[string]int{
 	widgetapi.ECONFLICT:     http.StatusConflict,
 	widgetapi.ETOOMANY:      http.StatusTooManyRequests,
 	widgetapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	widgetapi.ECANCELED:     StatusClientClosedRequest,
 	widgetapi.EINTERNAL:     http.StatusInternalServerError,
 }
+
+// StatusClientClosedRequest is recorded, as nginx does, for a request whose
+// client hung up before the answer: no one reads it, and it is not the
+// server's failure.
+const StatusClientClosedRequest = 499
 
 type messageBody struct {
 	Message string `json:"message"`
@@ -51,6 +57,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string
 		return
 	}
 	code := widgetapi.ErrorCode(err)
+	if r.Context().Err() != nil {
+		// The client is gone: whatever failed, failed because of that.
+		code = widgetapi.ECANCELED
+	}
 	status, ok := statuses[code]
 	if !ok {
 		status = http.StatusInternalServerError

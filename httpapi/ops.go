@@ -23,6 +23,10 @@ func (s *Server) handleReadyz() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
+			if r.Context().Err() != nil {
+				w.WriteHeader(StatusClientClosedRequest)
+				return
+			}
 			s.logger.WarnContext(ctx, "not ready", "err", err)
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, healthBody{"database unavailable"})

@@ -172,7 +172,7 @@ func mapError(op string, err error) error {
 	var connErr *pgconn.ConnectError
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: wrapped}
+		return widgetapi.Canceled(wrapped)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn),
 		// A connection cut mid-conversation surfaces as a bare EOF or reset.
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),

@@ -202,7 +202,7 @@ func mapError(op string, err error) error {
 		errors.Is(err, context.DeadlineExceeded):
 		return widgetapi.Unavailable(fmt.Errorf("sqlite: %s: %w", op, err))
 	case errors.Is(err, context.Canceled), errors.Is(err, sqlite3.INTERRUPT):
-		return &widgetapi.Error{Code: widgetapi.EUNAVAILABLE, Message: "The request was canceled.", Err: err}
+		return widgetapi.Canceled(fmt.Errorf("sqlite: %s: %w", op, err))
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
