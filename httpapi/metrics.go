@@ -53,7 +53,28 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// observe records one request. Its labels take a bounded set of values
+// whatever the client sends: routes are patterns or "unmatched", and any
+// method or status outside the standard ones is "other", so that a client
+// cannot grow the registry (and /metrics) one new label value at a time.
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	method = metricMethod(method)
+	m.requests.WithLabelValues(method, route, metricStatus(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+func metricMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
+}
+
+func metricStatus(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
