@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -41,39 +44,39 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.message }
 
+// MaxBodyFields bounds the fields of one body, known or not. With it, and
+// with unknown fields skipped without being kept, decoding a body costs
+// memory in proportion to the body's size whatever its shape.
+const MaxBodyFields = 64
+
 // decodeFields reads the named string fields from a form-encoded, multipart or
 // JSON body. Missing fields come back as "". Unknown fields are ignored, as
-// they were by the original API. A field that is present but unusable (not
-// a string, not UTF-8) comes back as "" and is named in bad, so that the
-// caller can report it together with every other failing field; err is for
-// the body as a whole (413, 415, malformed).
+// they were by the original API, but count towards MaxBodyFields. A field
+// that is present but unusable (not a string, not UTF-8, a JSON field given
+// twice) comes back as "" and is named in bad, so that the caller can report
+// it together with every other failing field; err is for the body as a whole
+// (413, 415, malformed, too many fields).
 func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]string, bad map[string]string, err error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
+	var params map[string]string
 	if ct != "" {
 		var err error
-		mediaType, _, err = mime.ParseMediaType(ct)
+		mediaType, params, err = mime.ParseMediaType(ct)
 		if err != nil {
 			return nil, nil, unsupportedType(ct)
 		}
 	}
-	var values map[string]string
+	values := make(map[string]string, len(names))
 	bad = map[string]string{}
 	switch mediaType {
 	case "application/json":
-		values, err = decodeJSON(r.Body, names, bad)
+		err = decodeJSON(r.Body, r.ContentLength, names, values, bad)
 	case "application/x-www-form-urlencoded":
-		err = r.ParseForm()
-		if err == nil {
-			values = firstValues(r.PostForm, names)
-		}
+		err = decodeForm(r.Body, r.ContentLength, names, values, bad)
 	case "multipart/form-data":
-		err = r.ParseMultipartForm(MaxBodyBytes)
-		if err == nil {
-			values = firstValues(r.MultipartForm.Value, names)
-			_ = r.MultipartForm.RemoveAll()
-		}
+		err = decodeMultipart(r.Body, params["boundary"], names, values, bad)
 	case "":
 		// No content type is fine for an empty body: every field is missing.
 		var n int64
@@ -81,7 +84,6 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f ma
 		if err == nil && n > 0 {
 			return nil, nil, unsupportedType("")
 		}
-		values = map[string]string{}
 	default:
 		return nil, nil, unsupportedType(mediaType)
 	}
@@ -98,12 +100,257 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f ma
 		return nil, nil, malformed(mediaType, err)
 	}
 	for _, name := range names {
-		if !utf8.ValidString(values[name]) {
+		if _, ok := bad[name]; !ok && !utf8.ValidString(values[name]) {
 			bad[name] = name + " must be valid UTF-8 text"
 			values[name] = ""
 		}
 	}
 	return values, bad, nil
+}
+
+// MaxFieldBytes bounds one named field. Every field the API takes is a few
+// hundred characters at most, so a longer value is refused by name without
+// being copied.
+const MaxFieldBytes = 16 << 10
+
+func tooLong(name string) string {
+	return fmt.Sprintf("%s is longer than %d bytes", name, MaxFieldBytes)
+}
+
+var errTooManyFields = widgetapi.Invalid(map[string]string{
+	"body": fmt.Sprintf("the body has more than %d fields", MaxBodyFields)})
+
+// decodeJSON reads exactly one JSON object: each named field, when present
+// and not null, must be a string, or it is named in bad. The body is read
+// once and checked whole by encoding/json, which allocates nothing for
+// that; then only the named values are decoded, so a huge unknown value or a
+// flood of keys costs no more than the body itself.
+func decodeJSON(body io.Reader, size int64, names []string, out, bad map[string]string) error {
+	b, err := readBody(body, size)
+	if err != nil {
+		return err
+	}
+	// json.Unmarshal checks the whole input before it calls UnmarshalJSON.
+	if err := json.Unmarshal(b, new(skipJSON)); err != nil {
+		return err
+	}
+	if i := skipSpace(b, 0); b[i] != '{' {
+		return widgetapi.Invalid(map[string]string{"body": "the body must be a JSON object"})
+	}
+	seen := make(map[string]bool, len(names))
+	n := 0
+	return eachJSONField(b, func(rawKey, raw []byte) error {
+		if n++; n > MaxBodyFields {
+			return errTooManyFields
+		}
+		var key string
+		if err := json.Unmarshal(rawKey, &key); err != nil {
+			return err
+		}
+		switch {
+		case !slices.Contains(names, key):
+			return nil
+		case seen[key]:
+			// Parsers disagree on which of two values wins; refuse both.
+			bad[key] = key + " is given more than once"
+			delete(out, key)
+			return nil
+		}
+		seen[key] = true
+		switch {
+		case string(raw) == "null": // counts as missing
+		case raw[0] != '"':
+			bad[key] = key + " must be a string"
+		case len(raw) > MaxFieldBytes+2:
+			bad[key] = tooLong(key)
+		default:
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return err
+			}
+			// encoding/json turns invalid UTF-8 and lone surrogates into
+			// U+FFFD instead of failing; such text was not what the
+			// client meant.
+			if !utf8.Valid(raw) || strings.ContainsRune(v, utf8.RuneError) {
+				bad[key] = key + " must be valid UTF-8 text"
+				return nil
+			}
+			out[key] = v
+		}
+		return nil
+	})
+}
+
+// skipJSON takes any JSON value and keeps nothing of it.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// eachJSONField calls fn with the raw key (quotes included) and raw value
+// of each member of the object b, in order. b must be a valid JSON object,
+// as encoding/json has checked: the scan relies on it.
+func eachJSONField(b []byte, fn func(key, value []byte) error) error {
+	i := skipSpace(b, 0) + 1 // past '{'
+	for {
+		i = skipSpace(b, i)
+		if b[i] == '}' {
+			return nil
+		}
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		end := endOfString(b, i)
+		key := b[i:end]
+		i = skipSpace(b, end) + 1 // past ':'
+		i = skipSpace(b, i)
+		end = endOfValue(b, i)
+		if err := fn(key, b[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfString returns the index just past the string starting at b[i].
+func endOfString(b []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+}
+
+// endOfValue returns the index just past the value starting at b[i].
+func endOfValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return endOfString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch b[j] {
+			case '"':
+				j = endOfString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	}
+	j := i // a number, true, false or null
+	for j < len(b) && !(b[j] == ',' || b[j] == '}' || b[j] == ']' || b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+		j++
+	}
+	return j
+}
+
+// readBody reads the whole body, already capped at MaxBodyBytes, into one
+// buffer sized from its Content-Length when that is known.
+func readBody(body io.Reader, size int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), MaxBodyBytes)+bytes.MinRead))
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
+}
+
+// decodeForm reads an application/x-www-form-urlencoded body, keeping the
+// first value of each named field, as url.ParseQuery and ParseForm would.
+func decodeForm(body io.Reader, size int64, names []string, out, bad map[string]string) error {
+	rest, err := readBody(body, size)
+	if err != nil {
+		return err
+	}
+	for n := 1; len(rest) > 0; n++ {
+		if n > MaxBodyFields {
+			return errTooManyFields
+		}
+		var pair []byte
+		pair, rest, _ = bytes.Cut(rest, []byte("&"))
+		if len(pair) == 0 {
+			continue
+		}
+		if bytes.IndexByte(pair, ';') >= 0 {
+			return errors.New("invalid semicolon separator in query")
+		}
+		k, v, _ := bytes.Cut(pair, []byte("="))
+		key, err := url.QueryUnescape(string(k))
+		if err != nil {
+			return err
+		}
+		if _, taken := out[key]; taken || !slices.Contains(names, key) {
+			// Later values of a field, and unknown fields, are still
+			// checked for their escapes, as ParseForm does.
+			if _, err := url.QueryUnescape(string(v)); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(v) > 3*MaxFieldBytes { // each byte may be escaped as %XX
+			bad[key] = tooLong(key)
+			out[key] = ""
+			continue
+		}
+		if out[key], err = url.QueryUnescape(string(v)); err != nil {
+			return err
+		}
+		if len(out[key]) > MaxFieldBytes {
+			bad[key], out[key] = tooLong(key), ""
+		}
+	}
+	return nil
+}
+
+// decodeMultipart reads a multipart/form-data body part by part, keeping the
+// first value of each named field; file parts and other fields are read
+// past without being kept.
+func decodeMultipart(body io.Reader, boundary string, names []string, out, bad map[string]string) error {
+	if boundary == "" {
+		return errors.New("no multipart boundary")
+	}
+	mr := multipart.NewReader(body, boundary)
+	for n := 1; ; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n > MaxBodyFields {
+			return errTooManyFields
+		}
+		name := part.FormName()
+		if _, taken := out[name]; taken || part.FileName() != "" || !slices.Contains(names, name) {
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(part, MaxFieldBytes+1))
+		if err != nil {
+			return err
+		}
+		if len(v) > MaxFieldBytes {
+			bad[name], out[name] = tooLong(name), ""
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return err
+			}
+			continue
+		}
+		out[name] = string(v)
+	}
 }
 
 // withBadFields adds the fields the decoder could not use to the problems
@@ -135,59 +382,6 @@ func unsupportedType(ct string) error {
 
 func malformed(mediaType string, err error) error {
 	return widgetapi.Invalid(map[string]string{"body": fmt.Sprintf("malformed %s body: %s", mediaType, truncate(err.Error(), 200))})
-}
-
-func firstValues(form map[string][]string, names []string) map[string]string {
-	out := make(map[string]string, len(names))
-	for _, name := range names {
-		if v := form[name]; len(v) > 0 {
-			out[name] = v[0]
-		}
-	}
-	return out
-}
-
-// decodeJSON reads exactly one JSON object; each named field, when present
-// and not null, must be a string, or it is named in bad.
-func decodeJSON(body io.Reader, names []string, bad map[string]string) (map[string]string, error) {
-	dec := json.NewDecoder(body)
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return nil, widgetapi.Invalid(map[string]string{"body": "the body must be a JSON object"})
-		}
-		return nil, err
-	}
-	if obj == nil {
-		return nil, widgetapi.Invalid(map[string]string{"body": "the body must be a JSON object"})
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return nil, widgetapi.Invalid(map[string]string{"body": "the body must hold exactly one JSON value"})
-		}
-		return nil, err
-	}
-	out := make(map[string]string, len(names))
-	for _, name := range names {
-		raw, ok := obj[name]
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			bad[name] = name + " must be a string"
-			continue
-		}
-		// encoding/json turns invalid UTF-8 and lone surrogates into U+FFFD
-		// instead of failing; such text was not what the client meant.
-		if !utf8.Valid(raw) || strings.ContainsRune(s, utf8.RuneError) {
-			bad[name] = name + " must be valid UTF-8 text"
-			continue
-		}
-		out[name] = s
-	}
-	return out, nil
 }
 
 func truncate(s string, n int) string {
