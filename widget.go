@@ -28,11 +28,6 @@ func WidgetNotFound(name string) error {
 	return Errorf(ENOTFOUND, "%s not found in database.", name)
 }
 
-// WidgetUpdate holds the fields a PUT may change.
-type WidgetUpdate struct {
-	InfoURL  string
-	Deadline time.Time
-}
 
 // WidgetStore persists widgets. Names passed in are already normalized.
 type WidgetStore interface {
@@ -48,8 +43,11 @@ type WidgetStore interface {
 	// FindWidgets returns one page of widgets in creation order and the total
 	// number of widgets.
 	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)
-	// UpdateWidget changes a widget. ENOTFOUND when absent.
-	UpdateWidget(ctx context.Context, name string, upd WidgetUpdate) error
+	// PutWidget creates w, or, when a widget of that name exists, changes
+	// its info_url and deadline (owner and created_at stay), in one atomic
+	// step: however other writers race, it never fails for a name taken or
+	// gone in between. created reports which it did, setting w.ID then.
+	PutWidget(ctx context.Context, w *Widget) (created bool, err error)
 	// DeleteWidget removes a widget. ENOTFOUND when absent.
 	DeleteWidget(ctx context.Context, name string) error
 }

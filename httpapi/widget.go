@@ -201,10 +201,6 @@ func (s *Server) handleWidgetGet() http.Handler {
 	})
 }
 
-// putAttempts bounds how often a PUT retries an update that lost a race
-// with a concurrent create and delete of the same name.
-const putAttempts = 3
-
 func (s *Server) handleWidgetPut() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wd, err := s.readWidget(w, r, r.PathValue("name"))
@@ -212,30 +208,17 @@ func (s *Server) handleWidgetPut() http.Handler {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
-		upd := widgetapi.WidgetUpdate{InfoURL: wd.InfoURL, Deadline: wd.Deadline}
-		// PUT to a missing widget creates it exactly as POST would. Other
-		// requests may create and delete it between our update and create,
-		// so try again a few times rather than answer 404 to a PUT.
-		for attempt := 1; ; attempt++ {
-			err = s.Widgets.UpdateWidget(r.Context(), wd.Name, upd)
-			if widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
-				break
-			}
-			err = s.Widgets.CreateWidget(r.Context(), wd)
-			if err == nil {
-				w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
-				writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
-				return
-			}
-			if widgetapi.ErrorCode(err) != widgetapi.ECONFLICT || attempt == putAttempts {
-				break
-			}
-		}
-		if err != nil {
+		// PUT to a missing widget creates it exactly as POST would.
+		created, err := s.Widgets.PutWidget(r.Context(), wd)
+		switch {
+		case err != nil:
 			s.writeError(w, r, s.AdminRealm, err)
-			return
+		case created:
+			w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
+			writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
+		default:
+			writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
 		}
-		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
 	})
 }
 

@@ -78,14 +78,28 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 	return items, total, nil
 }
 
-// UpdateWidget changes a widget's info_url and deadline. ENOTFOUND when absent.
-func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.WidgetUpdate) error {
+// PutWidget creates the widget or changes it in one statement: INSERT ...
+// ON CONFLICT DO UPDATE either inserts or updates whatever other
+// transactions do, and xmax is 0 only on a row this statement inserted.
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	res, err := db.db.ExecContext(ctx, `
-		UPDATE widgets SET info_url = $1, deadline = $2 WHERE name = $3`,
-		upd.InfoURL, upd.Deadline, name)
-	return sqlutil.ExpectOne("update widget", name, res, err, mapError)
+	var id int64
+	var created bool
+	err := db.db.QueryRowContext(ctx, `
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline
+		RETURNING id, xmax = 0`,
+		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
+	).Scan(&id, &created)
+	if err != nil {
+		return false, mapError("put widget", err)
+	}
+	if created {
+		w.ID = id
+	}
+	return created, nil
 }
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.

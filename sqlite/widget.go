@@ -87,12 +87,36 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 	return items, total, nil
 }
 
-// UpdateWidget changes a widget's info_url and deadline. ENOTFOUND when absent.
-func (db *DB) UpdateWidget(ctx context.Context, name string, upd widgetapi.WidgetUpdate) error {
-	res, err := db.exec(ctx, `
-		UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
-		upd.InfoURL, upd.Deadline.Unix(), name)
-	return sqlutil.ExpectOne("update widget", name, res, err, mapError)
+// PutWidget updates the widget named w.Name or creates it, in one
+// transaction on the single writer connection; BEGIN IMMEDIATE holds the
+// database's write lock from the start, so no other process writes between
+// the two statements.
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, mapError("put widget", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
+		w.InfoURL, w.Deadline.Unix(), w.Name)
+	if err != nil {
+		return false, mapError("put widget", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, mapError("put widget", err)
+	}
+	created := n == 0
+	if created {
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID).Scan(&w.ID)
+		if err != nil {
+			return false, mapError("put widget", err)
+		}
+	}
+	return created, mapError("put widget", tx.Commit())
 }
 
 // DeleteWidget removes a widget. ENOTFOUND when absent.

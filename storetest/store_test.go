@@ -164,15 +164,27 @@ func TestWidgets(t *testing.T) {
 			t.Fatalf("found %+v for a name never created", missing)
 		}
 
+		// PutWidget on an existing name changes only info_url and deadline.
+		other := mustCreateUser(t, st, "other-admin@example.com", true)
 		newDeadline := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
-		if err := st.UpdateWidget(ctx, "first", widgetapi.WidgetUpdate{InfoURL: "https://new.example.com", Deadline: newDeadline}); err != nil {
-			t.Fatal(err)
+		put := newWidget("first", other, 2)
+		put.InfoURL, put.Deadline = "https://new.example.com", newDeadline
+		if created, err := st.PutWidget(ctx, put); err != nil || created {
+			t.Fatalf("put on an existing name: created=%v, %v", created, err)
 		}
 		got = findWidget(t, st, owner, "first")
-		if got.InfoURL != "https://new.example.com" || !got.Deadline.Equal(newDeadline) {
-			t.Fatalf("after update: %+v", got)
+		if got.ID != w.ID || got.InfoURL != "https://new.example.com" || !got.Deadline.Equal(newDeadline) ||
+			!got.CreatedAt.Equal(w.CreatedAt) || got.Owner.Email != owner.Email {
+			t.Fatalf("after put: %+v", got)
 		}
-		wantCode(t, st.UpdateWidget(ctx, "missing", widgetapi.WidgetUpdate{InfoURL: "https://x.io", Deadline: newDeadline}), widgetapi.ENOTFOUND)
+		// On a missing name it creates the widget as given.
+		fresh := newWidget("second", other, 3)
+		if created, err := st.PutWidget(ctx, fresh); err != nil || !created || fresh.ID == 0 {
+			t.Fatalf("put on a missing name: created=%v id=%d, %v", created, fresh.ID, err)
+		}
+		if got := findWidget(t, st, other, "second"); got == nil || got.ID != fresh.ID || got.Owner.Email != other.Email {
+			t.Fatalf("after put on a missing name: %+v", got)
+		}
 		if err := st.DeleteWidget(ctx, "first"); err != nil {
 			t.Fatal(err)
 		}

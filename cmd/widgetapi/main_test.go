@@ -184,12 +184,22 @@ func (s *server) stop(sig os.Signal) int {
 
 // postStatus sends a form and returns the status, or -1 when the request
 // fails; unlike call it is safe to use from goroutines.
-func postStatus(url, token string, form url.Values) int {
-	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+func postStatus(url, token string, form url.Values) int { return sendStatus("POST", url, token, form) }
+
+// sendStatus sends a form (nil for none) and returns the status, -1 when the
+// request could not be made.
+func sendStatus(method, url, token string, form url.Values) int {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		return -1
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
