@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of the credentials a user may register with.
@@ -49,18 +50,54 @@ type UserStore interface {
 	PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error)
 }
 
-// NormalizeEmail trims and lower-cases an email address.
+// Messages of the email rule.
+const (
+	msgEmailLength = "email must be at most 255 characters"
+	msgEmailASCII  = "email must be written in printable ASCII characters; internationalized addresses are not supported"
+)
+
+// NormalizeEmail lower-cases the ASCII letters of an email address, which
+// makes emails unique case-insensitively on every engine. Nothing else
+// changes: a valid address is printable ASCII (ValidateEmail), and Unicode
+// case mapping or trimming would turn look-alikes into existing addresses
+// (strings.ToLower maps the Kelvin sign to k; strings.TrimSpace removes
+// U+00A0). Registration, login and `widgetapi user add` all validate the
+// address as sent and then look it up or store it in this form.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	i := strings.IndexFunc(email, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+	if i < 0 {
+		return email
+	}
+	b := []byte(email)
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
-// ValidateEmail returns why email is not an acceptable address, or "".
+// ValidateEmail returns why email is not an acceptable address, or "". An
+// address is a bare RFC 5321 mailbox of printable ASCII, at most 255
+// characters: no display name, no quoted local part, no white space, and a
+// domain of letters, digits and hyphens. Internationalized addresses are
+// refused until they are supported on purpose, since their look-alikes
+// (Cyrillic letters, fullwidth forms, invisible or direction marks, one
+// letter in two normalization forms) would be distinct accounts that read
+// the same.
 func ValidateEmail(email string) string {
 	if email == "" {
-		return "Missing required parameter in the post body"
+		return msgMissing
 	}
-	if len(email) > MaxEmailLength {
-		return "email must be at most 255 characters"
+	if utf8.RuneCountInString(email) > MaxEmailLength {
+		return msgEmailLength
+	}
+	// Checked before the form, so that the message never repeats controls
+	// or direction marks back to the client or to a terminal.
+	for i := 0; i < len(email); i++ {
+		if email[i] < ' ' || email[i] > '~' {
+			return msgEmailASCII
+		}
 	}
 	if !validEmail(email) {
 		return email + " is not a valid email"
@@ -68,6 +105,7 @@ func ValidateEmail(email string) string {
 	return ""
 }
 
+// validEmail checks the form of an address of printable ASCII.
 func validEmail(email string) bool {
 	addr, err := mail.ParseAddress(email)
 	// A display name or angle brackets mean the input was not a bare address.
@@ -76,7 +114,7 @@ func validEmail(email string) bool {
 	}
 	at := strings.LastIndexByte(email, '@')
 	local, domain := email[:at], email[at+1:]
-	if local == "" || strings.ContainsAny(email, " \t\r\n\"") {
+	if local == "" || strings.ContainsAny(email, " \"") {
 		return false
 	}
 	labels := strings.Split(domain, ".")
@@ -87,8 +125,8 @@ func validEmail(email string) bool {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
-		for _, c := range l {
-			if !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c > 127) {
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 				return false
 			}
 		}
@@ -100,7 +138,7 @@ func validEmail(email string) bool {
 func ValidatePassword(password string) string {
 	switch {
 	case password == "":
-		return "Missing required parameter in the post body"
+		return msgMissing
 	case len(password) < MinPasswordLength:
 		return "password must be at least 8 characters long"
 	case len(password) > MaxPasswordBytes:
@@ -132,7 +170,7 @@ func ValidateLogin(email, password string) error {
 	}
 	switch {
 	case password == "":
-		problems["password"] = "Missing required parameter in the post body"
+		problems["password"] = msgMissing
 	case len(password) > MaxPasswordBytes:
 		problems["password"] = ValidatePassword(password)
 	}

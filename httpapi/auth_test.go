@@ -304,6 +304,67 @@ func TestAuthRegisterConflict(t *testing.T) {
 	})
 }
 
+// TestAuthEmailLookalikes tries, next to an ASCII account, addresses that
+// render like it, that Unicode trimming or case mapping would turn into it, or
+// that differ from another only in Unicode normalization form. Until
+// internationalized addresses are supported on purpose, an email is printable
+// ASCII: each of these is a 400 naming email, on register and on login alike,
+// and none logs into, takes over or sits beside the ASCII account.
+func TestAuthEmailLookalikes(t *testing.T) {
+	tests := []struct {
+		name, account, lookalike string
+	}{
+		{"trailing no-break space U+00A0", "a@x.io", "a@x.io\u00a0"},
+		{"trailing ideographic space U+3000", "a@x.io", "a@x.io\u3000"},
+		{"trailing next line U+0085", "a@x.io", "a@x.io\u0085"},
+		{"leading no-break space", "a@x.io", "\u00a0a@x.io"},
+		{"trailing plain space", "a@x.io", "a@x.io "},
+		{"leading plain space", "a@x.io", " a@x.io"},
+		{"trailing tab", "a@x.io", "a@x.io\t"},
+		{"Kelvin sign for k", "kate@x.io", "\u212aate@x.io"},
+		{"Kelvin sign, upper case", "kate@x.io", "\u212aATE@X.IO"},
+		{"long s for s", "sam@x.io", "\u017fam@x.io"},
+		{"capital I with dot", "i@x.io", "\u0130@x.io"},
+		{"zero-width space", "a@x.io", "a\u200b@x.io"},
+		{"Cyrillic a", "a@x.io", "\u0430@x.io"},
+		{"Cyrillic ie in the domain", "a@example.io", "a@exampl\u0435.io"},
+		{"fullwidth letters", "a@x.io", "\uff41@\uff58.io"},
+		{"right-to-left override mark", "a@x.io", "a@x.io\u202e"},
+		{"right-to-left override rendering as the account", "a@x.io", "\u202eoi.x@a"},
+		{"NFC e-acute", "e@x.io", "\u00e9@x.io"},
+		{"NFD e-acute", "e@x.io", "e\u0301@x.io"},
+	}
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				e := newEnv(t, engine)
+				e.register(tt.account, "account-password")
+				for _, kind := range authBodyKinds {
+					res := authDo(t, e, kind.build("/api/v1/auth/register",
+						map[string]string{"email": tt.lookalike, "password": "lookalike-password"}))
+					authCheckValidation(t, res, []string{"email"}, nil)
+					res = authDo(t, e, kind.build("/api/v1/auth/login",
+						map[string]string{"email": tt.lookalike, "password": "account-password"}))
+					authCheckValidation(t, res, []string{"email"}, nil)
+				}
+				// The account is untouched and still the only one.
+				authCheckToken(t, e, authDo(t, e, authLoginForm(tt.account, "account-password")), http.StatusOK, "successfully logged in")
+				if res := authDo(t, e, authLoginForm(tt.account, "lookalike-password")); res.Status != http.StatusUnauthorized {
+					t.Errorf("login to the account with the look-alike's password: %d %s", res.Status, res.Body)
+				}
+				if u, err := e.store.FindUserByEmail(context.Background(), widgetapi.NormalizeEmail(tt.lookalike)); err == nil {
+					t.Errorf("the look-alike %q is stored as %q", tt.lookalike, u.Email)
+				}
+				// The other way round: with the look-alike refused, the
+				// ASCII address registers on its own.
+				if res := authDo(t, e, authRegisterForm(tt.account, "second-password")); res.Status != http.StatusConflict {
+					t.Errorf("register the account again: %d %s", res.Status, res.Body)
+				}
+			})
+		}
+	})
+}
+
 // authEmailOfLength returns a valid address of exactly n bytes (76 <= n <= 320):
 // a 64-byte local part and a domain of labels of at most 63 bytes.
 func authEmailOfLength(n int) string {

@@ -26,13 +26,17 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
 	return mapError("create user", err)
 }
 
-// FindUserByEmail looks up an email case-insensitively. ENOTFOUND when absent.
+// FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
+// lower(email) is what the unique index holds; the argument is not passed
+// through lower() as well, since PostgreSQL's Unicode case mapping would find
+// kate@x.io for the Kelvin sign's \u212aate@x.io: normalizing is
+// widgetapi.NormalizeEmail's job alone.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	row := db.db.QueryRowContext(ctx, `
 		SELECT id, email, password_hash, registered_on, admin, public_id::text
-		FROM users WHERE lower(email) = lower($1)`, email)
+		FROM users WHERE lower(email) = $1`, email)
 	var u widgetapi.User
 	var hash string
 	err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.PublicID)

@@ -312,6 +312,14 @@ func TestUserAdd(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "first last is not a valid email") {
 		t.Fatalf("invalid email: code %d, stderr %q", code, errOut)
 	}
+	// Look-alikes of the admin's address are refused as emails, not taken
+	// for the admin (409) nor created beside it.
+	for _, lookalike := range []string{"\uff41dmin@example.com", "\u0430dmin@example.com", "admin@example.com\u00a0", " admin@example.com"} {
+		_, errOut, code = runCmd(t, dir, "pw-of-8+\n", env, "user", "add", lookalike, "--password-stdin")
+		if code == 0 || !strings.Contains(errOut, "user add: email: ") || strings.Contains(errOut, "already registered") {
+			t.Fatalf("look-alike %q: code %d, stderr %q", lookalike, code, errOut)
+		}
+	}
 	_, errOut, code = runCmd(t, dir, "short\n", env, "user", "add", "--password-stdin", "bob@example.com")
 	if code == 0 || !strings.Contains(errOut, "password") {
 		t.Fatalf("short password: code %d, stderr %q", code, errOut)
