@@ -10,8 +10,8 @@ import (
 
 // Limits of the credentials a user may register with.
 const (
-	MaxEmailLength    = 255
-	MinPasswordLength = 8
+	MaxEmailLength    = 255 // characters
+	MinPasswordLength = 8   // characters
 	// MaxPasswordBytes is bcrypt's input limit; longer passwords are refused
 	// rather than silently truncated.
 	MaxPasswordBytes = 72
@@ -50,10 +50,12 @@ type UserStore interface {
 	PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error)
 }
 
-// Messages of the email rule.
+// Messages of the email and password rules.
 const (
-	msgEmailLength = "email must be at most 255 characters"
-	msgEmailASCII  = "email must be written in printable ASCII characters; internationalized addresses are not supported"
+	msgEmailLength   = "email must be at most 255 characters"
+	msgEmailASCII    = "email must be written in printable ASCII characters; internationalized addresses are not supported"
+	msgPasswordShort = "password must be at least 8 characters long"
+	msgPasswordLong  = "password must be at most 72 bytes long (bcrypt's limit); choose a shorter one"
 )
 
 // NormalizeEmail lower-cases the ASCII letters of an email address, which
@@ -134,15 +136,17 @@ func validEmail(email string) bool {
 	return true
 }
 
-// ValidatePassword returns why password is not acceptable, or "".
+// ValidatePassword returns why password is not acceptable, or "": it has at
+// least 8 characters (OWASP ASVS v5 6.2.1 counts characters, so "éééé" is
+// 4, not 8) and at most 72 bytes in UTF-8, bcrypt's limit.
 func ValidatePassword(password string) string {
 	switch {
 	case password == "":
 		return msgMissing
-	case len(password) < MinPasswordLength:
-		return "password must be at least 8 characters long"
+	case utf8.RuneCountInString(password) < MinPasswordLength:
+		return msgPasswordShort
 	case len(password) > MaxPasswordBytes:
-		return "password must be at most 72 bytes long (bcrypt's limit); choose a shorter one"
+		return msgPasswordLong
 	}
 	return ""
 }
@@ -172,7 +176,7 @@ func ValidateLogin(email, password string) error {
 	case password == "":
 		problems["password"] = msgMissing
 	case len(password) > MaxPasswordBytes:
-		problems["password"] = ValidatePassword(password)
+		problems["password"] = msgPasswordLong
 	}
 	return Invalid(problems)
 }

@@ -126,6 +126,28 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 }
 
+func TestValidatePassword(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", msgMissing},
+		{"1234567", msgPasswordShort},
+		{"12345678", ""},
+		// At least 8 characters, however many bytes they take.
+		{"\u00e9\u00e9\u00e9\u00e9", msgPasswordShort},
+		{strings.Repeat("\u20ac", 7), msgPasswordShort},
+		{strings.Repeat("\u00e9", 8), ""},
+		// At most 72 bytes, however few characters they make.
+		{strings.Repeat("p", 72), ""},
+		{strings.Repeat("\u20ac", 24), ""},
+		{strings.Repeat("p", 73), msgPasswordLong},
+		{strings.Repeat("\u20ac", 24) + "x", msgPasswordLong},
+		{strings.Repeat("\U0001F511", 19), msgPasswordLong},
+	} {
+		if got := ValidatePassword(tt.in); got != tt.want {
+			t.Errorf("ValidatePassword(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 // printableASCII reports whether s is made only of the bytes '!' to '~'.
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -132,8 +132,8 @@ func FuzzValidateInfoURL(f *testing.F) {
 			}
 			return
 		}
-		if len(s) > 255 || !utf8.ValidString(s) {
-			t.Fatalf("ValidateInfoURL accepted %q (%d bytes)", s, len(s))
+		if utf8.RuneCountInString(s) > 255 || !utf8.ValidString(s) {
+			t.Fatalf("ValidateInfoURL accepted %q (%d characters)", s, utf8.RuneCountInString(s))
 		}
 		if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 			t.Fatalf("ValidateInfoURL accepted %q with white space or control characters", s)

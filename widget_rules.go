@@ -12,8 +12,8 @@ import (
 
 // Limits of the widget fields.
 const (
-	MaxWidgetNameLength = 100
-	MaxInfoURLLength    = 255
+	MaxWidgetNameLength = 100 // characters (a valid name is ASCII)
+	MaxInfoURLLength    = 255 // characters
 	// maxDeadlineInput bounds the input ParseDeadline tries its layouts on.
 	maxDeadlineInput = 100
 	// maxEchoedInput bounds how much of a bad deadline the error message repeats.
@@ -48,7 +48,7 @@ func ValidateWidgetName(name string) string {
 	if name == "" {
 		return msgMissing
 	}
-	if len(name) > MaxWidgetNameLength {
+	if utf8.RuneCountInString(name) > MaxWidgetNameLength {
 		return msgWidgetName
 	}
 	for i := 0; i < len(name); i++ {
@@ -62,12 +62,14 @@ func ValidateWidgetName(name string) string {
 
 // ValidateInfoURL returns why s is unacceptable as an info_url, or "": it must
 // be an absolute http or https URL with a non-empty host, at most 255
-// characters, with no white space or control characters.
+// characters, with no white space or control characters. Other non-ASCII
+// characters (an IRI, such as https://bücher.example/) are accepted; the
+// limit counts characters, as both engines' length() does for the column.
 func ValidateInfoURL(s string) string {
 	if s == "" {
 		return msgMissing
 	}
-	if len(s) > MaxInfoURLLength || !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxInfoURLLength {
 		return msgInfoURL
 	}
 	for _, r := range s {

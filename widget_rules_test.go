@@ -42,6 +42,8 @@ var (
 		"https://user@example.com/",
 		"https://b\u00fccher.example/",
 		"https://example.com/" + strings.Repeat("a", 255-len("https://example.com/")),
+		// 255 characters, of 490 bytes: the limit counts characters.
+		"https://example.com/" + strings.Repeat("\u00e9", 255-len("https://example.com/")),
 	}
 	invalidInfoURLs = []string{
 		"",
@@ -64,6 +66,7 @@ var (
 		"https://example.com/\xff",
 		"https://example.com:port/",
 		"https://example.com/" + strings.Repeat("a", 256-len("https://example.com/")),
+		"https://example.com/" + strings.Repeat("\U0001F600", 256-len("https://example.com/")),
 	}
 	// acceptedDeadlines maps an input to the date it names.
 	acceptedDeadlines = []struct {

@@ -418,6 +418,11 @@ func TestAuthRegisterValidation(t *testing.T) {
 		{"password of 7 bytes", authRegisterForm("someone@example.com", "1234567"), []string{"password"}, nil},
 		{"password of 73 bytes", authRegisterForm("someone@example.com", strings.Repeat("p", 73)), []string{"password"}, nil},
 		{"password of 73 bytes in 25 runes", authRegisterForm("someone@example.com", strings.Repeat("€", 24)+"x"), []string{"password"}, nil},
+		// The minimum counts characters (OWASP ASVS 6.2.1), not bytes.
+		{"password of 4 characters in 8 bytes", authRegisterForm("someone@example.com", "éééé"), []string{"password"},
+			map[string]string{"password": "password must be at least 8 characters long"}},
+		{"password of 7 characters in 21 bytes", authRegisterForm("someone@example.com", strings.Repeat("€", 7)), []string{"password"}, nil},
+		{"password of 7 characters in 28 bytes", authRegisterForm("someone@example.com", strings.Repeat("\U0001F511", 7)), []string{"password"}, nil},
 		{"email of 256 chars", authRegisterForm(email256, "password1"), []string{"email"}, nil},
 		{"both fields fail", authRegisterForm("first last", "short"),
 			[]string{"email", "password"}, map[string]string{"email": "first last is not a valid email"}},
@@ -481,6 +486,12 @@ func TestAuthRegisterLengthBoundaries(t *testing.T) {
 			if res := authDo(t, e, authLoginForm("euro@example.com", strings.Repeat("€", 23))); res.Status != http.StatusUnauthorized {
 				t.Fatalf("login with the first 23 runes: %d %s", res.Status, res.Body)
 			}
+		})
+		t.Run("password of 8 characters in 16 bytes is accepted", func(t *testing.T) {
+			e := newEnv(t, engine)
+			pw := strings.Repeat("é", 8)
+			authCheckToken(t, e, authDo(t, e, authRegisterForm("p8chars@example.com", pw)), http.StatusCreated, "successfully registered")
+			authCheckToken(t, e, authDo(t, e, authLoginForm("p8chars@example.com", pw)), http.StatusOK, "successfully logged in")
 		})
 		t.Run("password of 8 bytes is accepted", func(t *testing.T) {
 			e := newEnv(t, engine)

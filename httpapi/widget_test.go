@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	_ "time/tzdata"
 
@@ -241,6 +242,68 @@ func TestWidgetValidation(t *testing.T) {
 		// Nothing but the one valid widget was stored.
 		if n := totalItems(t, e, admin); n != 1 {
 			t.Fatalf("total_items %v after failed creates, want 1", n)
+		}
+	})
+}
+
+// TestWidgetInfoURLLengthInCharacters: info_url is at most 255 characters,
+// as its message and the document say, however many bytes they take. Each
+// accepted URL is stored and read back unchanged on create and on update,
+// which also checks that each engine's length(info_url) <= 255 counts
+// characters.
+func TestWidgetInfoURLLengthInCharacters(t *testing.T) {
+	const (
+		asciiPrefix = "https://example.com/"
+		iriPrefix   = "https://b\u00fccher.example/"
+	)
+	// ofLength pads prefix with r up to chars characters.
+	ofLength := func(prefix string, chars int, r string) string {
+		return prefix + strings.Repeat(r, chars-utf8.RuneCountInString(prefix))
+	}
+	tests := []struct {
+		name    string
+		infoURL string
+		ok      bool
+	}{
+		{"138 characters in 256 bytes", ofLength(asciiPrefix, 138, "\u00e9"), true},
+		{"255 characters of 2 bytes", ofLength(asciiPrefix, 255, "\u00e9"), true},
+		{"255 characters of 3 bytes", ofLength(asciiPrefix, 255, "\u20ac"), true},
+		{"255 characters of 4 bytes", ofLength(asciiPrefix, 255, "\U0001F600"), true},
+		{"255 characters with a non-ASCII host", ofLength(iriPrefix, 255, "\u00e9"), true},
+		{"256 characters of 2 bytes", ofLength(asciiPrefix, 256, "\u00e9"), false},
+		{"256 characters of 4 bytes", ofLength(asciiPrefix, 256, "\U0001F600"), false},
+	}
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if n := utf8.RuneCountInString(tt.infoURL); n != 255 && n != 256 && n != 138 {
+					t.Fatalf("built %d characters", n)
+				}
+				name := fmt.Sprintf("url-%d", i)
+				res := createWidget(e, admin, name, tt.infoURL, "2026-12-31")
+				if !tt.ok {
+					wantFields(t, res, "info_url")
+					// Nor does a PUT store it.
+					wantFields(t, e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin,
+						Form: url.Values{"info_url": {tt.infoURL}, "deadline": {"2026-12-31"}}}), "info_url")
+					return
+				}
+				wantCreated(t, e, res, name)
+				if got := getWidget(t, e, admin, name)["info_url"]; got != tt.infoURL {
+					t.Fatalf("stored info_url %q (%d bytes), want %q", got, len(fmt.Sprint(got)), tt.infoURL)
+				}
+				// An update to the same length, in other characters, too.
+				other := strings.Replace(tt.infoURL, "example", "exampel", 1)
+				if res := e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin,
+					Form: url.Values{"info_url": {other}, "deadline": {"2026-12-31"}}}); res.Status != http.StatusOK {
+					t.Fatalf("update: %d %s", res.Status, res.Body)
+				}
+				if got := getWidget(t, e, admin, name)["info_url"]; got != other {
+					t.Fatalf("updated info_url %q, want %q", got, other)
+				}
+			})
 		}
 	})
 }
