@@ -167,15 +167,24 @@ type request struct {
 	Multipart map[string]string // multipart/form-data
 	JSON      any               // application/json
 	Raw       string            // sent as is, with Header's Content-Type
+	// Conforms marks a request that the OpenAPI document describes, whatever
+	// the server answers to it (a login with a wrong password conforms).
+	// do and concurrently then validate the request as sent against the
+	// document, and fail the test if it does not conform, including when
+	// the document has no such operation.
+	Conforms bool
 }
 
 // do sends req, reads the whole response and checks it against the
-// OpenAPI document.
+// OpenAPI document; a request marked Conforms is checked against it too.
 func (e *env) do(req request) response {
 	e.t.Helper()
 	hr, res, err := e.send(req)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if req.Conforms {
+		checkRequestAgainstOpenAPI(e.t, hr)
 	}
 	checkAgainstOpenAPI(e.t, hr, res)
 	return res
@@ -203,6 +212,9 @@ func (e *env) concurrently(reqs []request) []response {
 	for i := range reqs {
 		if errs[i] != nil {
 			e.t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if reqs[i].Conforms {
+			checkRequestAgainstOpenAPI(e.t, sent[i])
 		}
 		checkAgainstOpenAPI(e.t, sent[i], out[i])
 	}
@@ -269,7 +281,7 @@ func (e *env) sendContext(ctx context.Context, req request) (*http.Request, resp
 func (e *env) register(email, password string) string {
 	e.t.Helper()
 	res := e.do(request{Method: "POST", Path: "/api/v1/auth/register",
-		Form: url.Values{"email": {email}, "password": {password}}})
+		Form: url.Values{"email": {email}, "password": {password}}, Conforms: true})
 	if res.Status != http.StatusCreated {
 		e.t.Fatalf("register %s: %d %s", email, res.Status, res.Body)
 	}
@@ -284,7 +296,7 @@ func (e *env) admin(email string) string {
 		e.t.Fatal(err)
 	}
 	res := e.do(request{Method: "POST", Path: "/api/v1/auth/login",
-		Form: url.Values{"email": {email}, "password": {"admin-password"}}})
+		Form: url.Values{"email": {email}, "password": {"admin-password"}}, Conforms: true})
 	if res.Status != http.StatusOK {
 		e.t.Fatalf("login %s: %d %s", email, res.Status, res.Body)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -86,6 +87,52 @@ func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s -> %d does not match the OpenAPI document: %v\nbody: %.300s", req.Method, req.URL.Path, res.Status, err, res.Body)
 	}
+}
+
+// checkRequestAgainstOpenAPI validates a request that a test marks as
+// conforming (request.Conforms) against the document: its operation,
+// parameters, body and, for operations that need a token, the presence of
+// one. hr is the request as sent; its body is read again through GetBody.
+// It never skips: a request the document has no operation for is an error.
+func checkRequestAgainstOpenAPI(t testing.TB, hr *http.Request) {
+	t.Helper()
+	_, router := openAPIDoc(t)
+	r := hr.Clone(context.Background())
+	r.Body = http.NoBody
+	if hr.GetBody != nil {
+		body, err := hr.GetBody()
+		if err != nil {
+			t.Errorf("%s %s: read the request body again: %v", hr.Method, hr.URL.Path, err)
+			return
+		}
+		r.Body = body
+	} else if hr.ContentLength > 0 {
+		t.Errorf("%s %s: the request body cannot be read again to check it", hr.Method, hr.URL.Path)
+		return
+	}
+	route, params, err := router.FindRoute(r)
+	if err != nil {
+		t.Errorf("%s %s is marked as conforming, but the OpenAPI document has no such operation: %v", hr.Method, hr.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerTokenPresent}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		t.Errorf("%s %s is marked as conforming, but does not match the OpenAPI document: %v", hr.Method, hr.URL.Path, err)
+	}
+}
+
+// bearerTokenPresent checks the document's bearer scheme the way a client
+// generator reads it: the request carries an Authorization header. Whether
+// the token is good is the server's business, not the document's.
+func bearerTokenPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "bearer" {
+		return fmt.Errorf("unexpected security scheme %s", in.SecuritySchemeName)
+	}
+	if in.RequestValidationInput.Request.Header.Get("Authorization") == "" {
+		return errors.New("no Authorization header")
+	}
+	return nil
 }
 
 func TestOpenAPIDocumentIsServedAndValid(t *testing.T) {
@@ -223,6 +270,66 @@ func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
 		checkAgainstOpenAPI(rec, req, bad)
 		if len(rec.errors) == 0 {
 			t.Errorf("a response breaking the document passed: %d %s", bad.Status, bad.Body)
+		}
+	}
+}
+
+// The request check must refuse requests that break the document, so that a
+// request marked as conforming cannot pass unchecked.
+func TestOpenAPIRequestCheckCatchesAWrongRequest(t *testing.T) {
+	newReq := func(method, path, contentType, body string, header ...string) *http.Request {
+		var r *http.Request
+		if body == "" {
+			r, _ = http.NewRequest(method, "http://127.0.0.1"+path, nil)
+		} else {
+			r, _ = http.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
+		}
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		return r
+	}
+	const (
+		js   = "application/json"
+		form = "application/x-www-form-urlencoded"
+	)
+	for _, good := range []*http.Request{
+		newReq("POST", "/api/v1/auth/login", js, `{"email": "a@b.io", "password": "1234567"}`),
+		newReq("POST", "/api/v1/auth/login", form, "email=a%40b.io&password=x"),
+		newReq("POST", "/api/v1/auth/register", form, "email=a%40b.io&password=12345678"),
+		newReq("GET", "/api/v1/auth/user", "", "", "Authorization", "Bearer a.b.c"),
+		newReq("GET", "/api/v1/widgets?page=2&per_page=5", "", "", "Authorization", "Bearer a.b.c"),
+	} {
+		rec := &recordingTB{TB: t}
+		checkRequestAgainstOpenAPI(rec, good)
+		if len(rec.errors) != 0 {
+			t.Errorf("a conforming %s %s was refused: %v", good.Method, good.URL, rec.errors)
+		}
+	}
+	for _, bad := range []struct {
+		why string
+		req *http.Request
+	}{
+		{"register password of 7 characters", newReq("POST", "/api/v1/auth/register", js, `{"email": "a@b.io", "password": "1234567"}`)},
+		{"register password of 7 characters, form", newReq("POST", "/api/v1/auth/register", form, "email=a%40b.io&password=1234567")},
+		{"register password of 73 characters", newReq("POST", "/api/v1/auth/register", js, `{"email": "a@b.io", "password": "`+strings.Repeat("p", 73)+`"}`)},
+		{"login with an empty password", newReq("POST", "/api/v1/auth/login", js, `{"email": "a@b.io", "password": ""}`)},
+		{"login without an email", newReq("POST", "/api/v1/auth/login", js, `{"password": "password1"}`)},
+		{"login with a non-ASCII email", newReq("POST", "/api/v1/auth/login", js, `{"email": "\u0430@b.io", "password": "password1"}`)},
+		{"login without a body", newReq("POST", "/api/v1/auth/login", "", "")},
+		{"login in text/plain", newReq("POST", "/api/v1/auth/login", "text/plain", "email=a@b.io")},
+		{"no token for a secured operation", newReq("GET", "/api/v1/auth/user", "", "")},
+		{"page 0", newReq("GET", "/api/v1/widgets?page=0", "", "", "Authorization", "Bearer a.b.c")},
+		{"an unknown route", newReq("GET", "/api/v1/nope", "", "")},
+		{"a wrong method", newReq("DELETE", "/api/v1/auth/login", "", "")},
+	} {
+		rec := &recordingTB{TB: t}
+		checkRequestAgainstOpenAPI(rec, bad.req)
+		if len(rec.errors) == 0 {
+			t.Errorf("a request breaking the document passed: %s", bad.why)
 		}
 	}
 }
