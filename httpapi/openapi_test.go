@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -331,5 +333,81 @@ func TestOpenAPIRequestCheckCatchesAWrongRequest(t *testing.T) {
 		if len(rec.errors) == 0 {
 			t.Errorf("a request breaking the document passed: %s", bad.why)
 		}
+	}
+}
+
+// rawDoc is the served document as plain JSON, for checks of its shape that
+// do not depend on how a library resolves it.
+func rawDoc(t testing.TB) map[string]any {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(httpapi.OpenAPI(), &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// rawOperation is one operation of the raw document.
+type rawOperation struct {
+	method, path string
+	item, op     map[string]any
+}
+
+func (o rawOperation) String() string { return o.method + " " + o.path }
+
+// rawOperations lists the operations of the raw document, in a stable order.
+func rawOperations(t testing.TB, d map[string]any) []rawOperation {
+	t.Helper()
+	var ops []rawOperation
+	paths := d["paths"].(map[string]any)
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
+		item := paths[path].(map[string]any)
+		for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+			if op, ok := item[m].(map[string]any); ok {
+				ops = append(ops, rawOperation{method: strings.ToUpper(m), path: path, item: item, op: op})
+			}
+		}
+	}
+	if len(ops) < 16 {
+		t.Fatalf("only %d operations in the document", len(ops))
+	}
+	return ops
+}
+
+// Client generators read an operation without `security` as inheriting the
+// document's default; every operation says what it needs. The server decides
+// which are public: those it answers without a token.
+func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
+	d := rawDoc(t)
+	e := newEnv(t, sqliteEngine())
+	admin := e.admin("doc-admin@example.com")
+	if res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
+		"name": {"doc-widget"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}}); res.Status != http.StatusCreated {
+		t.Fatalf("seed widget: %d", res.Status)
+	}
+	wantPublic := []string{
+		"GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
+		"GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/login", "POST /api/v1/auth/register",
+	}
+	var public []string
+	for _, o := range rawOperations(t, d) {
+		path := strings.NewReplacer("{name}", "doc-widget", "{file}", "init.js").Replace(o.path)
+		res := e.do(request{Method: o.method, Path: path})
+		sec, declared := o.op["security"]
+		reqs, _ := sec.([]any)
+		switch {
+		case res.Status == http.StatusUnauthorized:
+			if want := []any{map[string]any{"bearerAuth": []any{}}}; !reflect.DeepEqual(sec, want) {
+				t.Errorf("%s needs a token (401 without one) but declares security %v, want %v", o, sec, want)
+			}
+		case !declared || reqs == nil || len(reqs) != 0:
+			t.Errorf("%s is answered without a token (%d) but does not declare `security: []` (has %v)", o, res.Status, sec)
+			public = append(public, o.String())
+		default:
+			public = append(public, o.String())
+		}
+	}
+	if slices.Sort(public); !slices.Equal(public, wantPublic) {
+		t.Errorf("public operations %v, want %v", public, wantPublic)
 	}
 }
