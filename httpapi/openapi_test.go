@@ -253,7 +253,7 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 // silently skipped check cannot pass for a passing one.
 func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/api/v1/auth/user", nil)
-	good := response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+	good := response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"0123456789abcdef0123456789abcdef"}},
 		Body: []byte(`{"email":"a@b.io","public_id":"8b6f1a52-3c57-4bd0-9a4c-1f2e3d4c5b6a","admin":false,"registered_on":"11/28/26 03:13:02 PM UTC","token_expires_in":"00:00:01"}`)}
 	rec := &recordingTB{TB: t}
 	checkAgainstOpenAPI(rec, req, good)
@@ -267,6 +267,7 @@ func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
 		{Status: 200, Header: good.Header, Body: append(good.Body[:len(good.Body)-1:len(good.Body)-1], `,"extra":1}`...)}, // undocumented field
 		{Status: 401, Header: good.Header, Body: []byte(`{"message":"Unauthorized"}`)},                                    // no WWW-Authenticate
 		{Status: 429, Header: good.Header, Body: []byte(`{"message":"slow down"}`)},                                       // no Retry-After
+		{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: good.Body},                         // no X-Request-ID
 	} {
 		rec := &recordingTB{TB: t}
 		checkAgainstOpenAPI(rec, req, bad)
@@ -409,5 +410,58 @@ func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
 	}
 	if slices.Sort(public); !slices.Equal(public, wantPublic) {
 		t.Errorf("public operations %v, want %v", public, wantPublic)
+	}
+}
+
+// rawResponses lists every response object of the raw document: those of
+// each operation (where inline) and those under components/responses, each
+// named by where it is.
+func rawResponses(t testing.TB, d map[string]any) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, o := range rawOperations(t, d) {
+		for status, r := range o.op["responses"].(map[string]any) {
+			r := r.(map[string]any)
+			if _, ok := r["$ref"]; ok {
+				continue // checked once, under components
+			}
+			out[o.String()+" "+status] = r
+		}
+	}
+	for name, r := range d["components"].(map[string]any)["responses"].(map[string]any) {
+		out["#/components/responses/"+name] = r.(map[string]any)
+	}
+	return out
+}
+
+// Every operation takes an optional X-Request-ID, and every response carries
+// one, declared once and referred to everywhere, so that generated clients
+// can send and read it.
+func TestOpenAPIRequestIDIsDeclaredEverywhere(t *testing.T) {
+	d := rawDoc(t)
+	comps := d["components"].(map[string]any)
+	params, _ := comps["parameters"].(map[string]any)
+	param, _ := params["RequestID"].(map[string]any)
+	if param["name"] != "X-Request-ID" || param["in"] != "header" || param["required"] == true {
+		t.Errorf("components/parameters/RequestID = %v, want an optional X-Request-ID header", param)
+	}
+	headers := comps["headers"].(map[string]any)
+	if h, _ := headers["RequestID"].(map[string]any); h["required"] != true {
+		t.Errorf("components/headers/RequestID = %v, want a required header", h)
+	}
+	paramRef := map[string]any{"$ref": "#/components/parameters/RequestID"}
+	for _, o := range rawOperations(t, d) {
+		all, _ := o.item["parameters"].([]any)
+		own, _ := o.op["parameters"].([]any)
+		if !slices.ContainsFunc(append(slices.Clone(all), own...), func(p any) bool { return reflect.DeepEqual(p, paramRef) }) {
+			t.Errorf("%s does not take the X-Request-ID parameter", o)
+		}
+	}
+	headerRef := map[string]any{"$ref": "#/components/headers/RequestID"}
+	for where, r := range rawResponses(t, d) {
+		h, _ := r["headers"].(map[string]any)
+		if !reflect.DeepEqual(h["X-Request-ID"], headerRef) {
+			t.Errorf("response %s does not declare the X-Request-ID header (has %v)", where, h["X-Request-ID"])
+		}
 	}
 }
