@@ -465,3 +465,33 @@ func TestOpenAPIRequestIDIsDeclaredEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// A client generator turns an inline object schema of a response, or an
+// inline allOf, into an unnamed type (InlineResponse200, …); every response
+// body that is an object refers to a named schema instead.
+func TestOpenAPIResponseSchemasAreNamed(t *testing.T) {
+	d := rawDoc(t)
+	for where, r := range rawResponses(t, d) {
+		content, _ := r["content"].(map[string]any)
+		for mediaType, m := range content {
+			schema, ok := m.(map[string]any)["schema"].(map[string]any)
+			if !ok {
+				continue // no schema: a page, a script, an image
+			}
+			if _, ok := schema["$ref"]; ok {
+				if len(schema) != 1 {
+					t.Errorf("response %s (%s): a $ref with siblings %v", where, mediaType, schema)
+				}
+				continue
+			}
+			for _, k := range []string{"allOf", "oneOf", "anyOf", "not", "properties", "additionalProperties", "items"} {
+				if _, ok := schema[k]; ok {
+					t.Errorf("response %s (%s): inline schema with %s; refer to a named one under components/schemas", where, mediaType, k)
+				}
+			}
+			if typ := schema["type"]; typ == "object" || typ == "array" || typ == nil {
+				t.Errorf("response %s (%s): inline schema of type %v; refer to a named one under components/schemas", where, mediaType, typ)
+			}
+		}
+	}
+}
