@@ -54,12 +54,21 @@ func openAPIDoc(t testing.TB) (*openapi3.T, routers.Router) {
 	return doc, docRouter
 }
 
+// unroutedResponses names the document's answers to requests that match no
+// operation: an unknown route, and a known path with a wrong method.
+var unroutedResponses = map[int]string{
+	http.StatusNotFound:         "NotFound",
+	http.StatusMethodNotAllowed: "MethodNotAllowed",
+}
+
 // checkAgainstOpenAPI validates every response of the HTTP suite against
-// the document. Requests to routes the document does not have (the 404 and
-// 405 tests, preflights) have nothing to be checked against.
+// the document. A request the document has no operation for must get one
+// of the document's answers to such requests (unroutedResponses), checked
+// against it, or be a mux redirect to a clean path. Preflights and HEAD are
+// not checked.
 func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
 	t.Helper()
-	_, router := openAPIDoc(t)
+	d, router := openAPIDoc(t)
 	if req.Method == http.MethodOptions || req.Method == http.MethodHead {
 		return // preflights, and HEAD, which has no body to check
 	}
@@ -67,15 +76,18 @@ func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
 	r.Body = nil
 	route, params, err := router.FindRoute(r)
 	if err != nil {
-		// Only the answers to unknown routes and methods, and the mux's
-		// redirects to clean paths, may come from outside the document.
 		switch res.Status {
-		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusMovedPermanently,
-			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		case http.StatusNotFound, http.StatusMethodNotAllowed:
+			route, params = unroutedRoute(t, d, r, res.Status), nil
+			if route == nil {
+				return
+			}
+		case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			return
 		default:
 			t.Errorf("%s %s -> %d, but the OpenAPI document has no such operation: %v", req.Method, req.URL.Path, res.Status, err)
+			return
 		}
-		return
 	}
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
 		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
@@ -89,6 +101,23 @@ func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s -> %d does not match the OpenAPI document: %v\nbody: %.300s", req.Method, req.URL.Path, res.Status, err, res.Body)
 	}
+}
+
+// unroutedRoute is a route whose one operation answers status with the
+// document's response for requests that match no operation, so that such
+// an answer is validated like any other; nil, after an error, when the
+// document has none.
+func unroutedRoute(t testing.TB, d *openapi3.T, r *http.Request, status int) *routers.Route {
+	t.Helper()
+	name := unroutedResponses[status]
+	ref := d.Components.Responses[name]
+	if ref == nil {
+		t.Errorf("%s %s -> %d, which the OpenAPI document does not describe: it has no components/responses/%s", r.Method, r.URL.Path, status, name)
+		return nil
+	}
+	op := openapi3.NewOperation()
+	op.Responses = openapi3.NewResponses(openapi3.WithStatus(status, ref))
+	return &routers.Route{Spec: d, Path: r.URL.Path, PathItem: &openapi3.PathItem{}, Method: r.Method, Operation: op}
 }
 
 // checkRequestAgainstOpenAPI validates a request that a test marks as
@@ -492,6 +521,93 @@ func TestOpenAPIResponseSchemasAreNamed(t *testing.T) {
 			if typ := schema["type"]; typ == "object" || typ == "array" || typ == nil {
 				t.Errorf("response %s (%s): inline schema of type %v; refer to a named one under components/schemas", where, mediaType, typ)
 			}
+		}
+	}
+}
+
+// The server's 404 for an unknown route and 405 for a wrong method match the
+// document's NotFound and MethodNotAllowed responses, body and headers; and
+// the check refuses other bodies, so it does not pass by skipping them.
+func TestOpenAPIDocumentsUnknownRoutesAndMethods(t *testing.T) {
+	const (
+		notFound   = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+		notAllowed = "The method is not allowed for the requested URL."
+	)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/api/v1/nope", http.StatusNotFound, ""},
+		{"POST", "/api/v1/nope", http.StatusNotFound, ""},
+		{"GET", "/api/v1/auth/loginx", http.StatusNotFound, ""},
+		{"GET", "/api/v1/widgets/a/b", http.StatusNotFound, ""},
+		{"DELETE", "/api/v1/ui/init.js/x", http.StatusNotFound, ""},
+		{"GET", "/api/v2/widgets", http.StatusNotFound, ""},
+		{"GET", "/api/v1/auth/login", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/api/v1/auth/register", http.StatusMethodNotAllowed, "POST"},
+		{"POST", "/api/v1/auth/user", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PATCH", "/api/v1/widgets", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{"POST", "/api/v1/widgets/some-widget", http.StatusMethodNotAllowed, "GET, HEAD, PUT, DELETE"},
+		{"PUT", "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
+	}
+	e := newEnv(t, sqliteEngine())
+	for _, tt := range tests {
+		where := tt.method + " " + tt.path
+		// e.do checks the response against the document, as below.
+		res := e.do(request{Method: tt.method, Path: tt.path})
+		want := map[string]any{"message": notFound}
+		if tt.status == http.StatusMethodNotAllowed {
+			want = map[string]any{"message": notAllowed}
+		}
+		if res.Status != tt.status || !reflect.DeepEqual(res.JSON(t), want) || res.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s: %d %s Allow %q, want %d %v Allow %q", where, res.Status, res.Body, res.Header.Get("Allow"), tt.status, want, tt.allow)
+		}
+		req, _ := http.NewRequest(tt.method, "http://127.0.0.1"+tt.path, nil)
+		rec := &recordingTB{TB: t}
+		checkAgainstOpenAPI(rec, req, res)
+		if len(rec.errors) != 0 {
+			t.Errorf("%s: the answer does not match the document: %v", where, rec.errors)
+		}
+		// The same answer, broken, is refused.
+		var broken []response
+		for _, body := range []string{`{"message": "not here"}`, `{"message": "` + notFound + `", "extra": 1}`, `{}`} {
+			broken = append(broken, response{Status: res.Status, Header: res.Header, Body: []byte(body)})
+		}
+		if tt.status == http.StatusMethodNotAllowed {
+			h := res.Header.Clone()
+			h.Del("Allow")
+			broken = append(broken, response{Status: res.Status, Header: h, Body: res.Body})
+		}
+		h := res.Header.Clone()
+		h.Del("X-Request-ID")
+		broken = append(broken, response{Status: res.Status, Header: h, Body: res.Body})
+		for _, b := range broken {
+			rec := &recordingTB{TB: t}
+			checkAgainstOpenAPI(rec, req, b)
+			if len(rec.errors) == 0 {
+				t.Errorf("%s: a broken answer passed: %v %s", where, b.Header, b.Body)
+			}
+		}
+	}
+	// The UI's 404 for a file it does not serve is the same answer.
+	if res := e.do(request{Method: "GET", Path: "/api/v1/ui/nothing.js"}); res.Status != http.StatusNotFound ||
+		!reflect.DeepEqual(res.JSON(t), map[string]any{"message": notFound}) {
+		t.Errorf("GET /api/v1/ui/nothing.js: %d %s", res.Status, res.Body)
+	}
+	// Every operation with a path parameter, asked for something that does
+	// not exist: e.do refuses an answer the operation does not document,
+	// so each 404 it gives is documented (PUT creates the widget instead).
+	admin := e.admin("doc-admin@example.com")
+	for _, o := range rawOperations(t, rawDoc(t)) {
+		if !strings.Contains(o.path, "{") {
+			continue
+		}
+		path := strings.NewReplacer("{name}", "no-such-widget-"+strings.ToLower(o.method), "{file}", "no-such-file.js").Replace(o.path)
+		res := e.do(request{Method: o.method, Path: path, Token: admin,
+			Form: url.Values{"info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}})
+		if res.Status != http.StatusNotFound && !(o.method == "PUT" && res.Status == http.StatusCreated) {
+			t.Errorf("%s for something that does not exist: %d %s", o, res.Status, res.Body)
 		}
 	}
 }
