@@ -23,11 +23,15 @@ type WidgetOwner struct {
 	PublicID string
 }
 
-// WidgetNotFound is the error for a widget name that matches nothing.
+// WidgetNotFound is the error for a widget name that matches nothing. A
+// name that no widget could have is repeated only in part, with control
+// characters replaced, since it came from the client.
 func WidgetNotFound(name string) error {
+	if ValidateWidgetName(name) != "" {
+		name = echoInput(name)
+	}
 	return Errorf(ENOTFOUND, "%s not found in database.", name)
 }
-
 
 // WidgetStore persists widgets. Names passed in are already normalized.
 type WidgetStore interface {

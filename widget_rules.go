@@ -28,12 +28,13 @@ const (
 	deadlineFormats = "2026-12-31, 12/31/2026, 12/31/26, Dec 31 2026, December 31, 2026 or 2026-12-31T00:00:00Z"
 )
 
-// NormalizeWidgetName trims surrounding white space and lower-cases ASCII
-// letters. Lookups by name in URLs go through it too, so that names are
-// case-insensitive everywhere. Only ASCII is folded: a valid name is ASCII, and
-// Unicode folding would turn look-alikes such as the Kelvin sign into 'k'.
+// NormalizeWidgetName trims surrounding ASCII white space and lower-cases
+// ASCII letters. Lookups by name in URLs go through it too, so that names are
+// case-insensitive everywhere. Only ASCII is touched: a valid name is ASCII,
+// and Unicode trimming or folding would turn look-alikes (a name with a
+// no-break space, the Kelvin sign for 'k') into existing names.
 func NormalizeWidgetName(name string) string {
-	name = strings.TrimSpace(name)
+	name = strings.Trim(name, " \t\r\n")
 	return strings.Map(func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {
 			return r + ('a' - 'A')
@@ -73,7 +74,9 @@ func ValidateInfoURL(s string) string {
 		return msgInfoURL
 	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
+		// Format characters (bidi overrides, zero-width ones) make a link
+		// render as something it is not; RFC 3987 keeps them out of IRIs.
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return msgInfoURL
 		}
 	}

@@ -64,6 +64,10 @@ var (
 		"https://example.com/\t",
 		"https://example.com/\u00a0",
 		"https://example.com/\xff",
+		"https://example.com/\u202egnp.exe", // right-to-left override
+		"https://exa\u200bmple.com/",        // zero-width space
+		"https://example.com/\ufeff",        // byte-order mark
+		"https://example.com/\u2066a\u2069", // isolate marks
 		"https://example.com:port/",
 		"https://example.com/" + strings.Repeat("a", 256-len("https://example.com/")),
 		"https://example.com/" + strings.Repeat("\U0001F600", 256-len("https://example.com/")),
@@ -165,6 +169,10 @@ func TestNormalizeWidgetName(t *testing.T) {
 		{"   ", ""},
 		{"Wídget", "wídget"}, // non-ASCII is left alone, and then refused
 		{"\u212a", "\u212a"}, // the Kelvin sign is not folded to 'k'
+		// Unicode white space is not trimmed, so the name stays invalid.
+		{"known\u00a0", "known\u00a0"},
+		{"\u3000known", "\u3000known"},
+		{"known\u0085", "known\u0085"},
 	}
 	for _, tt := range tests {
 		if got := NormalizeWidgetName(tt.in); got != tt.want {

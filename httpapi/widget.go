@@ -184,6 +184,14 @@ func (s *Server) handleWidgetList() http.Handler {
 func (s *Server) handleWidgetGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
+		if widgetapi.ValidateWidgetName(name) != "" {
+			// No widget has such a name, and the name (a NUL byte, say) is
+			// not for the database to see: authenticate, then 404.
+			if r, ok := s.authorize(w, r, s.Realm, false, nil); ok {
+				s.writeError(w, r, s.Realm, widgetapi.WidgetNotFound(name))
+			}
+			return
+		}
 		var wd *widgetapi.Widget
 		r, ok := s.authorize(w, r, s.Realm, false, func(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
 			u, revoked, found, err := s.Widgets.FindWidgetForSubject(ctx, publicID, jti, name)
@@ -224,7 +232,12 @@ func (s *Server) handleWidgetPut() http.Handler {
 
 func (s *Server) handleWidgetDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := s.Widgets.DeleteWidget(r.Context(), widgetapi.NormalizeWidgetName(r.PathValue("name")))
+		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
+		if widgetapi.ValidateWidgetName(name) != "" {
+			s.writeError(w, r, s.AdminRealm, widgetapi.WidgetNotFound(name))
+			return
+		}
+		err := s.Widgets.DeleteWidget(r.Context(), name)
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
