@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
@@ -61,6 +62,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
 		}
 	}
+	// Processes that start together on a new database take turns creating
+	// it and switching it to WAL, which takes an exclusive lock SQLite does
+	// not wait for.
+	lctx, cancel := context.WithTimeout(ctx, lockTimeout)
+	defer cancel()
+	release, err := fileLock{path + ".lock"}.acquire(lctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := restrictFiles(path); err != nil {
+		return nil, err
+	}
 	// busy_timeout comes first so that the pragmas after it wait instead of failing.
 	pragmas := url.Values{"_pragma": {
 		"busy_timeout(5000)",
@@ -69,6 +83,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		"foreign_keys(on)",
 	}}
 	pragmas.Set("_txlock", "immediate")
+	// A WAL file SQLite creates itself (switching a new database to WAL)
+	// takes the database file's mode, 0600, rather than the umask's.
+	pragmas.Set("modeof", path)
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas.Encode()
 
 	write, err := sql.Open("sqlite3", dsn)
@@ -104,6 +121,32 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{path: path, write: write, read: read, hot: hot, stmts: map[stmtKey]*sql.Stmt{}}, nil
+}
+
+// lockTimeout bounds the wait for another process to finish creating or
+// migrating the database.
+const lockTimeout = time.Minute
+
+// restrictFiles creates the database file and its WAL and shared-memory
+// files readable by their owner only, before SQLite would create them with
+// the process's umask (0644, usually): they hold password hashes. Files an
+// earlier version left readable by others are tightened. Existing content
+// is never touched.
+func restrictFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("sqlite: create %s: %w", p, err)
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = f.Chmod(fi.Mode().Perm() &^ 0o077)
+		}
+		if err := errors.Join(err, f.Close()); err != nil {
+			return fmt.Errorf("sqlite: restrict %s to its owner: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.
@@ -189,7 +232,9 @@ func (db *DB) Migrations() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectSQLite3, db.write, fsys, goose.WithDisableGlobalRegistry(true))
+	// Processes that start together apply each migration once, in turn.
+	return goose.NewProvider(goose.DialectSQLite3, db.write, fsys, goose.WithDisableGlobalRegistry(true),
+		goose.WithSessionLocker(&migrationLocker{lock: fileLock{db.path + ".lock"}}))
 }
 
 // mapError turns a driver error into a domain error; op names the operation

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -91,5 +93,41 @@ func TestEnvironmentDefaults(t *testing.T) {
 			c.DatabaseURL != "sqlite:///data/widgetapi-"+tc.env+".db" {
 			t.Errorf("%s: %+v, %v", tc.env, c, err)
 		}
+	}
+}
+
+// Many processes (here goroutines, which go through the same file system
+// calls) generating the key at once end up with one complete key.
+func TestGeneratedSecretKeyIsOneForAll(t *testing.T) {
+	dir := t.TempDir()
+	keys := make([]string, 32)
+	errs := make([]error, 32)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := loadConfig(envOf(map[string]string{"DATA_DIR": dir}))
+			if err == nil {
+				err = c.resolveSecret()
+			}
+			if err == nil {
+				keys[i] = string(c.SecretKeys[0])
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || len(keys[i]) != 64 || keys[i] != keys[0] {
+			t.Fatalf("process %d: key %q, %v; want the one 64-digit key", i, keys[i], errs[i])
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "secret_key" {
+		t.Fatalf("DATA_DIR holds %v; want secret_key alone", entries)
+	}
+	if fi, _ := entries[0].Info(); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret_key mode %o", fi.Mode().Perm())
 	}
 }
