@@ -44,6 +44,7 @@ Usage:
   widgetapi migrate up|down|status        manage the database schema
   widgetapi user add EMAIL [--admin] [--password-stdin]
                                           create a user
+  widgetapi backup [--force] PATH         copy the SQLite database to PATH while it serves
   widgetapi version                       print version, commit and Go version
 
 Run 'widgetapi COMMAND --help' for the flags and environment of a command.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string,
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
