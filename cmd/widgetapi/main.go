@@ -45,6 +45,7 @@ Usage:
   widgetapi user add EMAIL [--admin] [--password-stdin]
                                           create a user
   widgetapi backup [--force] PATH         copy the SQLite database to PATH while it serves
+  widgetapi healthcheck [--addr ADDR]     exit 0 when /healthz answers 200
   widgetapi version                       print version, commit and Go version
 
 Run 'widgetapi COMMAND --help' for the flags and environment of a command.
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string,
 		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
