@@ -126,6 +126,11 @@ func checkBackupPaths(src, dst string, replace bool) error {
 
 // copyDatabase copies the database at src into the empty file at tmp.
 func copyDatabase(ctx context.Context, src, tmp string) error {
+	// The connection below may create src's -wal and -shm files (when serve
+	// is stopped); they are the owner's alone, as Open makes them.
+	if err := restrictFiles(src); err != nil {
+		return err
+	}
 	// Read-write, though it only reads, and never creating: a read-only
 	// connection would leave the -wal and -shm files it needs behind when
 	// the service is stopped, where a read-write one that closes last
