@@ -169,7 +169,19 @@ type result struct {
 	// ofBcrypt is, for logins, the throughput as a multiple of what the
 	// cores can compare, each round against a measurement made just before it.
 	ofBcrypt float64
+	// flood describes, per round, the login flood run alongside.
+	flood []string
 }
+
+// loginWorkers is the connections of the login scenario: four a core, within
+// the bcrypt queue of the server (eight a core).
+func loginWorkers() int { return 4 * runtime.NumCPU() }
+
+// A flood scenario: 16 connections of logins against 4 of readers.
+const (
+	floodWorkers  = 16
+	readerWorkers = 4
+)
 
 func benchOne(ctx context.Context, work, bin, engine string, seed int, o options) (string, error) {
 	dir, err := os.MkdirTemp(work, engine+"-")
@@ -246,15 +258,23 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	scenarios := []struct {
 		name     string
 		targeter vegeta.Targeter
+		// flood, when set, runs alongside on floodWorkers connections
+		// while the scenario's own load runs on readerWorkers: the row
+		// then measures other users' requests under that flood.
+		flood vegeta.Targeter
 	}{
-		{"GET /auth/user", static("GET", srv.url+"/api/v1/auth/user", user, nil)},
-		{"GET /widgets/{name}", cycling(srv.url, user, names)},
-		{"GET /widgets page 1", static("GET", srv.url+"/api/v1/widgets?page=1&per_page=10", user, nil)},
-		{fmt.Sprintf("GET /widgets page %d (middle)", max(1, pages/2)), static("GET", fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", srv.url, max(1, pages/2)), user, nil)},
-		{fmt.Sprintf("GET /widgets page %d (last)", pages), static("GET", fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", srv.url, pages), user, nil)},
-		{"POST /widgets", creating(srv.url, admin, &created)},
+		{"GET /auth/user", static("GET", srv.url+"/api/v1/auth/user", user, nil), nil},
+		{"GET /widgets/{name}", cycling(srv.url, user, names), nil},
+		{"GET /widgets page 1", static("GET", srv.url+"/api/v1/widgets?page=1&per_page=10", user, nil), nil},
+		{fmt.Sprintf("GET /widgets page %d (middle)", max(1, pages/2)), static("GET", fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", srv.url, max(1, pages/2)), user, nil), nil},
+		{fmt.Sprintf("GET /widgets page %d (last)", pages), static("GET", fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", srv.url, pages), user, nil), nil},
+		{"POST /widgets", creating(srv.url, admin, &created), nil},
 		{"POST /auth/login (cost 12)", static("POST", srv.url+"/api/v1/auth/login", "",
-			[]byte(url.Values{"email": {userEmail}, "password": {benchPassword}}.Encode()))},
+			[]byte(url.Values{"email": {userEmail}, "password": {benchPassword}}.Encode())), nil},
+		// Logins of unknown emails, each allowed, from 16 connections keep
+		// bcrypt busy; the admission gate must leave a core to the readers.
+		{"GET /widgets page 1 under a login flood", static("GET", srv.url+"/api/v1/widgets?page=1&per_page=10", user, nil),
+			unknownLogins(srv.url)},
 	}
 	var results []result
 	ceilingTarget := static("GET", ceiling.url+"/", user, nil)
@@ -284,9 +304,28 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 			}
 			so := o
 			if login {
+				// Logins alone, as many at once as the service queues: a
+				// closed loop of more is answered 503 by its admission
+				// gate, by design.
+				so.duration, so.workers = o.loginDuration, loginWorkers()
+			}
+			var flood chan vegeta.Metrics
+			if sc.flood != nil {
 				so.duration = o.loginDuration
+				fo := so
+				fo.workers = floodWorkers
+				so.workers = readerWorkers
+				flood = make(chan vegeta.Metrics, 1)
+				go func() { flood <- attack(ctx, sc.flood, fo, nil) }()
 			}
 			m := attack(ctx, sc.targeter, so, srv)
+			if flood != nil {
+				fm := <-flood
+				// Each 401 is one bcrypt comparison; a 503 is the gate's
+				// refusal, made without one.
+				r.flood = append(r.flood, fmt.Sprintf("%.0f requests/s, %.1f comparisons/s, statuses %v",
+					fm.Rate, float64(fm.StatusCodes["401"])/fm.Duration.Seconds(), fm.StatusCodes))
+			}
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return "", err
@@ -327,6 +366,12 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %s | %d of %d | %.1f MiB |\n", r.name, r.rps,
 			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.ceiling, ratio, r.non2xx, r.total, float64(r.peakRSS)/(1<<20))
+	}
+	for _, r := range results {
+		if len(r.flood) > 0 {
+			fmt.Fprintf(&b, "\n%s: %d reader connections (target: p99 ≤ 25 ms) while %d connections log in with unknown emails; the flood, per round: %s.\n",
+				r.name, readerWorkers, floodWorkers, strings.Join(r.flood, "; "))
+		}
 	}
 	var failed uint64
 	for _, r := range results {
@@ -385,6 +430,18 @@ func creating(base, token string, n *atomic.Int64) vegeta.Targeter {
 		body := url.Values{"name": {fmt.Sprintf("bench-new-%d", n.Add(1))},
 			"info_url": {"https://example.com/new"}, "deadline": {"2099-12-31"}}.Encode()
 		*t = vegeta.Target{Method: "POST", URL: base + "/api/v1/widgets", Header: h, Body: []byte(body)}
+		return nil
+	}
+}
+
+// unknownLogins logs in with a new unknown email each time: every one
+// costs a bcrypt comparison (against the dummy hash) and answers 401.
+func unknownLogins(base string) vegeta.Targeter {
+	var i atomic.Int64
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	return func(t *vegeta.Target) error {
+		body := url.Values{"email": {fmt.Sprintf("nobody-%d@bench.local", i.Add(1))}, "password": {"not-the-password"}}.Encode()
+		*t = vegeta.Target{Method: "POST", URL: base + "/api/v1/auth/login", Header: h, Body: []byte(body)}
 		return nil
 	}
 }

@@ -155,10 +155,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 // newHashGate bounds the bcrypt work in flight: hashes may use every core
 // while no user's request is waiting, and leave one free as soon as one is;
-// a short queue beyond that, then 503 with Retry-After.
+// a short queue beyond that (at cost 12, under 3 s of waiting), then 503
+// with Retry-After.
 func newHashGate() *admission.Gate {
 	n := runtime.GOMAXPROCS(0)
-	return admission.New(admission.Config{Slots: n, Reserved: 1, MaxQueue: 4 * n, Quiet: 200 * time.Millisecond})
+	return admission.New(admission.Config{Slots: n, Reserved: 1, MaxQueue: 8 * n, Quiet: 200 * time.Millisecond})
 }
 
 // servePprof serves Go's runtime profiles on addr until stop is called.
