@@ -28,9 +28,15 @@ type User struct {
 	RegisteredOn time.Time
 }
 
-// SubjectNotFound is the error for a token whose user no longer exists.
-func SubjectNotFound() error {
-	return Errorf(ENOTFOUND, "user not found in database.")
+// EmailTaken is the conflict of a registration whose email is in use; it
+// names the address as the client sent it.
+func EmailTaken(email string) error {
+	return Errorf(ECONFLICT, "%s is already registered", email)
+}
+
+// UserNotFound is the error for an email that matches no user.
+func UserNotFound(email string) error {
+	return Errorf(ENOTFOUND, "%s not found in database.", email)
 }
 
 // UserStore persists users and revoked tokens.
@@ -39,10 +45,11 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	// FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
-	// FindTokenSubject returns the user with the given public id and whether
+	// FindTokenSubject reads the user with the given public id and whether
 	// the token id jti has been revoked, in one round trip because every
-	// authenticated request needs both. ENOTFOUND when the user is gone.
-	FindTokenSubject(ctx context.Context, publicID, jti string) (u *User, revoked bool, err error)
+	// authenticated request needs both; the subject's User is nil when there
+	// is no such user.
+	FindTokenSubject(ctx context.Context, publicID, jti string) (TokenSubject, error)
 	// RevokeToken records jti as revoked until expiresAt. Revoking twice is not an error.
 	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
 	// PurgeRevokedTokens deletes revocations that expired before now and

@@ -23,6 +23,11 @@ type WidgetOwner struct {
 	PublicID string
 }
 
+// WidgetNameTaken is the conflict of a create whose name is in use.
+func WidgetNameTaken(name string) error {
+	return Errorf(ECONFLICT, "Widget name: %s already exists, must be unique.", name)
+}
+
 // WidgetNotFound is the error for a widget name that matches nothing. A
 // name that no widget could have is repeated only in part, with control
 // characters replaced, since it came from the client.
@@ -38,12 +43,11 @@ type WidgetStore interface {
 	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero.
 	// ECONFLICT when the name is taken.
 	CreateWidget(ctx context.Context, w *Widget) error
-	// FindWidgetForSubject is UserStore.FindTokenSubject and a read of the
-	// widget name in one round trip to the database: reading a widget always
-	// goes with authenticating its reader. The error is about the user
-	// (ENOTFOUND when publicID names no one); w is nil when there is no such
-	// widget.
-	FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (u *User, revoked bool, w *Widget, err error)
+	// FindWidgetForToken reads what UserStore.FindTokenSubject does and
+	// the widget name, in one statement, because reading a widget always
+	// goes with authenticating its reader. w is nil when there is no such
+	// widget; the subject's User is nil when there is no such user.
+	FindWidgetForToken(ctx context.Context, publicID, jti, name string) (TokenSubject, *Widget, error)
 	// FindWidgets returns one page of widgets in creation order and the total
 	// number of widgets.
 	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)

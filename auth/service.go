@@ -103,7 +103,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, admin 
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
 			// Name the address as the client sent it.
-			return nil, widgetapi.Errorf(widgetapi.ECONFLICT, "%s is already registered", email)
+			return nil, widgetapi.EmailTaken(email)
 		}
 		return nil, err
 	}
@@ -149,31 +149,38 @@ func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi
 	return u, tok, err
 }
 
-// Authenticate verifies a raw token and returns its user and claims.
-// EUNAUTHORIZED with the message of the failure.
-func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User, *widgetapi.TokenClaims, error) {
-	return s.AuthenticateWith(ctx, raw, s.users.FindTokenSubject)
+// Verify checks a raw token's signature and claims. A user's request is
+// waiting, so password hashing leaves the reserved cores to it.
+func (s *Service) Verify(raw string) (*widgetapi.TokenClaims, error) {
+	s.gate.NoteOther()
+	return s.tokens.Verify(raw)
 }
 
-// AuthenticateWith is Authenticate with the user and revocation read by
-// lookup, which runs only for a token whose signature and claims are valid.
-func (s *Service) AuthenticateWith(ctx context.Context, raw string, lookup widgetapi.SubjectLookup) (*widgetapi.User, *widgetapi.TokenClaims, error) {
-	// A user's request is waiting: hashing leaves the reserved cores to it.
-	s.gate.NoteOther()
-	claims, err := s.tokens.Verify(raw)
+// Admit decides from the token's subject, as the database has it, whether
+// the request may go on: the user must still exist and the token must not
+// be revoked.
+func (s *Service) Admit(_ *widgetapi.TokenClaims, subject widgetapi.TokenSubject) (*widgetapi.User, error) {
+	switch {
+	case subject.User == nil:
+		return nil, unauthorized(MsgInvalid, errors.New("token subject no longer exists"))
+	case subject.Revoked:
+		return nil, unauthorized(MsgRevoked, nil)
+	}
+	return subject.User, nil
+}
+
+// Authenticate verifies raw, reads its subject and admits it.
+func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User, *widgetapi.TokenClaims, error) {
+	claims, err := s.Verify(raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	u, revoked, err := lookup(ctx, claims.Subject, claims.ID)
-	switch {
-	case widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND:
-		return nil, nil, unauthorized(MsgInvalid, errors.New("token subject no longer exists"))
-	case err != nil:
+	subject, err := s.users.FindTokenSubject(ctx, claims.Subject, claims.ID)
+	if err != nil {
 		return nil, nil, err
-	case revoked:
-		return nil, nil, unauthorized(MsgRevoked, nil)
 	}
-	return u, claims, nil
+	u, err := s.Admit(claims, subject)
+	return u, claims, err
 }
 
 // Logout revokes the token with claims until it would have expired anyway.

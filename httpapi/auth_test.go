@@ -919,8 +919,8 @@ func TestAuthLogout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, revoked, err := e.store.FindTokenSubject(context.Background(), claims.Subject, claims.ID); err != nil || !revoked {
-			t.Errorf("store: revoked=%v err=%v, want the jti recorded as revoked", revoked, err)
+		if sub, err := e.store.FindTokenSubject(context.Background(), claims.Subject, claims.ID); err != nil || !sub.Revoked {
+			t.Errorf("store: %+v, %v, want the jti recorded as revoked", sub, err)
 		}
 	})
 }

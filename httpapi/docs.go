@@ -57,7 +57,7 @@ func (s *Server) handleUI() http.Handler {
 		if file := r.PathValue("file"); file != "" {
 			var ok bool
 			if ct, ok = uiTypes[file]; !ok {
-				writeJSON(w, http.StatusNotFound, messageBody{notFoundMessage})
+				s.writeError(w, r, s.Realm, errNoRoute)
 				return
 			}
 			name, maxAge = file, "3600"

@@ -36,14 +36,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// requestError is a body that could not be read, with its HTTP status.
-type requestError struct {
-	status  int
-	message string
-}
-
-func (e *requestError) Error() string { return e.message }
-
 // MaxBodyFields bounds the fields of one body, known or not. With it, and
 // with unknown fields skipped without being kept, decoding a body costs
 // memory in proportion to the body's size whatever its shape.
@@ -90,8 +82,7 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f ma
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge,
-				message: fmt.Sprintf("Request body is larger than %d bytes.", MaxBodyBytes)}
+			return nil, nil, errTooLarge
 		}
 		var domainErr *widgetapi.Error
 		if errors.As(err, &domainErr) {
@@ -376,8 +367,7 @@ func unsupportedType(ct string) error {
 	if ct == "" {
 		ct = "a body without Content-Type"
 	}
-	return &requestError{status: http.StatusUnsupportedMediaType,
-		message: fmt.Sprintf("Unsupported content type %q: send application/json, application/x-www-form-urlencoded or multipart/form-data.", truncate(ct, 100))}
+	return httpError(codeMediaType, "Unsupported content type %q: send application/json, application/x-www-form-urlencoded or multipart/form-data.", truncate(ct, 100))
 }
 
 func malformed(mediaType string, err error) error {

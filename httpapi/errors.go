@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,24 +11,90 @@ import (
 	"widgetapi"
 )
 
-// statuses maps domain error codes to HTTP statuses; the only such table.
-var statuses = map[string]int{
-	widgetapi.EINVALID:      http.StatusBadRequest,
-	widgetapi.EBADLOGIN:     http.StatusUnauthorized,
-	widgetapi.EUNAUTHORIZED: http.StatusUnauthorized,
-	widgetapi.EFORBIDDEN:    http.StatusForbidden,
-	widgetapi.ENOTFOUND:     http.StatusNotFound,
-	widgetapi.ECONFLICT:     http.StatusConflict,
-	widgetapi.ETOOMANY:      http.StatusTooManyRequests,
-	widgetapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	widgetapi.ECANCELED:     StatusClientClosedRequest,
-	widgetapi.EINTERNAL:     http.StatusInternalServerError,
-}
+// Codes of the errors the HTTP layer makes itself, beside the domain's.
+const (
+	codeNoRoute      = "no_route"      // no route has this path (404)
+	codeMethod       = "method"        // the path exists under other methods (405)
+	codeTooLarge     = "too_large"     // the body is over MaxBodyBytes (413)
+	codeMediaType    = "media_type"    // an unknown content type (415)
+	codeHeaderFields = "header_fields" // the request's header fields are too large (431)
+	codeNoToken      = "no_token"      // no Authorization header (401)
+	codeNotReady     = "not_ready"     // /readyz: the database does not answer (503)
+	codePanic        = "panic"         // a handler panicked; the panic is logged already (500)
+	codeCanceled     = widgetapi.ECANCELED
+)
 
 // StatusClientClosedRequest is recorded, as nginx does, for a request whose
 // client hung up before the answer: no one reads it, and it is not the
 // server's failure.
 const StatusClientClosedRequest = 499
+
+// bodyShape is one of the contract's error bodies.
+type bodyShape int
+
+const (
+	messageShape    bodyShape = iota // {"message": ...}
+	failShape                        // {"status": "fail", "message": ...}
+	validationShape                  // {"message": ..., "errors": {field: why}}
+	healthShape                      // {"status": ...}, as /readyz answers
+)
+
+// answer is how the errors of one code are answered.
+type answer struct {
+	status int
+	shape  bodyShape
+	// challenge is the RFC 6750 WWW-Authenticate error, "" for none;
+	// "-" for a challenge with the realm alone.
+	challenge string
+	// retry sends Retry-After: the error's own delay, or a second.
+	retry bool
+	// log, when set, is the message of the error's own log line, at level.
+	log   string
+	level slog.Level
+	// fixed, when set, is the message sent instead of the error's own,
+	// which then stays in the log.
+	fixed string
+}
+
+// answers maps every error code, the domain's and this package's, to its
+// answer: the one table of error statuses and bodies.
+var answers = map[string]answer{
+	widgetapi.EINVALID:      {status: http.StatusBadRequest, shape: validationShape},
+	widgetapi.EBADLOGIN:     {status: http.StatusUnauthorized, shape: failShape},
+	widgetapi.EUNAUTHORIZED: {status: http.StatusUnauthorized, challenge: "invalid_token"},
+	codeNoToken:             {status: http.StatusUnauthorized, challenge: "-"},
+	widgetapi.EFORBIDDEN:    {status: http.StatusForbidden, challenge: "insufficient_scope"},
+	widgetapi.ENOTFOUND:     {status: http.StatusNotFound},
+	codeNoRoute:             {status: http.StatusNotFound},
+	codeMethod:              {status: http.StatusMethodNotAllowed},
+	widgetapi.ECONFLICT:     {status: http.StatusConflict, shape: failShape},
+	codeTooLarge:            {status: http.StatusRequestEntityTooLarge},
+	codeMediaType:           {status: http.StatusUnsupportedMediaType},
+	widgetapi.ETOOMANY:      {status: http.StatusTooManyRequests, retry: true},
+	codeHeaderFields:        {status: http.StatusRequestHeaderFieldsTooLarge},
+	codeCanceled:            {status: StatusClientClosedRequest},
+	widgetapi.EUNAVAILABLE:  {status: http.StatusServiceUnavailable, retry: true, log: "unavailable", level: slog.LevelError},
+	codeNotReady:            {status: http.StatusServiceUnavailable, shape: healthShape, retry: true, log: "not ready", level: slog.LevelWarn},
+	widgetapi.EINTERNAL:     {status: http.StatusInternalServerError, log: "internal error", level: slog.LevelError, fixed: "Internal error."},
+	codePanic:               {status: http.StatusInternalServerError, fixed: "Internal error."},
+}
+
+// httpError returns an error of one of this package's codes.
+func httpError(code, format string, args ...any) *widgetapi.Error {
+	return &widgetapi.Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Errors of the HTTP layer with fixed messages.
+var (
+	errNoRoute = httpError(codeNoRoute, "The requested URL was not found on the server. "+
+		"If you entered the URL manually please check your spelling and try again.")
+	errMethod   = httpError(codeMethod, "The method is not allowed for the requested URL.")
+	errNoToken  = httpError(codeNoToken, "Unauthorized")
+	errTooLarge = httpError(codeTooLarge, "Request body is larger than %d bytes.", MaxBodyBytes)
+	errHeaders  = httpError(codeHeaderFields, "The request's header fields are larger than %d bytes.", MaxHeaderBytes)
+	errNotAdmin = widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator")
+	notReady    = "database unavailable"
+)
 
 type messageBody struct {
 	Message string `json:"message"`
@@ -43,63 +110,63 @@ type validationBody struct {
 	Errors  map[string]string `json:"errors"`
 }
 
+type healthBody struct {
+	Status string `json:"status"`
+}
+
 // RetryAfter is implemented by errors that know when a retry may succeed.
 type RetryAfter interface {
 	RetryAfter() time.Duration
 }
 
-// writeError answers with the status and body that err's code calls for.
-// realm is the WWW-Authenticate realm of the route.
+// writeError answers with the status, headers and body that err's code
+// calls for. realm is the WWW-Authenticate realm of the route.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string, err error) {
-	var reqErr *requestError
-	if errors.As(err, &reqErr) {
-		writeJSON(w, reqErr.status, messageBody{reqErr.message})
-		return
+	var e *widgetapi.Error
+	if !errors.As(err, &e) {
+		e = &widgetapi.Error{Code: widgetapi.EINTERNAL, Err: err}
 	}
-	code := widgetapi.ErrorCode(err)
+	code := e.Code
 	if r.Context().Err() != nil {
 		// The client is gone: whatever failed, failed because of that.
-		code = widgetapi.ECANCELED
+		code = codeCanceled
 	}
-	status, ok := statuses[code]
+	a, ok := answers[code]
 	if !ok {
-		status = http.StatusInternalServerError
+		code, a = widgetapi.EINTERNAL, answers[widgetapi.EINTERNAL]
 	}
-	msg := widgetapi.ErrorMessage(err)
-	switch code {
-	case widgetapi.EINVALID:
-		var e *widgetapi.Error
-		errors.As(err, &e)
-		writeJSON(w, status, validationBody{Message: e.Message, Errors: e.Fields})
-	case widgetapi.ECONFLICT, widgetapi.EBADLOGIN:
-		writeJSON(w, status, statusBody{Status: "fail", Message: msg})
-	case widgetapi.EUNAUTHORIZED:
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error="invalid_token", error_description=%q`, realm, msg))
-		writeJSON(w, status, messageBody{msg})
-	case widgetapi.EFORBIDDEN:
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", error_description=%q`, realm, msg))
-		writeJSON(w, status, messageBody{msg})
-	case widgetapi.ETOOMANY, widgetapi.EUNAVAILABLE:
+	msg := widgetapi.ErrorMessage(e)
+	if a.fixed != "" {
+		msg = a.fixed
+	}
+	if a.log != "" {
+		s.logger.Log(r.Context(), a.level, a.log, "err", err, "method", r.Method, "path", r.URL.Path,
+			"request_id", requestID(r.Context()))
+	}
+	h := w.Header()
+	switch a.challenge {
+	case "":
+	case "-":
+		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q`, realm))
+	default:
+		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error=%q, error_description=%q`, realm, a.challenge, msg))
+	}
+	if a.retry {
 		retry := time.Second
 		var ra RetryAfter
 		if errors.As(err, &ra) {
 			retry = ra.RetryAfter()
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (retry+time.Second-1)/time.Second))))
-		if code == widgetapi.EUNAVAILABLE {
-			s.logger.ErrorContext(r.Context(), "database unavailable", "err", err, "request_id", requestID(r.Context()))
-		}
-		writeJSON(w, status, messageBody{msg})
-	case widgetapi.EINTERNAL:
-		s.logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()))
-		writeJSON(w, status, messageBody{"Internal error."})
-	default:
-		writeJSON(w, status, messageBody{msg})
+		h.Set("Retry-After", strconv.Itoa(int(max(1, (retry+time.Second-1)/time.Second))))
 	}
-}
-
-// writeMissingToken answers a request without an Authorization header.
-func writeMissingToken(w http.ResponseWriter, realm string) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q`, realm))
-	writeJSON(w, http.StatusUnauthorized, messageBody{"Unauthorized"})
+	switch a.shape {
+	case validationShape:
+		writeJSON(w, a.status, validationBody{Message: msg, Errors: e.Fields})
+	case failShape:
+		writeJSON(w, a.status, statusBody{Status: "fail", Message: msg})
+	case healthShape:
+		writeJSON(w, a.status, healthBody{msg})
+	default:
+		writeJSON(w, a.status, messageBody{msg})
+	}
 }

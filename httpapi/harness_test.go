@@ -109,11 +109,10 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		proxies = append(proxies, mustPrefix(t, p))
 	}
 	metrics := httpapi.NewMetrics()
-	for name, pool := range st.Pools() {
-		if err := metrics.RegisterDBPool(name, pool); err != nil {
-			t.Fatal(err)
-		}
+	if err := metrics.RegisterPools(st.PoolStats); err != nil {
+		t.Fatal(err)
 	}
+
 	api, err := httpapi.New(httpapi.Config{
 		Auth: svc, Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping),
 		Logger:  slog.New(slog.NewJSONHandler(o.logs, nil)),

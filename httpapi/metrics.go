@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"database/sql"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"widgetapi/internal/dbstats"
 )
 
 // Metrics holds the Prometheus registry of one server process.
@@ -43,9 +44,40 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// RegisterDBPool exports the statistics of a connection pool under name.
-func (m *Metrics) RegisterDBPool(name string, db *sql.DB) error {
-	return m.reg.Register(collectors.NewDBStatsCollector(db, name))
+// RegisterPools exports the statistics of every connection pool that pools
+// describes, each time the metrics are scraped.
+func (m *Metrics) RegisterPools(pools func() []dbstats.Pool) error {
+	return m.reg.Register(poolCollector(pools))
+}
+
+// poolCollector turns pool snapshots into metrics labelled by pool.
+type poolCollector func() []dbstats.Pool
+
+var (
+	poolMaxDesc = prometheus.NewDesc("widgetapi_db_connections_max",
+		"The most connections the pool may hold.", []string{"pool"}, nil)
+	poolConnsDesc = prometheus.NewDesc("widgetapi_db_connections",
+		"Connections of the pool, in use or idle.", []string{"pool", "state"}, nil)
+	poolWaitsDesc = prometheus.NewDesc("widgetapi_db_wait_total",
+		"Acquisitions that found no free connection.", []string{"pool"}, nil)
+	poolWaitTimeDesc = prometheus.NewDesc("widgetapi_db_wait_seconds_total",
+		"Time spent waiting for a free connection.", []string{"pool"}, nil)
+)
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolMaxDesc, poolConnsDesc, poolWaitsDesc, poolWaitTimeDesc} {
+		ch <- d
+	}
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c() {
+		ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(p.MaxOpen), p.Name)
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(p.InUse), p.Name, "in_use")
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(p.Idle), p.Name, "idle")
+		ch <- prometheus.MustNewConstMetric(poolWaitsDesc, prometheus.CounterValue, float64(p.Waits), p.Name)
+		ch <- prometheus.MustNewConstMetric(poolWaitTimeDesc, prometheus.CounterValue, p.WaitTime.Seconds(), p.Name)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

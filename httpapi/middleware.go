@@ -130,6 +130,32 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// MaxHeaderBytes bounds a request's header fields; larger ones are answered
+// 431 in JSON. The HTTP server's own limit, HeaderReadLimit, is set above it,
+// so that the server's plain-text 431 only answers requests past that.
+const (
+	MaxHeaderBytes  = 64 << 10
+	HeaderReadLimit = 256 << 10
+)
+
+// limitHeaders answers 431 to a request whose header fields, counted as
+// they arrived ("Name: value" and a line end each), exceed MaxHeaderBytes.
+func (s *Server) limitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := len(r.Host)
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				n += len(k) + len(v) + 4
+			}
+		}
+		if n > MaxHeaderBytes {
+			s.writeError(w, r, s.Realm, errHeaders)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // recoverPanics turns a panic into a logged JSON 500; the process lives on.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +169,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			s.logger.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v),
 				"stack", string(debug.Stack()), "request_id", requestID(r.Context()))
-			writeJSON(w, http.StatusInternalServerError, messageBody{"Internal error."})
+			s.writeError(w, r, s.Realm, &widgetapi.Error{Code: codePanic, Err: fmt.Errorf("panic: %v", v)})
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -185,13 +211,39 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// requireUser lets through requests with a valid token, attaching its user
-// and claims to the context; others get a 401 in the user realm.
+// The access rules of routes.go. Each route names one.
+
+// public lets every request through: the route needs no token.
+func (s *Server) public(next http.Handler) http.Handler { return next }
+
+// requireToken lets through requests whose token verifies, with its claims
+// in the context, and answers the others 401 in the user realm. It reads
+// nothing from the database: the handler reads the token's subject together
+// with what it serves, and admits it with Auth.Admit.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := s.bearer(w, r, s.Realm)
+		if !ok {
+			return
+		}
+		claims, err := s.Auth.Verify(raw)
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
+	})
+}
+
+// requireUser lets through requests with a valid token of an existing user,
+// attaching the user and the claims to the context; others get a 401 in the
+// user realm.
 func (s *Server) requireUser(next http.Handler) http.Handler {
 	return s.authenticate(s.Realm, false, next)
 }
 
-// requireAdmin is requireUser for administrators; valid non-admins get a 403.
+// requireAdmin is requireUser for administrators, in the admin realm;
+// valid non-admins get a 403.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return s.authenticate(s.AdminRealm, true, next)
 }
@@ -205,38 +257,30 @@ func claimsFrom(ctx context.Context) *widgetapi.TokenClaims {
 
 func (s *Server) authenticate(realm string, admin bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r, ok := s.authorize(w, r, realm, admin, nil); ok {
-			next.ServeHTTP(w, r)
+		raw, ok := s.bearer(w, r, realm)
+		if !ok {
+			return
 		}
+		user, claims, err := s.Auth.Authenticate(r.Context(), raw)
+		if err != nil {
+			s.writeError(w, r, realm, err)
+			return
+		}
+		if admin && !user.Admin {
+			s.writeError(w, r, realm, errNotAdmin)
+			return
+		}
+		ctx := widgetapi.NewContextWithUser(r.Context(), user)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, claimsKey{}, claims)))
 	})
 }
 
-// authorize checks the request's token and returns the request carrying its
-// user and claims. lookup, when not nil, reads the token's user in place of
-// the auth service's own read. When authorize fails it has written the answer.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, realm string, admin bool, lookup widgetapi.SubjectLookup) (*http.Request, bool) {
+// bearer returns the request's token, or answers 401 when it has none.
+func (s *Server) bearer(w http.ResponseWriter, r *http.Request, realm string) (string, bool) {
 	header := r.Header.Get("Authorization")
 	if strings.TrimSpace(header) == "" {
-		writeMissingToken(w, realm)
-		return r, false
+		s.writeError(w, r, realm, errNoToken)
+		return "", false
 	}
-	var user *widgetapi.User
-	var claims *widgetapi.TokenClaims
-	var err error
-	if lookup == nil {
-		user, claims, err = s.Auth.Authenticate(r.Context(), bearerToken(header))
-	} else {
-		user, claims, err = s.Auth.AuthenticateWith(r.Context(), bearerToken(header), lookup)
-	}
-	if err != nil {
-		s.writeError(w, r, realm, err)
-		return r, false
-	}
-	if admin && !user.Admin {
-		s.writeError(w, r, realm, widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator"))
-		return r, false
-	}
-	ctx := widgetapi.NewContextWithUser(r.Context(), user)
-	ctx = context.WithValue(ctx, claimsKey{}, claims)
-	return r.WithContext(ctx), true
+	return bearerToken(header), true
 }

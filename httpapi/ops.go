@@ -4,11 +4,9 @@ import (
 	"context"
 	"net/http"
 	"time"
-)
 
-type healthBody struct {
-	Status string `json:"status"`
-}
+	"widgetapi"
+)
 
 func (s *Server) handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -23,13 +21,7 @@ func (s *Server) handleReadyz() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
-			if r.Context().Err() != nil {
-				w.WriteHeader(StatusClientClosedRequest)
-				return
-			}
-			s.logger.WarnContext(ctx, "not ready", "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, healthBody{"database unavailable"})
+			s.writeError(w, r, s.Realm, &widgetapi.Error{Code: codeNotReady, Message: notReady, Err: err})
 			return
 		}
 		writeJSON(w, http.StatusOK, healthBody{"ok"})

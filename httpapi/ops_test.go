@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"widgetapi"
+	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
 )
 
@@ -57,13 +58,31 @@ func TestMetrics(t *testing.T) {
 			`widgetapi_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 			`widgetapi_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/auth/user",le="+Inf"} 1`,
 			`widgetapi_http_requests_in_flight 1`,
-			`go_sql_open_connections{db_name=`,
 			`go_goroutines `,
 			`process_resident_memory_bytes `,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+		// Every pool of connections the engine holds, the per-request
+		// ones included, with its size, use and waits.
+		pools := map[string][]string{"sqlite": {"sqlite_write", "sqlite_read", "sqlite_hot"}, "postgres": {"postgres"}}[engine.Name]
+		for _, pool := range pools {
+			for _, series := range []string{
+				`widgetapi_db_connections_max{pool="` + pool + `"}`,
+				`widgetapi_db_connections{pool="` + pool + `",state="in_use"}`,
+				`widgetapi_db_connections{pool="` + pool + `",state="idle"}`,
+				`widgetapi_db_wait_total{pool="` + pool + `"}`,
+				`widgetapi_db_wait_seconds_total{pool="` + pool + `"}`,
+			} {
+				if !strings.Contains(body, series+" ") {
+					t.Errorf("metrics lack %s", series)
+				}
+			}
+		}
+		if n := strings.Count(body, "widgetapi_db_connections_max{"); n != len(pools) {
+			t.Errorf("%d pools in the metrics, want %d", n, len(pools))
 		}
 	})
 }
@@ -148,7 +167,7 @@ func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
 // in for a bug.
 type panickingWidgets struct{ widgetapi.WidgetStore }
 
-func (panickingWidgets) FindWidgetForSubject(context.Context, string, string, string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
+func (panickingWidgets) FindWidgetForToken(context.Context, string, string, string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
 	panic("a bug in a handler")
 }
 
@@ -168,7 +187,7 @@ func TestPanicBecomesLoggedJSON500AndTheServerLivesOn(t *testing.T) {
 	}
 	var logged bool
 	for _, l := range logs.lines(t) {
-		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetForSubject") {
+		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetForToken") {
 			logged = true
 		}
 	}
@@ -206,5 +225,23 @@ func TestMetricsDoNotGrowWithMadeUpMethods(t *testing.T) {
 	// Only values change, not the number of series.
 	if after := size(); after != before {
 		t.Fatalf("/metrics went from %d to %d series over 2,000 more made-up methods", before, after)
+	}
+}
+
+// Header fields past MaxHeaderBytes are answered 431 in JSON, with a
+// message, from the one error table; just below it they pass.
+func TestOversizedHeaderFieldsGetAJSON431(t *testing.T) {
+	e := newEnv(t, sqliteEngine())
+	for _, tc := range []struct {
+		pad    int
+		status int
+	}{{httpapi.MaxHeaderBytes - 2048, http.StatusOK}, {httpapi.MaxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge}} {
+		res := e.do(request{Method: "GET", Path: "/healthz", Header: map[string]string{"X-Padding": strings.Repeat("p", tc.pad)}})
+		if res.Status != tc.status {
+			t.Fatalf("%d bytes of padding: %d, want %d", tc.pad, res.Status, tc.status)
+		}
+		if tc.status != http.StatusOK && !strings.Contains(res.JSON(t)["message"].(string), "header fields") {
+			t.Fatalf("431 body: %s", res.Body)
+		}
 	}
 }

@@ -2,29 +2,31 @@ package httpapi
 
 import "net/http"
 
-// addRoutes registers the whole API surface, each route with its access rule.
+// addRoutes registers the whole API surface, each route with its access
+// rule: public, requireToken (a token that verifies; the handler reads and
+// admits its user with what it serves), requireUser or requireAdmin.
 func (s *Server) addRoutes() {
 	m := routeRecorder{s}
-	m.Handle("POST /api/v1/auth/register", s.throttle(s.handleRegister()))
-	m.Handle("POST /api/v1/auth/login", s.throttle(s.handleLogin()))
+	m.Handle("POST /api/v1/auth/register", s.public(s.throttle(s.handleRegister())))
+	m.Handle("POST /api/v1/auth/login", s.public(s.throttle(s.handleLogin())))
 	m.Handle("GET /api/v1/auth/user", s.requireUser(s.handleCurrentUser()))
 	m.Handle("POST /api/v1/auth/logout", s.requireUser(s.handleLogout()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
 	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))
-	m.Handle("GET /api/v1/widgets/{name}", s.handleWidgetGet()) // requires a user, checked in the handler's own read
+	m.Handle("GET /api/v1/widgets/{name}", s.requireToken(s.handleWidgetGet()))
 	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
 	m.Handle("DELETE /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetDelete()))
 
-	m.Handle("GET /api/v1/openapi.json", s.handleOpenAPI())
-	m.Handle("GET /api/v1/swagger.json", s.handleOpenAPI())
-	m.Handle("GET /api/v1/ui", s.handleUI())
-	m.Handle("GET /api/v1/ui/{file}", s.handleUI())
+	m.Handle("GET /api/v1/openapi.json", s.public(s.handleOpenAPI()))
+	m.Handle("GET /api/v1/swagger.json", s.public(s.handleOpenAPI()))
+	m.Handle("GET /api/v1/ui", s.public(s.handleUI()))
+	m.Handle("GET /api/v1/ui/{file}", s.public(s.handleUI()))
 
-	m.Handle("GET /healthz", s.handleHealthz())
-	m.Handle("GET /readyz", s.handleReadyz())
+	m.Handle("GET /healthz", s.public(s.handleHealthz()))
+	m.Handle("GET /readyz", s.public(s.handleReadyz()))
 	if s.Metrics != nil {
-		m.Handle("GET /metrics", s.Metrics.Handler())
+		m.Handle("GET /metrics", s.public(s.Metrics.Handler()))
 	}
 	// Everything else: a JSON 404, or 405 with Allow.
 	s.mux.Handle("/", s.noRoute())

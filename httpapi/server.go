@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
 	s.addRoutes()
-	s.handler = s.observe(s.recoverPanics(s.cors(s.mux)))
+	s.handler = s.observe(s.recoverPanics(s.limitHeaders(s.cors(s.mux))))
 	return s, nil
 }
 
@@ -87,8 +87,6 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
-
-const notFoundMessage = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
 
 // noRoute answers requests that match no route: 405 with Allow when the
 // path exists under other methods, else 404, both in JSON. It is registered
@@ -107,9 +105,9 @@ func (s *Server) noRoute() http.Handler {
 		}
 		if len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, messageBody{"The method is not allowed for the requested URL."})
+			s.writeError(w, r, s.Realm, errMethod)
 			return
 		}
-		writeJSON(w, http.StatusNotFound, messageBody{notFoundMessage})
+		s.writeError(w, r, s.Realm, errNoRoute)
 	})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"widgetapi"
+	"widgetapi/internal/dbstats"
 )
 
 //go:embed migrations/*.sql
@@ -46,6 +47,8 @@ type DB struct {
 	pool    *pgxpool.Pool
 	db      *sql.DB
 	timeout time.Duration
+	// columns indexes the result columns of the per-request statements.
+	columns columnIndex
 }
 
 // Open connects to the database at url. The connection is made lazily; the
@@ -130,8 +133,14 @@ func (db *DB) Ping(ctx context.Context) error {
 	return mapError("ping", db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
 
-// Pools returns the connection pool by name, for pool metrics.
-func (db *DB) Pools() map[string]*sql.DB { return map[string]*sql.DB{"postgres": db.db} }
+// PoolStats describes the one pool of connections, which the per-request
+// reads use natively and everything else through database/sql.
+func (db *DB) PoolStats() []dbstats.Pool {
+	s := db.pool.Stat()
+	return []dbstats.Pool{{Name: "postgres", MaxOpen: int(s.MaxConns()), Open: int(s.TotalConns()),
+		InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()),
+		Waits: s.EmptyAcquireCount(), WaitTime: s.EmptyAcquireWaitTime()}}
+}
 
 // Migrations returns a migration provider over the embedded SQL files. A
 // PostgreSQL advisory lock makes processes that start together apply each

@@ -21,7 +21,7 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
 		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
 	).Scan(&u.ID)
 	if isUnique(err) {
-		return widgetapi.Errorf(widgetapi.ECONFLICT, "%s is already registered", u.Email)
+		return widgetapi.EmailTaken(u.Email)
 	}
 	return mapError("create user", err)
 }
@@ -41,7 +41,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	var hash string
 	err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.PublicID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", email)
+		return nil, widgetapi.UserNotFound(email)
 	}
 	if err != nil {
 		return nil, mapError("find user by email", err)
@@ -49,6 +49,41 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	u.PasswordHash = []byte(hash)
 	u.RegisteredOn = u.RegisteredOn.UTC()
 	return &u, nil
+}
+
+// subjectColumns are the result columns of a token's subject, shared by
+// every statement that reads one: the user and whether the token ($1) is
+// revoked.
+const subjectColumns = `
+	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
+	s.admin AS subject_admin, s.public_id AS subject_public_id,
+	EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS revoked`
+
+var tokenSubjectStmt = hotStatement{name: "widgetapi_token_subject",
+	sql: `SELECT ` + subjectColumns + ` FROM users s WHERE s.public_id = $2`}
+
+// FindTokenSubject reads the user with publicID and whether jti is revoked,
+// in one statement. Both are UUIDs; the auth package checks that first.
+func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
+	var sub widgetapi.TokenSubject
+	_, err := db.queryOne(ctx, tokenSubjectStmt, [][]byte{[]byte(jti), []byte(publicID)}, func(r *row) {
+		sub = scanSubject(r)
+	})
+	if err != nil {
+		return widgetapi.TokenSubject{}, mapError("find token subject", err)
+	}
+	return sub, nil
+}
+
+// scanSubject reads subjectColumns.
+func scanSubject(r *row) widgetapi.TokenSubject {
+	return widgetapi.TokenSubject{
+		User: &widgetapi.User{
+			ID: r.int8("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.timestamptz("subject_registered_on"),
+			Admin: r.bool("subject_admin"), PublicID: r.uuid("subject_public_id"),
+		},
+		Revoked: r.bool("revoked"),
+	}
 }
 
 // RevokeToken records jti as revoked until expiresAt.

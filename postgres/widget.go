@@ -21,9 +21,43 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
 	).Scan(&w.ID)
 	if isUnique(err) {
-		return widgetapi.Errorf(widgetapi.ECONFLICT, "Widget name: %s already exists, must be unique.", w.Name)
+		return widgetapi.WidgetNameTaken(w.Name)
 	}
 	return mapError("create widget", err)
+}
+
+// The OFFSET 0 keeps the owner's lookup a nested loop by primary key;
+// flattened, the planner may merge-join it through a sort.
+var widgetForTokenStmt = hotStatement{name: "widgetapi_widget_for_token", sql: `
+	SELECT ` + subjectColumns + `,
+	       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
+	       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
+	       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+	FROM users s
+	LEFT JOIN widgets w ON w.name = $3
+	LEFT JOIN LATERAL (SELECT id, email, public_id FROM users WHERE id = w.owner_id OFFSET 0) o ON true
+	WHERE s.public_id = $2`}
+
+// FindWidgetForToken reads the token's subject and the widget in one
+// statement, so one round trip; the widget's columns are NULL when it does
+// not exist.
+func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
+	var sub widgetapi.TokenSubject
+	var w *widgetapi.Widget
+	_, err := db.queryOne(ctx, widgetForTokenStmt, [][]byte{[]byte(jti), []byte(publicID), []byte(name)}, func(r *row) {
+		sub = scanSubject(r)
+		if !r.null("widget_id") {
+			w = &widgetapi.Widget{
+				ID: r.int8("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
+				CreatedAt: r.timestamptz("widget_created_at"), Deadline: r.timestamptz("widget_deadline"),
+				Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
+			}
+		}
+	})
+	if err != nil {
+		return widgetapi.TokenSubject{}, nil, mapError("find widget for token", err)
+	}
+	return sub, w, nil
 }
 
 // FindWidgets returns one page in creation order and the total count, which

@@ -21,15 +21,18 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"widgetapi"
+	"widgetapi/internal/dbstats"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// DB is a SQLite database opened as two pools: one connection for writes,
-// because SQLite has a single writer and queueing in Go is cheaper than
-// spinning on SQLITE_BUSY, and several read-only connections, which WAL mode
-// lets run alongside the writer.
+// DB is a SQLite database opened as three pools: one connection for
+// writes, because SQLite has a single writer and queueing in Go is cheaper
+// than spinning on SQLITE_BUSY; several read-only connections behind
+// database/sql, which WAL mode lets run alongside the writer; and as many
+// read-only connections used through the driver's own API for the reads of
+// every request (conn.go).
 type DB struct {
 	path  string
 	write *sql.DB
@@ -149,7 +152,7 @@ func restrictFiles(path string) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the three pools.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	for k, st := range db.stmts {
@@ -221,9 +224,17 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Pools returns the connection pools by name, for pool metrics.
-func (db *DB) Pools() map[string]*sql.DB {
-	return map[string]*sql.DB{"sqlite_read": db.read, "sqlite_write": db.write}
+// PoolStats describes the three pools the database holds: the writer, the
+// read-only connections behind database/sql, and the per-request (hot)
+// read-only connections.
+func (db *DB) PoolStats() []dbstats.Pool {
+	return []dbstats.Pool{sqlStats("sqlite_write", db.write), sqlStats("sqlite_read", db.read), db.hot.stats()}
+}
+
+func sqlStats(name string, p *sql.DB) dbstats.Pool {
+	s := p.Stats()
+	return dbstats.Pool{Name: name, MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections, InUse: s.InUse,
+		Idle: s.Idle, Waits: s.WaitCount, WaitTime: s.WaitDuration}
 }
 
 // Migrations returns a migration provider over the embedded SQL files.

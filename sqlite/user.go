@@ -19,7 +19,7 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
 		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
 	).Scan(&u.ID)
 	if isUnique(err) {
-		return widgetapi.Errorf(widgetapi.ECONFLICT, "%s is already registered", u.Email)
+		return widgetapi.EmailTaken(u.Email)
 	}
 	return mapError("create user", err)
 }
@@ -34,7 +34,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	var registered int64
 	err := row.Scan(&u.ID, &u.Email, &hash, &registered, &u.Admin, &u.PublicID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "%s not found in database.", email)
+		return nil, widgetapi.UserNotFound(email)
 	}
 	if err != nil {
 		return nil, mapError("find user by email", err)
@@ -44,9 +44,34 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	return &u, nil
 }
 
-// FindTokenSubject returns the user with publicID and whether jti is revoked.
-func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (*widgetapi.User, bool, error) {
-	return db.hot.findTokenSubject(ctx, publicID, jti)
+// subjectColumns are the result columns of a token's subject, shared by
+// every statement that reads one: the user and whether the token is revoked.
+const subjectColumns = `
+	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
+	s.admin AS subject_admin, s.public_id AS subject_public_id,
+	EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = :jti) AS revoked`
+
+// FindTokenSubject reads the user with publicID and whether jti is revoked,
+// in one statement on a hot connection.
+func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
+	var sub widgetapi.TokenSubject
+	err := db.hot.queryOne(ctx, `SELECT `+subjectColumns+` FROM users s WHERE s.public_id = :public_id`,
+		func(r row) { sub = scanSubject(r) }, arg{":jti", jti}, arg{":public_id", publicID})
+	if err != nil && !errors.Is(err, errNoRow) {
+		return sub, mapError("find token subject", err)
+	}
+	return sub, nil
+}
+
+// scanSubject reads subjectColumns.
+func scanSubject(r row) widgetapi.TokenSubject {
+	return widgetapi.TokenSubject{
+		User: &widgetapi.User{
+			ID: r.int64("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.time("subject_registered_on"),
+			Admin: r.bool("subject_admin"), PublicID: r.text("subject_public_id"),
+		},
+		Revoked: r.bool("revoked"),
+	}
 }
 
 // RevokeToken records jti as revoked until expiresAt.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"widgetapi"
@@ -20,15 +21,40 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
 	).Scan(&w.ID)
 	if isUnique(err) {
-		return widgetapi.Errorf(widgetapi.ECONFLICT, "Widget name: %s already exists, must be unique.", w.Name)
+		return widgetapi.WidgetNameTaken(w.Name)
 	}
 	return mapError("create widget", err)
 }
 
-// FindWidgetForSubject reads the token's user, its revocation and the widget
-// in one statement.
-func (db *DB) FindWidgetForSubject(ctx context.Context, publicID, jti, name string) (*widgetapi.User, bool, *widgetapi.Widget, error) {
-	return db.hot.findWidgetForSubject(ctx, publicID, jti, name)
+// FindWidgetForToken reads the token's subject and the widget in one
+// statement on a hot connection; the widget's columns are NULL when it
+// does not exist.
+func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
+	var sub widgetapi.TokenSubject
+	var w *widgetapi.Widget
+	err := db.hot.queryOne(ctx, `
+		SELECT `+subjectColumns+`,
+		       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
+		       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
+		       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+		FROM users s
+		LEFT JOIN widgets w ON w.name = :name
+		LEFT JOIN users o ON o.id = w.owner_id
+		WHERE s.public_id = :public_id`,
+		func(r row) {
+			sub = scanSubject(r)
+			if !r.null("widget_id") {
+				w = &widgetapi.Widget{
+					ID: r.int64("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
+					CreatedAt: r.time("widget_created_at"), Deadline: r.time("widget_deadline"),
+					Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
+				}
+			}
+		}, arg{":jti", jti}, arg{":name", name}, arg{":public_id", publicID})
+	if err != nil && !errors.Is(err, errNoRow) {
+		return sub, nil, mapError("find widget for token", err)
+	}
+	return sub, w, nil
 }
 
 // FindWidgets returns one page in creation order and the total count, which

@@ -68,9 +68,9 @@ func TestTokenSubjectAndRevocation(t *testing.T) {
 		ctx := context.Background()
 		u := mustCreateUser(t, st, "bob@example.com", false)
 		jti := uuid.NewString()
-		got, revoked, err := st.FindTokenSubject(ctx, u.PublicID, jti)
-		if err != nil || revoked || got.ID != u.ID || got.Email != u.Email {
-			t.Fatalf("FindTokenSubject = %+v, %v, %v", got, revoked, err)
+		got, err := st.FindTokenSubject(ctx, u.PublicID, jti)
+		if err != nil || got.Revoked || got.User == nil || got.User.ID != u.ID || got.User.Email != u.Email {
+			t.Fatalf("FindTokenSubject = %+v, %v", got, err)
 		}
 		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
@@ -78,11 +78,13 @@ func TestTokenSubjectAndRevocation(t *testing.T) {
 		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
 			t.Fatalf("revoking twice: %v", err)
 		}
-		if _, revoked, err := st.FindTokenSubject(ctx, u.PublicID, jti); err != nil || !revoked {
-			t.Fatalf("after revoke: revoked=%v err=%v", revoked, err)
+		if sub, err := st.FindTokenSubject(ctx, u.PublicID, jti); err != nil || !sub.Revoked {
+			t.Fatalf("after revoke: %+v, %v", sub, err)
 		}
-		_, _, err = st.FindTokenSubject(ctx, uuid.NewString(), jti)
-		wantCode(t, err, widgetapi.ENOTFOUND)
+		// No such user: no error, and no user.
+		if sub, err := st.FindTokenSubject(ctx, uuid.NewString(), jti); err != nil || sub.User != nil {
+			t.Fatalf("unknown subject: %+v, %v", sub, err)
+		}
 
 		other := uuid.NewString()
 		if err := st.RevokeToken(ctx, other, t0.Add(2*time.Hour)); err != nil {
@@ -92,7 +94,7 @@ func TestTokenSubjectAndRevocation(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("purge = %d, %v; want 1", n, err)
 		}
-		if _, revoked, _ := st.FindTokenSubject(ctx, u.PublicID, other); !revoked {
+		if sub, _ := st.FindTokenSubject(ctx, u.PublicID, other); !sub.Revoked {
 			t.Fatal("purge removed a revocation that has not expired")
 		}
 	})
@@ -138,7 +140,7 @@ func newWidget(name string, owner *widgetapi.User, i int) *widgetapi.Widget {
 // there is no such widget.
 func findWidget(t *testing.T, st testdb.Store, reader *widgetapi.User, name string) *widgetapi.Widget {
 	t.Helper()
-	_, _, w, err := st.FindWidgetForSubject(context.Background(), reader.PublicID, uuid.NewString(), name)
+	_, w, err := st.FindWidgetForToken(context.Background(), reader.PublicID, uuid.NewString(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,9 +194,9 @@ func TestWidgets(t *testing.T) {
 	})
 }
 
-// FindWidgetForSubject must agree with FindTokenSubject, and return the
+// FindWidgetForToken must agree with FindTokenSubject, and return the
 // widget as it was stored, in every combination of user, revocation and widget.
-func TestFindWidgetForSubjectAgreesWithTheSeparateReads(t *testing.T) {
+func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "owner@example.com", true)
@@ -220,20 +222,22 @@ func TestFindWidgetForSubjectAgreesWithTheSeparateReads(t *testing.T) {
 			{"no such user nor widget", uuid.NewString(), live, "missing"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				u, rev, w, err := st.FindWidgetForSubject(ctx, tc.publicID, tc.jti, tc.widget)
-				wantU, wantRev, wantErr := st.FindTokenSubject(ctx, tc.publicID, tc.jti)
-				if widgetapi.ErrorCode(err) != widgetapi.ErrorCode(wantErr) {
-					t.Fatalf("error %v, want %v", err, wantErr)
+				sub, w, err := st.FindWidgetForToken(ctx, tc.publicID, tc.jti, tc.widget)
+				want, wantErr := st.FindTokenSubject(ctx, tc.publicID, tc.jti)
+				if err != nil || wantErr != nil {
+					t.Fatalf("errors %v and %v", err, wantErr)
 				}
-				if wantErr != nil {
-					if u != nil || w != nil {
-						t.Fatalf("with an error it returned user %+v and widget %+v", u, w)
+				if want.User == nil {
+					// No such user: the statement matches no row at all.
+					if sub.User != nil || w != nil {
+						t.Fatalf("for no user it returned user %+v and widget %+v", sub.User, w)
 					}
 					return
 				}
-				if u.ID != wantU.ID || u.Email != wantU.Email || !u.RegisteredOn.Equal(wantU.RegisteredOn) ||
-					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || rev != wantRev {
-					t.Fatalf("user %+v revoked %v, want %+v revoked %v", u, rev, wantU, wantRev)
+				u, wantU := sub.User, want.User
+				if u == nil || u.ID != wantU.ID || u.Email != wantU.Email || !u.RegisteredOn.Equal(wantU.RegisteredOn) ||
+					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || sub.Revoked != want.Revoked {
+					t.Fatalf("subject %+v (user %+v), want %+v (user %+v)", sub, u, want, wantU)
 				}
 				if tc.widget == "missing" {
 					if w != nil {

@@ -85,11 +85,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	metrics := httpapi.NewMetrics()
-	for name, pool := range st.Pools() {
-		if err := metrics.RegisterDBPool(name, pool); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
+	if err := metrics.RegisterPools(st.PoolStats); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
+
 	api, err := httpapi.New(httpapi.Config{
 		Auth: authSvc, Widgets: st, Ready: st.Ping, Logger: logger, Metrics: metrics,
 		Now: time.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
@@ -112,7 +111,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpapi.HeaderReadLimit,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -4,11 +4,11 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/pressly/goose/v3"
 
 	"widgetapi"
+	"widgetapi/internal/dbstats"
 )
 
 // Store is a storage engine: the domain stores, plus what operating it needs.
@@ -19,6 +19,6 @@ type Store interface {
 	Close() error
 	// Migrations returns the engine's embedded migrations.
 	Migrations() (*goose.Provider, error)
-	// Pools returns the connection pools by name, for pool metrics.
-	Pools() map[string]*sql.DB
+	// PoolStats describes every pool of connections the engine holds.
+	PoolStats() []dbstats.Pool
 }

@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"widgetapi/internal/dbstats"
+)
+
+// hotReads serves the reads made by nearly every request (the token's
+// subject, alone or with a widget) on read-only connections used through
+// the driver's own API: profiles showed database/sql's row and pool
+// bookkeeping costing as much as SQLite's own work for these one-row
+// lookups. Their statements live with the other SQL of their entity, in
+// user.go and widget.go; this file only runs them.
+type hotReads struct {
+	conns chan *hotConn
+	all   []*hotConn
+	// waits counts acquisitions that found no free connection, and
+	// waited the time they spent waiting, in nanoseconds.
+	waits, waited atomic.Int64
+}
+
+// hotConn is one read-only connection with the statements it has prepared,
+// by SQL text, on first use (the tables may not exist until migrations
+// have run).
+type hotConn struct {
+	conn  *sqlite3.Conn
+	stmts map[string]*hotStmt
+}
+
+// hotStmt is a prepared statement with the index of each result column by
+// name, so that rows are read by name, never by position.
+type hotStmt struct {
+	st   *sqlite3.Stmt
+	cols map[string]int
+}
+
+func openHotReads(path string, n int) (*hotReads, error) {
+	h := &hotReads{conns: make(chan *hotConn, n)}
+	for range n {
+		c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY)
+		if err != nil {
+			h.close()
+			return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+		}
+		if err := errors.Join(c.BusyTimeout(5*time.Second), c.Exec(`PRAGMA query_only = on`)); err != nil {
+			c.Close()
+			h.close()
+			return nil, fmt.Errorf("sqlite: set up reader of %s: %w", path, err)
+		}
+		hc := &hotConn{conn: c, stmts: map[string]*hotStmt{}}
+		h.all = append(h.all, hc)
+		h.conns <- hc
+	}
+	return h, nil
+}
+
+func (h *hotReads) close() error {
+	var errs []error
+	for _, hc := range h.all {
+		for _, hs := range hc.stmts {
+			errs = append(errs, hs.st.Close())
+		}
+		errs = append(errs, hc.conn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (h *hotReads) stats() dbstats.Pool {
+	idle := len(h.conns)
+	return dbstats.Pool{Name: "sqlite_hot", MaxOpen: len(h.all), Open: len(h.all), InUse: len(h.all) - idle,
+		Idle: idle, Waits: h.waits.Load(), WaitTime: time.Duration(h.waited.Load())}
+}
+
+// errNoRow marks a query that matched nothing.
+var errNoRow = errors.New("no row")
+
+// arg is a named parameter of a hot statement, such as ":jti".
+type arg struct{ name, value string }
+
+// queryOne runs query on a free connection with args, and hands its first
+// row to scan; errNoRow when there is none. SQLite is interrupted if ctx
+// ends.
+func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), args ...arg) error {
+	var hc *hotConn
+	select {
+	case hc = <-h.conns:
+	default:
+		h.waits.Add(1)
+		start := time.Now()
+		select {
+		case hc = <-h.conns:
+			h.waited.Add(int64(time.Since(start)))
+		case <-ctx.Done():
+			h.waited.Add(int64(time.Since(start)))
+			return ctx.Err()
+		}
+	}
+	defer func() { h.conns <- hc }()
+	hc.conn.SetInterrupt(ctx)
+	defer hc.conn.SetInterrupt(context.Background())
+
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return err
+	}
+	for _, a := range args {
+		if err := hs.st.BindText(hs.st.BindIndex(a.name), a.value); err != nil {
+			return err
+		}
+	}
+	if !hs.st.Step() {
+		// Reset, so that the connection holds no read transaction.
+		if err := hs.st.Reset(); err != nil {
+			return err
+		}
+		return errNoRow
+	}
+	scan(row{hs})
+	return hs.st.Reset()
+}
+
+func (hc *hotConn) prepared(query string) (*hotStmt, error) {
+	if hs, ok := hc.stmts[query]; ok {
+		return hs, nil
+	}
+	st, _, err := hc.conn.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	hs := &hotStmt{st: st, cols: make(map[string]int, st.ColumnCount())}
+	for i := range st.ColumnCount() {
+		hs.cols[st.ColumnName(i)] = i
+	}
+	hc.stmts[query] = hs
+	return hs, nil
+}
+
+// row is the current row of a hot statement, read by column name. A name
+// the statement does not have is a bug in this package, found by its tests.
+type row struct{ hs *hotStmt }
+
+func (r row) index(name string) int {
+	i, ok := r.hs.cols[name]
+	if !ok {
+		panic("sqlite: no result column " + name)
+	}
+	return i
+}
+
+func (r row) null(name string) bool      { return r.hs.st.ColumnType(r.index(name)) == sqlite3.NULL }
+func (r row) int64(name string) int64    { return r.hs.st.ColumnInt64(r.index(name)) }
+func (r row) bool(name string) bool      { return r.hs.st.ColumnBool(r.index(name)) }
+func (r row) text(name string) string    { return r.hs.st.ColumnText(r.index(name)) }
+func (r row) time(name string) time.Time { return time.Unix(r.int64(name), 0).UTC() }
