@@ -7,27 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"widgetapi/internal/testclock"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newGate(slots, reserved, queue int) (*Gate, *clock) {
-	clk := &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+func newGate(slots, reserved, queue int) (*Gate, *testclock.Clock) {
+	clk := testclock.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	return New(Config{Slots: slots, Reserved: reserved, MaxQueue: queue, Quiet: time.Second, Now: clk.Now}), clk
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"widgetapi/internal/testclock"
+	"widgetapi/internal/testtoken"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -44,7 +46,7 @@ func canonicalJWS(raw string) bool {
 // HMAC, so such a string is exactly what some setup issued. Every refusal is
 // an EUNAUTHORIZED error saying the token is invalid or expired.
 func FuzzVerify(f *testing.F) {
-	clk := &fakeClock{now: testStart}
+	clk := testclock.New(testStart)
 	tk := newTestTokens(f, clk, func(c *TokenConfig) { c.Keys = [][]byte{testKeyA, testKeyB} })
 	// With the clock frozen the setup's tokens stay valid for the whole run.
 	user, admin := fuzzUser, fuzzAdmin
@@ -74,9 +76,9 @@ func FuzzVerify(f *testing.F) {
 	for raw := range issued {
 		parts := strings.Split(raw, ".")
 		f.Add(raw)
-		f.Add(tamper(f, raw, func(m map[string]any) { m["admin"] = true }))
-		f.Add(tamper(f, raw, func(m map[string]any) { m["exp"] = m["exp"].(float64) + 3600 }))
-		f.Add(tamper(f, raw, func(m map[string]any) { delete(m, "jti") }))
+		f.Add(testtoken.Tamper(f, raw, func(m map[string]any) { m["admin"] = true }))
+		f.Add(testtoken.Tamper(f, raw, func(m map[string]any) { m["exp"] = m["exp"].(float64) + 3600 }))
+		f.Add(testtoken.Tamper(f, raw, func(m map[string]any) { delete(m, "jti") }))
 		f.Add(parts[0] + "." + parts[1])
 		f.Add(parts[0] + "." + parts[1] + ".")
 		f.Add(raw + ".")
@@ -91,13 +93,13 @@ func FuzzVerify(f *testing.F) {
 			f.Add(v.raw)
 		}
 	}
-	c := validClaims(clk, user.PublicID)
-	f.Add(sign(f, jwt.SigningMethodHS384, testKeyA, c))
-	f.Add(sign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, c))
-	f.Add(sign(f, jwt.SigningMethodHS256, []byte("some-other-key-that-is-long-enough!!"), c))
+	c := testtoken.Claims(clk.Now(), user.PublicID)
+	f.Add(testtoken.Sign(f, jwt.SigningMethodHS384, testKeyA, c))
+	f.Add(testtoken.Sign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, c))
+	f.Add(testtoken.Sign(f, jwt.SigningMethodHS256, []byte("some-other-key-that-is-long-enough!!"), c))
 	c["sub"] = uuid.NewString()
 	c["nbf"] = float64(clk.Now().Unix() + 10)
-	f.Add(sign(f, jwt.SigningMethodHS256, testKeyA, c))
+	f.Add(testtoken.Sign(f, jwt.SigningMethodHS256, testKeyA, c))
 	for _, s := range []string{
 		"", ".", "..", "...", "a.b.c", "abc", "Bearer a.b.c", "e30.e30.", "e30.e30.e30",
 		"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.", "\x00", "\xff\xfe.\xff.\xff",

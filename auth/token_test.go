@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,9 @@ import (
 	"github.com/google/uuid"
 
 	"widgetapi"
+	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testtoken"
 )
 
 var (
@@ -25,29 +26,9 @@ var (
 	testStart = time.Date(2026, 11, 28, 15, 13, 2, 700_000_000, time.UTC)
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: testStart} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newTestTokens returns Tokens over clk signing with testKeyA, with a one-hour
 // lifetime, issuer and audience "widgetapi" and no leeway, adjusted by opts.
-func newTestTokens(t testing.TB, clk *fakeClock, opts ...func(*TokenConfig)) *Tokens {
+func newTestTokens(t testing.TB, clk *testclock.Clock, opts ...func(*TokenConfig)) *Tokens {
 	t.Helper()
 	cfg := TokenConfig{
 		Keys: [][]byte{testKeyA}, Issuer: "widgetapi", Audience: "widgetapi",
@@ -93,64 +74,9 @@ func wantUnauthorized(t testing.TB, err error, msg string) {
 	}
 }
 
-// payload decodes the claims segment of raw.
-func payload(t testing.TB, raw string) map[string]any {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", raw)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// validClaims are the claims of a valid token for sub at clk's time.
-func validClaims(clk *fakeClock, sub string) jwt.MapClaims {
-	now := clk.Now().Truncate(time.Second)
-	return jwt.MapClaims{
-		"sub":   sub,
-		"admin": false,
-		"iat":   now.Unix(),
-		"exp":   now.Add(time.Hour).Unix(),
-		"jti":   uuid.NewString(),
-		"iss":   "widgetapi",
-		"aud":   []string{"widgetapi"},
-	}
-}
-
-func sign(t testing.TB, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
-	t.Helper()
-	raw, err := jwt.NewWithClaims(method, claims).SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-// tamper rewrites the payload of raw, keeping its header and signature.
-func tamper(t testing.TB, raw string, mutate func(map[string]any)) string {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	m := payload(t, raw)
-	mutate(m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts[1] = base64.RawURLEncoding.EncodeToString(b)
-	return strings.Join(parts, ".")
-}
-
 func TestTokensRoundTrip(t *testing.T) {
 	for _, admin := range []bool{false, true} {
-		clk := newFakeClock()
+		clk := testclock.New(testStart)
 		tk := newTestTokens(t, clk)
 		u := testUser(admin)
 		tok := mustIssue(t, tk, u)
@@ -194,7 +120,7 @@ func TestTokensRoundTrip(t *testing.T) {
 		if h["alg"] != "HS256" {
 			t.Errorf("alg = %v, want HS256", h["alg"])
 		}
-		p := payload(t, tok.Raw)
+		p := testtoken.Payload(t, tok.Raw)
 		for _, k := range []string{"sub", "admin", "iat", "exp", "jti", "iss", "aud"} {
 			if _, ok := p[k]; !ok {
 				t.Errorf("payload lacks %q: %v", k, p)
@@ -210,7 +136,7 @@ func TestTokensRoundTrip(t *testing.T) {
 }
 
 func TestTokensJTIUnique(t *testing.T) {
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	tk := newTestTokens(t, clk)
 	u := testUser(false)
 	seen := map[string]bool{}
@@ -233,7 +159,7 @@ func TestTokensJTIUnique(t *testing.T) {
 
 func TestTokensExpiry(t *testing.T) {
 	t.Run("no leeway", func(t *testing.T) {
-		clk := newFakeClock()
+		clk := testclock.New(testStart)
 		tk := newTestTokens(t, clk)
 		tok := mustIssue(t, tk, testUser(false))
 		// exp is iat (15:13:02) + 1h; the clock starts 0.7s after iat.
@@ -255,7 +181,7 @@ func TestTokensExpiry(t *testing.T) {
 	// asks a 5-second token for the user 6 seconds after login and expects
 	// "expired", and a token is refused from the moment exp passes.
 	t.Run("leeway does not extend exp", func(t *testing.T) {
-		clk := newFakeClock()
+		clk := testclock.New(testStart)
 		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = 5 * time.Second; c.TTL = 5 * time.Second })
 		tok := mustIssue(t, tk, testUser(false))
 		clk.Advance(tok.ExpiresAt.Add(-time.Millisecond).Sub(clk.Now()))
@@ -268,7 +194,7 @@ func TestTokensExpiry(t *testing.T) {
 		wantUnauthorized(t, errOf(tk.Verify(tok.Raw)), MsgExpired)
 	})
 	t.Run("leeway does not extend exp of a remembered token", func(t *testing.T) {
-		clk := newFakeClock()
+		clk := testclock.New(testStart)
 		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = 5 * time.Second; c.TTL = 5 * time.Second })
 		tok := mustIssue(t, tk, testUser(false))
 		if _, err := tk.Verify(tok.Raw); err != nil { // now in the verified cache
@@ -279,33 +205,33 @@ func TestTokensExpiry(t *testing.T) {
 	})
 	// exp at or before iat: refused, and truly expired already.
 	t.Run("exp not after iat", func(t *testing.T) {
-		clk := &fakeClock{now: testStart.Truncate(time.Second)}
+		clk := testclock.New(testStart.Truncate(time.Second))
 		tk := newTestTokens(t, clk)
 		for _, d := range []int64{0, -1} {
-			c := validClaims(clk, uuid.NewString())
+			c := testtoken.Claims(clk.Now(), uuid.NewString())
 			c["exp"] = c["iat"].(int64) + d
-			wantUnauthorized(t, errOf(tk.Verify(sign(t, jwt.SigningMethodHS256, testKeyA, c))), MsgExpired)
+			wantUnauthorized(t, errOf(tk.Verify(testtoken.Sign(t, jwt.SigningMethodHS256, testKeyA, c))), MsgExpired)
 		}
 	})
 	t.Run("expired and tampered is invalid", func(t *testing.T) {
-		clk := newFakeClock()
+		clk := testclock.New(testStart)
 		tk := newTestTokens(t, clk)
 		tok := mustIssue(t, tk, testUser(false))
 		clk.Advance(2 * time.Hour)
-		_, err := tk.Verify(tamper(t, tok.Raw, func(m map[string]any) { m["admin"] = true }))
+		_, err := tk.Verify(testtoken.Tamper(t, tok.Raw, func(m map[string]any) { m["admin"] = true }))
 		wantUnauthorized(t, err, MsgInvalid)
 	})
 }
 
 func TestTokensReject(t *testing.T) {
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	tk := newTestTokens(t, clk)
 	u := testUser(false)
 	good := mustIssue(t, tk, u).Raw
 	with := func(mutate func(jwt.MapClaims)) string {
-		c := validClaims(clk, u.PublicID)
+		c := testtoken.Claims(clk.Now(), u.PublicID)
 		mutate(c)
-		return sign(t, jwt.SigningMethodHS256, testKeyA, c)
+		return testtoken.Sign(t, jwt.SigningMethodHS256, testKeyA, c)
 	}
 	without := func(k string) string { return with(func(c jwt.MapClaims) { delete(c, k) }) }
 	now := clk.Now().Truncate(time.Second).Unix()
@@ -323,15 +249,15 @@ func TestTokensReject(t *testing.T) {
 		{"four segments", good + ".x"},
 		{"no signature", parts[0] + "." + parts[1] + "."},
 		{"whitespace", " " + good},
-		{"admin flipped", tamper(t, good, func(m map[string]any) { m["admin"] = true })},
-		{"sub swapped", tamper(t, good, func(m map[string]any) { m["sub"] = uuid.NewString() })},
-		{"exp extended", tamper(t, good, func(m map[string]any) { m["exp"] = now + 86400 })},
+		{"admin flipped", testtoken.Tamper(t, good, func(m map[string]any) { m["admin"] = true })},
+		{"sub swapped", testtoken.Tamper(t, good, func(m map[string]any) { m["sub"] = uuid.NewString() })},
+		{"exp extended", testtoken.Tamper(t, good, func(m map[string]any) { m["exp"] = now + 86400 })},
 		{"signature of another token", parts[0] + "." + parts[1] + "." + strings.Split(mustIssue(t, tk, u).Raw, ".")[2]},
-		{"alg none", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims(clk, u.PublicID))},
+		{"alg none", testtoken.Sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, testtoken.Claims(clk.Now(), u.PublicID))},
 		{"alg none, header rewritten on a real token", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."},
-		{"another key", sign(t, jwt.SigningMethodHS256, testKeyB, validClaims(clk, u.PublicID))},
-		{"HS384 with the right key", sign(t, jwt.SigningMethodHS384, testKeyA, validClaims(clk, u.PublicID))},
-		{"HS512 with the right key", sign(t, jwt.SigningMethodHS512, testKeyA, validClaims(clk, u.PublicID))},
+		{"another key", testtoken.Sign(t, jwt.SigningMethodHS256, testKeyB, testtoken.Claims(clk.Now(), u.PublicID))},
+		{"HS384 with the right key", testtoken.Sign(t, jwt.SigningMethodHS384, testKeyA, testtoken.Claims(clk.Now(), u.PublicID))},
+		{"HS512 with the right key", testtoken.Sign(t, jwt.SigningMethodHS512, testKeyA, testtoken.Claims(clk.Now(), u.PublicID))},
 		{"missing sub", without("sub")},
 		{"missing jti", without("jti")},
 		{"missing iat", without("iat")},
@@ -388,12 +314,12 @@ func TestTokensIssuedAt(t *testing.T) {
 		{10 * time.Second, 11 * time.Second, false},
 		{10 * time.Second, -time.Hour + time.Second, true}, // issued in the past, not yet expired
 	} {
-		clk := &fakeClock{now: testStart.Truncate(time.Second)}
+		clk := testclock.New(testStart.Truncate(time.Second))
 		tk := newTestTokens(t, clk, func(c *TokenConfig) { c.Leeway = tt.leeway })
-		c := validClaims(clk, uuid.NewString())
+		c := testtoken.Claims(clk.Now(), uuid.NewString())
 		iat := clk.Now().Add(tt.ahead)
 		c["iat"], c["exp"] = iat.Unix(), iat.Add(time.Hour).Unix()
-		_, err := tk.Verify(sign(t, jwt.SigningMethodHS256, testKeyA, c))
+		_, err := tk.Verify(testtoken.Sign(t, jwt.SigningMethodHS256, testKeyA, c))
 		if tt.ok && err != nil {
 			t.Errorf("leeway %v, iat now%+v: %v", tt.leeway, tt.ahead, err)
 		}
@@ -412,7 +338,7 @@ func TestTokensIssuedAt(t *testing.T) {
 // jwt.WithStrictDecoding is set, and Go's decoder skips CR and LF even then,
 // so these alterations decode to the issued signature bytes.
 func TestTokensSignatureEncoding(t *testing.T) {
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	tk := newTestTokens(t, clk)
 	raw := mustIssue(t, tk, testUser(false)).Raw
 	variants := signatureVariants(raw)
@@ -453,7 +379,7 @@ func signatureVariants(raw string) []tokenVariant {
 }
 
 func TestTokensKeyRotation(t *testing.T) {
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	oldTokens := newTestTokens(t, clk) // signs with A
 	rotated := newTestTokens(t, clk, func(c *TokenConfig) { c.Keys = [][]byte{testKeyB, testKeyA} })
 	onlyB := newTestTokens(t, clk, func(c *TokenConfig) { c.Keys = [][]byte{testKeyB} })
@@ -520,7 +446,7 @@ func TestNewTokensConfig(t *testing.T) {
 }
 
 // newTestService returns a Service over a fresh SQLite store and clk.
-func newTestService(t *testing.T, clk *fakeClock) *Service {
+func newTestService(t *testing.T, clk *testclock.Clock) *Service {
 	t.Helper()
 	svc, err := NewService(ServiceConfig{Users: testdb.OpenSQLite(t), Tokens: newTestTokens(t, clk), Cost: 4, Now: clk.Now})
 	if err != nil {
@@ -530,7 +456,7 @@ func newTestService(t *testing.T, clk *fakeClock) *Service {
 }
 
 func TestNewServiceCost(t *testing.T) {
-	tk := newTestTokens(t, newFakeClock())
+	tk := newTestTokens(t, testclock.New(testStart))
 	for _, cost := range []int{0, 3, 32} {
 		if _, err := NewService(ServiceConfig{Users: testdb.OpenSQLite(t), Tokens: tk, Cost: cost}); err == nil {
 			t.Errorf("cost %d accepted", cost)
@@ -540,7 +466,7 @@ func TestNewServiceCost(t *testing.T) {
 
 func TestServiceLogin(t *testing.T) {
 	ctx := context.Background()
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	svc := newTestService(t, clk)
 	reg, _, err := svc.Register(ctx, "Someone@Example.com", "password1")
 	if err != nil {
@@ -594,7 +520,7 @@ func TestServiceLogin(t *testing.T) {
 
 func TestServiceRegister(t *testing.T) {
 	ctx := context.Background()
-	svc := newTestService(t, newFakeClock())
+	svc := newTestService(t, testclock.New(testStart))
 	if _, _, err := svc.Register(ctx, "A@x.io", "password1"); err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +549,7 @@ func TestServiceRegister(t *testing.T) {
 
 func TestServiceAuthenticate(t *testing.T) {
 	ctx := context.Background()
-	clk := newFakeClock()
+	clk := testclock.New(testStart)
 	svc := newTestService(t, clk)
 	u, tok, err := svc.Register(ctx, "someone@example.com", "password1")
 	if err != nil {

@@ -7,7 +7,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -26,6 +25,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testtoken"
 )
 
 // The realms newEnv configures.
@@ -931,61 +931,13 @@ func authNewUserID(e *env) string {
 	return e.user("someone@example.com").PublicID
 }
 
-// authClaims returns the claims of a valid token for sub at the env's clock.
-func authClaims(e *env, sub string) jwt.MapClaims {
-	now := e.clock.Now()
-	return jwt.MapClaims{
-		"sub":   sub,
-		"admin": false,
-		"iat":   now.Unix(),
-		"exp":   now.Add(time.Hour).Unix(),
-		"jti":   uuid.NewString(),
-		"iss":   "widgetapi",
-		"aud":   []string{"widgetapi"},
-	}
-}
-
-func authSign(t testing.TB, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
-	t.Helper()
-	raw, err := jwt.NewWithClaims(method, claims).SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-// authTamper rewrites the payload of raw with mutate and keeps the original
-// header and signature.
-func authTamper(t testing.TB, raw string, mutate func(map[string]any)) string {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", raw)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	mutate(m)
-	b, err = json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts[1] = base64.RawURLEncoding.EncodeToString(b)
-	return strings.Join(parts, ".")
-}
-
 func TestAuthTokenFailures(t *testing.T) {
 	otherKey := []byte("another-signing-key-of-32-bytes-or-more!!")
 	withClaims := func(mutate func(jwt.MapClaims)) func(t *testing.T, e *env) string {
 		return func(t *testing.T, e *env) string {
-			c := authClaims(e, authNewUserID(e))
+			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
 			mutate(c)
-			return "Bearer " + authSign(t, jwt.SigningMethodHS256, testKey, c)
+			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS256, testKey, c)
 		}
 	}
 	without := func(claim string) func(t *testing.T, e *env) string {
@@ -1016,8 +968,8 @@ func TestAuthTokenFailures(t *testing.T) {
 			return "Bearer " + tok
 		}, 401, authMsgExpired},
 		{"bad signature", func(t *testing.T, e *env) string {
-			c := authClaims(e, authNewUserID(e))
-			return "Bearer " + authSign(t, jwt.SigningMethodHS256, otherKey, c)
+			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS256, otherKey, c)
 		}, 401, authMsgInvalid},
 		{"signature of another token", func(t *testing.T, e *env) string {
 			a := strings.Split(e.register("a@example.com", "password1"), ".")
@@ -1025,12 +977,12 @@ func TestAuthTokenFailures(t *testing.T) {
 			return "Bearer " + a[0] + "." + a[1] + "." + b[2]
 		}, 401, authMsgInvalid},
 		{"admin flipped in the payload", func(t *testing.T, e *env) string {
-			return "Bearer " + authTamper(t, e.register("someone@example.com", "password1"), func(m map[string]any) { m["admin"] = true })
+			return "Bearer " + testtoken.Tamper(t, e.register("someone@example.com", "password1"), func(m map[string]any) { m["admin"] = true })
 		}, 401, authMsgInvalid},
 		{"exp extended in the payload", func(t *testing.T, e *env) string {
 			tok := e.register("someone@example.com", "password1")
 			e.clock.Advance(2 * time.Hour)
-			return "Bearer " + authTamper(t, tok, func(m map[string]any) { m["exp"] = e.clock.Now().Add(time.Hour).Unix() })
+			return "Bearer " + testtoken.Tamper(t, tok, func(m map[string]any) { m["exp"] = e.clock.Now().Add(time.Hour).Unix() })
 		}, 401, authMsgInvalid},
 		{"signature removed", func(t *testing.T, e *env) string {
 			tok := e.register("someone@example.com", "password1")
@@ -1044,16 +996,16 @@ func TestAuthTokenFailures(t *testing.T) {
 			return "Bearer " + e.register("someone@example.com", "password1") + ".x"
 		}, 401, authMsgInvalid},
 		{"alg none", func(t *testing.T, e *env) string {
-			c := authClaims(e, authNewUserID(e))
-			return "Bearer " + authSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, c)
+			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, c)
 		}, 401, authMsgInvalid},
 		{"alg HS512 with the right key", func(t *testing.T, e *env) string {
-			c := authClaims(e, authNewUserID(e))
-			return "Bearer " + authSign(t, jwt.SigningMethodHS512, testKey, c)
+			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS512, testKey, c)
 		}, 401, authMsgInvalid},
 		{"alg HS384 with the right key", func(t *testing.T, e *env) string {
-			c := authClaims(e, authNewUserID(e))
-			return "Bearer " + authSign(t, jwt.SigningMethodHS384, testKey, c)
+			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS384, testKey, c)
 		}, 401, authMsgInvalid},
 		{"missing sub", without("sub"), 401, authMsgInvalid},
 		{"missing exp", without("exp"), 401, authMsgInvalid},
@@ -1181,7 +1133,7 @@ func TestAuthAdminRoutes(t *testing.T) {
 			}
 		}
 		// A non-admin's token with the admin claim forged is rejected, not promoted.
-		forged := authTamper(t, user, func(m map[string]any) { m["admin"] = true })
+		forged := testtoken.Tamper(t, user, func(m map[string]any) { m["admin"] = true })
 		authCheckAuthFailure(t, authDo(t, e, request{Method: "POST", Path: "/api/v1/widgets", Token: forged}),
 			http.StatusUnauthorized, authMsgInvalid, authInvalidTokenHeader(authAdminRealm, authMsgInvalid))
 	})

@@ -20,30 +20,13 @@ import (
 	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
 	"widgetapi/ratelimit"
 )
 
 // testKey signs the tokens of the test servers.
 var testKey = []byte("test-signing-key-0123456789abcdef0123456789")
-
-// clock is a settable clock shared by the server and the token verifier.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // startTime is the fixed instant the test clock starts at.
 var startTime = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
@@ -53,7 +36,7 @@ type env struct {
 	t      testing.TB
 	api    *httpapi.Server
 	srv    *httptest.Server
-	clock  *clock
+	clock  *testclock.Clock
 	store  testdb.Store
 	auth   *auth.Service
 	tokens *auth.Tokens
@@ -92,7 +75,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		f(&o)
 	}
 	st := engine.Open(t)
-	clk := &clock{now: startTime}
+	clk := testclock.New(startTime)
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Keys: [][]byte{testKey}, Issuer: "widgetapi", Audience: "widgetapi",
 		TTL: o.ttl, Leeway: o.leeway, Now: clk.Now,

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"widgetapi"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testtoken"
 	"widgetapi/ratelimit"
 )
 
@@ -226,26 +225,6 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 	}
 }
 
-// forge builds a JWT from raw header and claims, signed with key under HS256
-// whatever the header says (so alg tricks reach the verifier).
-func forge(t *testing.T, header, claims map[string]any, key []byte) string {
-	t.Helper()
-	enc := func(v map[string]any) string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(v))
-		s, err := tok.SigningString()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Split(s, ".")[1]
-	}
-	unsigned := enc(header) + "." + enc(claims)
-	sig, err := jwt.SigningMethodHS256.Sign(unsigned, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
-}
-
 func TestForgedTokensAreRejected(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
@@ -265,26 +244,26 @@ func TestForgedTokensAreRejected(t *testing.T) {
 		for _, tc := range []struct {
 			name, token, want string
 		}{
-			{"control: well-formed token verifies", forge(t, hs, claims(nil), testKey), ""},
-			{"kid header injection", forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
-			{"jku header injection", forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
-			{"HS256 with another key", forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
-			{"not yet valid (nbf)", forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
-			{"issued in the future", forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
-			{"expired", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
-			{"wrong issuer", forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
-			{"wrong audience", forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
-			{"sub not a UUID", forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
-			{"jti not a UUID", forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
-			{"unknown subject", forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
+			{"control: well-formed token verifies", testtoken.Forge(t, hs, claims(nil), testKey), ""},
+			{"kid header injection", testtoken.Forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
+			{"jku header injection", testtoken.Forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
+			{"HS256 with another key", testtoken.Forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
+			{"not yet valid (nbf)", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
+			{"issued in the future", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
+			{"expired", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
+			{"wrong issuer", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
+			{"wrong audience", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
+			{"sub not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
+			{"jti not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
+			{"unknown subject", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
 			// With the signing key, a token could claim any lifetime: one
 			// that outlives the configured TTL (1h here) is not ours.
 			// exp = 1e13 once overflowed PostgreSQL's timestamps at logout.
-			{"exp 1e13", forge(t, hs, claims(func(c map[string]any) { c["exp"] = 1e13 }), testKey), invalid},
-			{"exp 1e18", forge(t, hs, claims(func(c map[string]any) { c["exp"] = int64(1e18) }), testKey), invalid},
-			{"exp beyond iat + TTL", forge(t, hs, claims(func(c map[string]any) { c["exp"] = now + 3601 }), testKey), invalid},
-			{"exp a numeric string", forge(t, hs, claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+60, 10) }), testKey), invalid},
-			{"iat a numeric string", forge(t, hs, claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) }), testKey), invalid},
+			{"exp 1e13", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = 1e13 }), testKey), invalid},
+			{"exp 1e18", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = int64(1e18) }), testKey), invalid},
+			{"exp beyond iat + TTL", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = now + 3601 }), testKey), invalid},
+			{"exp a numeric string", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+60, 10) }), testKey), invalid},
+			{"iat a numeric string", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) }), testKey), invalid},
 			{"8 KiB of garbage", strings.Repeat("A", 8<<10), invalid},
 			{"8 KiB in three parts", strings.Repeat("A", 3<<10) + "." + strings.Repeat("B", 3<<10) + "." + strings.Repeat("C", 2<<10), invalid},
 		} {
