@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"widgetapi/internal/config"
 	"widgetapi/sqlite"
 )
 
@@ -28,13 +29,11 @@ On PostgreSQL it refuses: use pg_dump. To restore, see docs/operations.md.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	force := fs.Bool("force", false, "replace PATH if it exists")
-	fs.String("env", "", "development, testing or production (APP_ENV)")
-	fs.String("data-dir", "", "directory of the embedded database (DATA_DIR)")
-	fs.String("database-url", "", "sqlite:///path.db (DATABASE_URL)")
+	config.AddFlags(fs, "APP_ENV", "DATA_DIR", "DATABASE_URL")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), backupUsage+"\nFlags (each overrides its variable):\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+envHelp)
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
 	}
 	// Flags may come before or after PATH.
 	var path string
@@ -55,12 +54,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stderr, "widgetapi backup: give one PATH to write the copy to (see widgetapi backup --help)")
 		return errUsage
 	}
-	getenv = overlay(fs, getenv, map[string]string{"env": "APP_ENV", "data-dir": "DATA_DIR", "database-url": "DATABASE_URL"})
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(config.WithFlags(fs, getenv))
 	if err != nil {
 		return err
 	}
-	engine, src, err := parseDatabaseURL(cfg.DatabaseURL)
+	engine, src, err := config.ParseDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

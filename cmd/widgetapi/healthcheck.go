@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"widgetapi/internal/config"
 )
 
 const healthcheckUsage = `Usage: widgetapi healthcheck [--addr ADDR] [--timeout 2s]
@@ -23,12 +25,12 @@ shell or curl.
 
 func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.String("addr", "", "the address serve listens on (ADDR)")
+	config.AddFlags(fs, "ADDR")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for the answer")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), healthcheckUsage+"\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+envHelp)
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
 	}
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
@@ -38,8 +40,7 @@ func runHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 		fs.Usage()
 		return errUsage
 	}
-	getenv = overlay(fs, getenv, map[string]string{"addr": "ADDR"})
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(config.WithFlags(fs, getenv))
 	if err != nil {
 		return err
 	}

@@ -110,20 +110,3 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (help
 	}
 	return false, nil
 }
-
-// overlay returns getenv with the flags that were set on the command line
-// taking precedence over the variables named in names.
-func overlay(fs *flag.FlagSet, getenv func(string) string, names map[string]string) func(string) string {
-	set := map[string]string{}
-	fs.Visit(func(f *flag.Flag) {
-		if env, ok := names[f.Name]; ok {
-			set[env] = f.Value.String()
-		}
-	})
-	return func(k string) string {
-		if v, ok := set[k]; ok {
-			return v
-		}
-		return getenv(k)
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/pressly/goose/v3"
+
+	"widgetapi/internal/config"
 )
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -18,7 +20,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			"  up      apply every pending migration\n"+
 			"  down    undo the most recent migration (one step)\n"+
 			"  status  list migrations and whether each is applied\n\n"+
-			"The database is the one DATABASE_URL names (see below).\n\n"+envHelp)
+			"The database is the one DATABASE_URL names (see below).\n\n"+config.Help())
 	}
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
@@ -27,7 +29,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}

@@ -21,43 +21,33 @@ import (
 	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/internal/config"
 	"widgetapi/ratelimit"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.String("addr", "", "listen address (ADDR)")
-	fs.String("env", "", "development, testing or production (APP_ENV)")
-	fs.String("data-dir", "", "directory of the embedded database and generated secrets (DATA_DIR)")
-	fs.String("database-url", "", "sqlite:///path.db or postgres://... (DATABASE_URL)")
-	fs.String("log-level", "", "debug, info, warn or error (LOG_LEVEL)")
-	fs.String("log-format", "", "json or text (LOG_FORMAT)")
+	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: widgetapi serve [flags]\n\n"+
 			"Applies pending database migrations, then serves the API over HTTP.\n"+
 			"SIGINT or SIGTERM stops accepting connections, lets in-flight requests\n"+
 			"finish (up to SHUTDOWN_TIMEOUT) and exits 0.\n\nFlags (each overrides its variable):\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+envHelp)
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
 	}
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	getenv = overlay(fs, getenv, map[string]string{
-		"addr": "ADDR", "env": "APP_ENV", "data-dir": "DATA_DIR", "database-url": "DATABASE_URL",
-		"log-level": "LOG_LEVEL", "log-format": "LOG_FORMAT",
-	})
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(config.WithFlags(fs, getenv))
 	if err != nil {
 		return err
 	}
-	if err := cfg.resolveSecret(); err != nil {
+	if err := cfg.ResolveSecret(); err != nil {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	logger.Info("starting", "env", cfg.Env, "addr", cfg.Addr, "database", describeDatabase(cfg.DatabaseURL),
-		"secret_key", cfg.secretSource, "token_ttl", cfg.TokenTTL, "bcrypt_cost", cfg.BcryptCost,
-		"tz", cfg.Location.String(), "cors_origins", cfg.CORSOrigins, "version", versionString())
+	logger.Info("starting", append(cfg.LogAttrs(), "version", versionString())...)
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -184,7 +174,7 @@ func servePprof(addr string, stdout io.Writer, logger *slog.Logger) (stop func()
 	return func() { _ = srv.Close() }, nil
 }
 
-func newLogger(cfg config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	format := cfg.LogFormat
 	if format == "" {
 		format = "json"

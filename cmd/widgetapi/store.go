@@ -6,14 +6,15 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"widgetapi/internal/config"
 	"widgetapi/internal/store"
 	"widgetapi/postgres"
 	"widgetapi/sqlite"
 )
 
 // openStore opens the database that DATABASE_URL names.
-func openStore(ctx context.Context, c config) (store.Store, error) {
-	engine, path, err := parseDatabaseURL(c.DatabaseURL)
+func openStore(ctx context.Context, c config.Config) (store.Store, error) {
+	engine, path, err := config.ParseDatabaseURL(c.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/auth"
+	"widgetapi/internal/config"
 )
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -32,7 +33,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage+"\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+envHelp)
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
 	}
 	// Flags may come before or after EMAIL.
 	var email string
@@ -59,7 +60,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
