@@ -14,11 +14,22 @@ import (
 	"github.com/google/uuid"
 
 	"widgetapi"
-	"widgetapi/httpapi"
+	"widgetapi/internal/config"
 	"widgetapi/internal/testdb"
 	"widgetapi/internal/testtoken"
 	"widgetapi/ratelimit"
 )
+
+// defaults is the configuration of an empty environment, so that the
+// throttling tests follow the limits the service starts with.
+func defaults(t testing.TB) config.Config {
+	t.Helper()
+	c, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 func sqliteEngine() testdb.Engine { return testdb.Engine{Name: "sqlite", Open: testdb.OpenSQLite} }
 
@@ -32,14 +43,15 @@ func login(e *env, email, password, addr string) response {
 }
 
 func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T) {
+	failures := defaults(t).LoginFailuresPerMinute
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
 		o.trustedProxies = []string{"127.0.0.0/8"}
-		o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+		o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
 	})
 	e.register("victim@example.com", "the-real-password")
 
 	attacker := "203.0.113.7"
-	for i := range httpapi.DefaultLoginFailuresPerMinute {
+	for i := range failures {
 		if res := login(e, "victim@example.com", fmt.Sprint("guess-", i), attacker); res.Status != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d %s", i, res.Status, res.Body)
 		}
@@ -126,6 +138,7 @@ func TestCredentialRoutesAreThrottledPerAddress(t *testing.T) {
 // been answered, so a limiter that only checks before and charges after
 // lets all of them through, however fast bcrypt is.
 func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
+	failures := defaults(t).LoginFailuresPerMinute
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		const guesses = 100
 		var mu sync.Mutex
@@ -137,7 +150,7 @@ func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
 			}
 		}
 		e := newEnv(t, engine, func(o *envOptions) {
-			o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+			o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
 			o.wrapUsers = func(u widgetapi.UserStore) widgetapi.UserStore {
 				return heldLookups{UserStore: u, arrive: func() {
 					mu.Lock()
@@ -176,9 +189,9 @@ func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
 		for _, st := range statuses {
 			counts[st]++
 		}
-		if counts[http.StatusUnauthorized] != httpapi.DefaultLoginFailuresPerMinute ||
-			counts[http.StatusTooManyRequests] != guesses-httpapi.DefaultLoginFailuresPerMinute {
-			t.Fatalf("statuses %v: want %d guesses checked (401) and the rest refused (429)", counts, httpapi.DefaultLoginFailuresPerMinute)
+		if counts[http.StatusUnauthorized] != failures ||
+			counts[http.StatusTooManyRequests] != guesses-failures {
+			t.Fatalf("statuses %v: want %d guesses checked (401) and the rest refused (429)", counts, failures)
 		}
 	})
 }
@@ -195,9 +208,11 @@ func (h heldLookups) FindUserByEmail(ctx context.Context, email string) (*widget
 }
 
 func TestDefaultLimitsAllowABusyOffice(t *testing.T) {
+	d := defaults(t)
+	failures := d.LoginFailuresPerMinute
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
-		o.authLimit = ratelimit.New(httpapi.DefaultAuthPerMinute, httpapi.DefaultAuthBurst, 1000)
-		o.loginLimit = ratelimit.New(httpapi.DefaultLoginFailuresPerMinute, httpapi.DefaultLoginFailuresPerMinute, 1000)
+		o.authLimit = ratelimit.New(float64(d.AuthPerMinute), d.AuthBurst, 1000)
+		o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
 	})
 	e.register("office@example.com", "office-password")
 	// 600 logins with valid credentials from one address within one minute.

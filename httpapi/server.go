@@ -27,7 +27,8 @@ type Config struct {
 	// of the deadline's day.
 	Now      func() time.Time
 	Location *time.Location
-	// Realm and AdminRealm are the WWW-Authenticate realms of user and admin routes.
+	// Realm and AdminRealm are the WWW-Authenticate realms of user and
+	// admin routes; both are required.
 	Realm      string
 	AdminRealm string
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
@@ -61,18 +62,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("httpapi: Ready is required")
 	case cfg.Logger == nil:
 		return nil, errors.New("httpapi: Logger is required")
+	case cfg.Realm == "":
+		return nil, errors.New("httpapi: Realm is required")
+	case cfg.AdminRealm == "":
+		return nil, errors.New("httpapi: AdminRealm is required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
-	}
-	if cfg.Realm == "" {
-		cfg.Realm = "registered_users@widgetapi"
-	}
-	if cfg.AdminRealm == "" {
-		cfg.AdminRealm = "admin_users@widgetapi"
 	}
 	if len(cfg.CORSOrigins) == 0 {
 		cfg.CORSOrigins = []string{"*"}

@@ -10,14 +10,6 @@ import (
 	"widgetapi"
 )
 
-// Default throttling: strict for failed logins, generous for everything
-// else, so that an office behind one address or a test suite is not held up.
-const (
-	DefaultAuthPerMinute          = 1200
-	DefaultAuthBurst              = 100
-	DefaultLoginFailuresPerMinute = 5
-)
-
 // retryAfter is the cause of an ETOOMANY error; writeError reads it for the
 // Retry-After header.
 type retryAfter time.Duration

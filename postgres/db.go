@@ -30,7 +30,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Options tune the connection pool.
+// Options tune the connection pool; both are required.
 type Options struct {
 	// MaxConns caps the pool; several processes share the server's
 	// max_connections, so keep MaxConns × processes below it.
@@ -54,16 +54,16 @@ type DB struct {
 // Open connects to the database at url. The connection is made lazily; the
 // first query or Ping reports an unreachable server.
 func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	switch {
+	case opt.MaxConns <= 0:
+		return nil, errors.New("postgres: Options.MaxConns must be positive")
+	case opt.Timeout <= 0:
+		return nil, errors.New("postgres: Options.Timeout must be positive")
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password included; keep only the kind.
 		return nil, errors.New("DATABASE_URL: not a valid PostgreSQL URL (postgres://user:password@host:5432/dbname)")
-	}
-	if opt.MaxConns <= 0 {
-		opt.MaxConns = 10
-	}
-	if opt.Timeout <= 0 {
-		opt.Timeout = 5 * time.Second
 	}
 	cc := cfg.ConnConfig
 	cc.ConnectTimeout = opt.Timeout
