@@ -19,7 +19,8 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	getenv := withDotEnv(os.Getenv, ".env")
+	if err := run(ctx, os.Args[1:], getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "widgetapi:", err)
 		}
@@ -51,10 +52,11 @@ Usage:
 Run 'widgetapi COMMAND --help' for the flags and environment of a command.
 `
 
-// run is the whole program; main only supplies the process's environment.
+// run is the whole program. main supplies the process's environment, with
+// the .env file under it, and its standard streams; run reads the
+// environment only through getenv, so that tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string,
 	stdin io.Reader, stdout, stderr io.Writer) error {
-	getenv = withDotEnv(getenv, ".env")
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -95,17 +97,23 @@ func withDotEnv(getenv func(string) string, path string) func(string) string {
 	}
 }
 
-// parseFlags parses a command's flags; --help prints its usage and stops
-// the command successfully.
+// parseFlags parses a command's flags; --help prints its usage to stdout
+// and stops the command successfully, a bad flag prints the error and the
+// usage to stderr.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (help bool, err error) {
+	// Parse would print the usage itself, to stderr even for --help.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	fs.SetOutput(stderr)
 	err = fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return true, nil
 	}
 	if err != nil {
+		fs.Usage()
 		return false, errUsage
 	}
 	return false, nil

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"widgetapi/internal/config"
+)
+
+// These tests call run in the test's own process: it reads only the
+// environment, streams and arguments it is given.
+
+func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// runIn calls run with the given environment and returns what it printed.
+func runIn(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), args, envMap(env), strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestRunVersion(t *testing.T) {
+	out, errOut, err := runIn(t, nil, "version")
+	if err != nil || errOut != "" || !strings.HasPrefix(out, "widgetapi ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+}
+
+// Every command's --help ends with the environment, as the table of
+// settings documents it.
+func TestRunHelpOfEachCommandListsTheEnvironment(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--help"}, {"migrate", "--help"}, {"user", "add", "--help"},
+		{"backup", "--help"}, {"healthcheck", "--help"},
+	} {
+		out, errOut, err := runIn(t, nil, args...)
+		if err != nil || errOut != "" || !strings.Contains(out, "Usage") || !strings.HasSuffix(out, "\n"+config.Help()) {
+			t.Errorf("%v: %v, stderr %q, stdout:\n%s", args, err, errOut, out)
+		}
+	}
+	out, _, err := runIn(t, nil, "serve", "--help")
+	for _, flag := range []string{"-addr", "-env", "-data-dir", "-database-url", "-log-level", "-log-format"} {
+		if err != nil || !strings.Contains(out, "  "+flag+" string") {
+			t.Errorf("serve --help does not list %s:\n%s", flag, out)
+		}
+	}
+	if out, _, err := runIn(t, nil, "--help"); err != nil || !strings.Contains(out, "widgetapi serve [flags]") {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {}} {
+		out, errOut, err := runIn(t, nil, args...)
+		if !errors.Is(err, errUsage) || exitCode(err) != 2 || out != "" || !strings.Contains(errOut, "Usage:") {
+			t.Errorf("%v: %v, stdout %q, stderr %q", args, err, out, errOut)
+		}
+	}
+	if _, errOut, _ := runIn(t, nil, "frobnicate"); !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("stderr %q does not name the command", errOut)
+	}
+}
+
+func TestRunMigrateStatus(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	env := map[string]string{"DATABASE_URL": "sqlite:///" + filepath.ToSlash(db)}
+	out, errOut, err := runIn(t, env, "migrate", "status")
+	if err != nil || strings.Count(out, "pending") != 2 || !strings.HasPrefix(out, "VERSION") {
+		t.Fatalf("status: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	if out, _, err = runIn(t, env, "migrate", "up"); err != nil || strings.Count(out, "applied") != 2 {
+		t.Fatalf("up: %v, %q", err, out)
+	}
+	if out, _, err = runIn(t, env, "migrate", "status"); err != nil || strings.Count(out, "applied") != 2 || strings.Contains(out, "pending") {
+		t.Fatalf("status after up: %v, %q", err, out)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("DATABASE_URL was not honoured: %v", err)
+	}
+}
+
+// run reads no .env of its own: main layers it under the environment.
+func TestRunReadsNoDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("APP_ENV=staging\nTOKEN_TTL=42s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	env := map[string]string{"DATABASE_URL": "sqlite:///x.db", "TOKEN_TTL": "77s"}
+	if out, errOut, err := runIn(t, env, "migrate", "status"); err != nil {
+		t.Fatalf("run read .env: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	getenv := withDotEnv(envMap(env), ".env")
+	if getenv("APP_ENV") != "staging" || getenv("TOKEN_TTL") != "77s" || getenv("DATABASE_URL") != "sqlite:///x.db" {
+		t.Fatalf("withDotEnv: APP_ENV %q, TOKEN_TTL %q", getenv("APP_ENV"), getenv("TOKEN_TTL"))
+	}
+}
+
+// lineWatch is a writer that sends the first line holding want on found.
+type lineWatch struct {
+	want  string
+	found chan string
+	mu    sync.Mutex
+	buf   []byte
+	sent  bool
+}
+
+func newLineWatch(want string) *lineWatch {
+	return &lineWatch{want: want, found: make(chan string, 1)}
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sent {
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		if strings.Contains(line, w.want) {
+			w.found <- line
+			w.sent, w.buf = true, nil
+			return len(p), nil
+		}
+	}
+}
+
+// serve runs until its context ends, then drains and returns nil.
+func TestRunServeStopsWhenItsContextEnds(t *testing.T) {
+	dir := t.TempDir()
+	env := envMap(map[string]string{"APP_ENV": "testing", "DATA_DIR": dir, "LOG_FORMAT": "json"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := newLineWatch(" listening on "), &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)
+	}()
+	var base string
+	select {
+	case line := <-stdout.found:
+		_, base, _ = strings.Cut(line, " listening on ")
+	case err := <-done:
+		t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not report its address; stderr:\n%s", stderr.String())
+	}
+
+	// The configuration reaches the service: testing tokens last 5 s.
+	code, body, _ := call(t, "POST", base+"/api/v1/auth/register", "", url.Values{"email": {"r@example.com"}, "password": {"password1"}})
+	if code != http.StatusCreated || body["expires_in"] != float64(5) {
+		t.Fatalf("register: %d %v", code, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after its context ended; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not stop after its context ended; stderr:\n%s", stderr.String())
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "secret_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, `"msg":"starting"`) || !strings.Contains(logs, `"secret_key":"`+filepath.Join(dir, "secret_key")+`"`) ||
+		!strings.Contains(logs, `"msg":"stopped"`) || strings.Contains(logs, string(key)) {
+		t.Fatalf("log:\n%s", logs)
+	}
+}
