@@ -22,61 +22,101 @@ import (
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
+	"widgetapi/internal/store"
 	"widgetapi/ratelimit"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	config.AddFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: widgetapi serve [flags]\n\n"+
-			"Applies pending database migrations, then serves the API over HTTP.\n"+
-			"SIGINT or SIGTERM stops accepting connections, lets in-flight requests\n"+
-			"finish (up to SHUTDOWN_TIMEOUT) and exits 0.\n\nFlags (each overrides its variable):\n")
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
-	}
-	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
-		return err
-	}
-	cfg, err := config.Load(config.WithFlags(fs, getenv))
-	if err != nil {
-		return err
-	}
-	if err := cfg.ResolveSecret(); err != nil {
+	cfg, help, err := serveConfig(args, getenv, stdout, stderr)
+	if help || err != nil {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
 	logger.Info("starting", append(cfg.LogAttrs(), "version", versionString())...)
-
-	st, err := openStore(ctx, cfg)
+	st, err := openAndMigrate(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	res, err := migrateUp(ctx, st)
+	authSvc, api, err := newServices(cfg, st, logger)
 	if err != nil {
 		return err
+	}
+	ln, err := listen(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	stop, err := startBackground(cfg, authSvc, stdout, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stop()
+	return serveUntilDone(ctx, newHTTPServer(ctx, api, logger), ln, cfg.ShutdownTimeout, logger)
+}
+
+const serveUsage = `Usage: widgetapi serve [flags]
+
+Applies pending database migrations, then serves the API over HTTP.
+SIGINT or SIGTERM stops accepting connections, lets in-flight requests
+finish (up to SHUTDOWN_TIMEOUT) and exits 0.
+
+Flags (each overrides its variable):
+`
+
+// serveConfig parses serve's flags and reads the configuration they
+// override, with a signing key.
+func serveConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (cfg config.Config, help bool, err error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	config.AddFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
+	}
+	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
+		return cfg, help, err
+	}
+	if cfg, err = config.Load(config.WithFlags(fs, getenv)); err != nil {
+		return cfg, false, err
+	}
+	return cfg, false, cfg.ResolveSecret()
+}
+
+// openAndMigrate opens the database and applies its pending migrations.
+func openAndMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := migrateUp(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	for _, r := range res {
 		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
+	return st, nil
+}
 
+// newServices builds the auth service and the API over st.
+func newServices(cfg config.Config, st store.Store, logger *slog.Logger) (*auth.Service, *httpapi.Server, error) {
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Keys: cfg.SecretKeys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience,
 		TTL: cfg.TokenTTL, Leeway: cfg.TokenLeeway, Now: time.Now,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: st, Tokens: tokens, Cost: cfg.BcryptCost,
 		Gate: newHashGate(), Now: time.Now})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	metrics := httpapi.NewMetrics()
 	if err := metrics.RegisterPools(st.PoolStats); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		return nil, nil, fmt.Errorf("metrics: %w", err)
 	}
 
 	api, err := httpapi.New(httpapi.Config{
@@ -87,15 +127,39 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, 100_000),
 		LoginFailureLimit: ratelimit.New(float64(cfg.LoginFailuresPerMinute), cfg.LoginFailuresPerMinute, 100_000),
 	})
-	if err != nil {
-		return err
-	}
+	return authSvc, api, err
+}
 
+// listen opens the API's listener and prints where it is.
+func listen(cfg config.Config, stdout io.Writer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("ADDR: listen on %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("ADDR: listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "widgetapi %s listening on %s\n  API:        %s/api/v1\n  Swagger UI: %s/api/v1/ui\n",
+		cfg.Env, base, base, base)
+	return ln, nil
+}
+
+// startBackground starts what runs beside the API: the purge of revoked
+// tokens and, with PPROF_ADDR, the profiles' listener. stop ends both.
+func startBackground(cfg config.Config, authSvc *auth.Service, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
+	stopPprof := func() {}
+	if cfg.PprofAddr != "" {
+		if stopPprof, err = servePprof(cfg.PprofAddr, stdout, logger); err != nil {
+			return nil, err
+		}
+	}
+	bg, stopPurge := context.WithCancel(context.Background())
+	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge revoked tokens", "err", err) })
+	return func() { stopPurge(); stopPprof() }, nil
+}
+
+// newHTTPServer bounds what one connection may take. Requests keep their
+// context when ctx ends: the drain lets them finish.
+func newHTTPServer(ctx context.Context, api http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -105,22 +169,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "widgetapi %s listening on %s\n  API:        %s/api/v1\n  Swagger UI: %s/api/v1/ui\n",
-		cfg.Env, base, base, base)
+}
 
-	if cfg.PprofAddr != "" {
-		stop, err := servePprof(cfg.PprofAddr, stdout, logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge revoked tokens", "err", err) })
-
+// serveUntilDone serves on ln until ctx ends, then drains.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -128,12 +180,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	return drain(ctx, srv, serveErr, timeout, logger)
+}
+
+// drain stops accepting connections and waits up to timeout for the
+// requests in flight; serveErr delivers what Serve returned.
+func drain(ctx context.Context, srv *http.Server, serveErr <-chan error, timeout time.Duration, logger *slog.Logger) error {
+	logger.Info("shutting down", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
-		return fmt.Errorf("shutdown: in-flight requests did not finish within SHUTDOWN_TIMEOUT=%s and were cut off", cfg.ShutdownTimeout)
+		return fmt.Errorf("shutdown: in-flight requests did not finish within SHUTDOWN_TIMEOUT=%s and were cut off", timeout)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
