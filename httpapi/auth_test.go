@@ -821,7 +821,7 @@ func TestAuthCurrentUser(t *testing.T) {
 			}
 		})
 		t.Run("non-UTC location", func(t *testing.T) {
-			e := newEnv(t, engine, func(o *envOptions) { o.loc = time.FixedZone("EST", -5*3600) })
+			e := newEnv(t, engine, func(o *envOptions) { o.cfg.Location = time.FixedZone("EST", -5*3600) })
 			tok := e.register("someone@example.com", "password1")
 			res := authDo(t, e, request{Method: "GET", Path: "/api/v1/auth/user", Token: tok})
 			if got := res.JSON(t)["registered_on"]; got != "11/28/26 10:13:02 AM EST" {
@@ -836,7 +836,7 @@ func TestAuthCurrentUser(t *testing.T) {
 			{49*time.Hour + 2*time.Minute + 3*time.Second, "2 days, 01:02:03"},
 		} {
 			t.Run("lifetime "+tt.ttl.String(), func(t *testing.T) {
-				e := newEnv(t, engine, func(o *envOptions) { o.ttl = tt.ttl })
+				e := newEnv(t, engine, func(o *envOptions) { o.cfg.TokenTTL = tt.ttl })
 				res := authDo(t, e, authRegisterForm("someone@example.com", "password1"))
 				if got := res.JSON(t)["expires_in"]; got != tt.ttl.Seconds() {
 					t.Errorf("expires_in = %v, want %v", got, tt.ttl.Seconds())

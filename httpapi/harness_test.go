@@ -20,9 +20,10 @@ import (
 	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/internal/app"
+	"widgetapi/internal/config"
 	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
-	"widgetapi/ratelimit"
 )
 
 // testKey signs the tokens of the test servers.
@@ -43,16 +44,13 @@ type env struct {
 	loc    *time.Location
 }
 
-// envOptions adjust a test server.
+// envOptions adjust a test server: its configuration, as the service reads
+// it, and what only tests change.
 type envOptions struct {
-	loc            *time.Location
-	ttl, leeway    time.Duration
-	trustedProxies []string
-	// authLimit and loginLimit throttle as in production when set; tests
-	// that are not about throttling run without them.
-	authLimit, loginLimit *ratelimit.Keyed
-	corsOrigins           []string
-	bcryptCost            int
+	// cfg starts as the testing environment's configuration with a fixed
+	// key, one-hour tokens, no leeway, UTC and no throttling (tests that
+	// are not about throttling run without it); options edit it.
+	cfg config.Config
 	// logs receives the server's JSON log; wrapWidgets and wrapUsers may
 	// wrap the store as the API and the auth service see it.
 	logs        io.Writer
@@ -64,10 +62,22 @@ type envOptions struct {
 	wrapReady func(func(context.Context) error) func(context.Context) error
 }
 
-// newEnv starts a server on a fresh database of engine.
+// testEnvironment is the environment the test servers' configuration is
+// read from, before options change it.
+var testEnvironment = map[string]string{
+	"APP_ENV": "testing", "SECRET_KEY": string(testKey), "TOKEN_TTL": "1h", "TOKEN_LEEWAY": "0s", "TZ": "UTC",
+	"LOGIN_FAILURE_LIMIT": "0", "AUTH_RATE_LIMIT": "0",
+}
+
+// newEnv starts a server on a fresh database of engine, wired as serve
+// wires it (internal/app).
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
-	o := envOptions{loc: time.UTC, ttl: time.Hour, bcryptCost: 4, logs: io.Discard,
+	cfg, err := config.Load(func(k string) string { return testEnvironment[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := envOptions{cfg: cfg, logs: io.Discard,
 		wrapWidgets: func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return w },
 		wrapUsers:   func(u widgetapi.UserStore) widgetapi.UserStore { return u },
 		wrapReady:   func(f func(context.Context) error) func(context.Context) error { return f }}
@@ -76,42 +86,33 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	}
 	st := engine.Open(t)
 	clk := testclock.New(startTime)
-	tokens, err := auth.NewTokens(auth.TokenConfig{
-		Keys: [][]byte{testKey}, Issuer: "widgetapi", Audience: "widgetapi",
-		TTL: o.ttl, Leeway: o.leeway, Now: clk.Now,
-	})
+	gate := o.gate
+	if gate == nil {
+		// Tests are not about the bcrypt queue unless they bring a gate.
+		gate = admission.New(admission.Config{Slots: 64, MaxQueue: 1024})
+	}
+	svc, err := app.New(o.cfg, app.Deps{Store: st, Logger: slog.New(slog.NewJSONHandler(o.logs, nil)), Now: clk.Now,
+		Gate: gate, Users: o.wrapUsers(st), Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(auth.ServiceConfig{Users: o.wrapUsers(st), Tokens: tokens, Cost: o.bcryptCost, Gate: o.gate, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var proxies []netip.Prefix
-	for _, p := range o.trustedProxies {
-		proxies = append(proxies, mustPrefix(t, p))
-	}
-	metrics := httpapi.NewMetrics()
-	if err := metrics.RegisterPools(st.PoolStats); err != nil {
-		t.Fatal(err)
-	}
-
-	api, err := httpapi.New(httpapi.Config{
-		Auth: svc, Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping),
-		Logger:  slog.New(slog.NewJSONHandler(o.logs, nil)),
-		Metrics: metrics,
-		Now:     clk.Now, Location: o.loc,
-		Realm: "registered_users@widgetapi", AdminRealm: "admin_users@widgetapi",
-		TrustedProxies: proxies,
-		AuthLimit:      o.authLimit, LoginFailureLimit: o.loginLimit,
-		CORSOrigins: o.corsOrigins,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(svc.API)
 	t.Cleanup(srv.Close)
-	return &env{t: t, api: api, srv: srv, clock: clk, store: st, auth: svc, tokens: tokens, loc: o.loc}
+	return &env{t: t, api: svc.API, srv: srv, clock: clk, store: st, auth: svc.Auth, tokens: svc.Tokens, loc: o.cfg.Location}
+}
+
+// prefixes parses CIDRs for TrustedProxies.
+func prefixes(t testing.TB, cidrs ...string) []netip.Prefix {
+	t.Helper()
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // forEachEngine runs fn as a subtest on every available storage engine.
@@ -293,13 +294,4 @@ func (e *env) user(email string) *widgetapi.User {
 		e.t.Fatal(err)
 	}
 	return u
-}
-
-func mustPrefix(t testing.TB, s string) netip.Prefix {
-	t.Helper()
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

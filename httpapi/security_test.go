@@ -17,7 +17,6 @@ import (
 	"widgetapi/internal/config"
 	"widgetapi/internal/testdb"
 	"widgetapi/internal/testtoken"
-	"widgetapi/ratelimit"
 )
 
 // defaults is the configuration of an empty environment, so that the
@@ -45,8 +44,8 @@ func login(e *env, email, password, addr string) response {
 func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T) {
 	failures := defaults(t).LoginFailuresPerMinute
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
-		o.trustedProxies = []string{"127.0.0.0/8"}
-		o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
+		o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
+		o.cfg.LoginFailuresPerMinute = failures
 	})
 	e.register("victim@example.com", "the-real-password")
 
@@ -88,8 +87,8 @@ func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T
 func TestCredentialRoutesAreThrottledPerAddress(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) {
-			o.trustedProxies = []string{"127.0.0.0/8"}
-			o.authLimit = ratelimit.New(60, 3, 1000)
+			o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
+			o.cfg.AuthPerMinute, o.cfg.AuthBurst = 60, 3
 		})
 		token := e.register("busy@example.com", "password1") // from 127.0.0.1, not the address below
 		addr := "192.0.2.1"
@@ -150,7 +149,7 @@ func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
 			}
 		}
 		e := newEnv(t, engine, func(o *envOptions) {
-			o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
+			o.cfg.LoginFailuresPerMinute = failures
 			o.wrapUsers = func(u widgetapi.UserStore) widgetapi.UserStore {
 				return heldLookups{UserStore: u, arrive: func() {
 					mu.Lock()
@@ -211,8 +210,8 @@ func TestDefaultLimitsAllowABusyOffice(t *testing.T) {
 	d := defaults(t)
 	failures := d.LoginFailuresPerMinute
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
-		o.authLimit = ratelimit.New(float64(d.AuthPerMinute), d.AuthBurst, 1000)
-		o.loginLimit = ratelimit.New(float64(failures), failures, 1000)
+		o.cfg.AuthPerMinute, o.cfg.AuthBurst = d.AuthPerMinute, d.AuthBurst
+		o.cfg.LoginFailuresPerMinute = failures
 	})
 	e.register("office@example.com", "office-password")
 	// 600 logins with valid credentials from one address within one minute.
@@ -228,7 +227,7 @@ func TestDefaultLimitsAllowABusyOffice(t *testing.T) {
 
 func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
-		o.loginLimit = ratelimit.New(60, 2, 1000)
+		o.cfg.LoginFailuresPerMinute = 2 // 2 a minute, also the burst
 	})
 	e.register("spoof@example.com", "the-password")
 	for i := range 2 {
@@ -309,7 +308,7 @@ func TestForgedTokensAreRejected(t *testing.T) {
 // user 6 s after login is expired, though processes tolerate 5 s of skew.
 func TestTokenExpiresWithoutGrace(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine, func(o *envOptions) { o.ttl, o.leeway = 5*time.Second, 5*time.Second })
+		e := newEnv(t, engine, func(o *envOptions) { o.cfg.TokenTTL, o.cfg.TokenLeeway = 5*time.Second, 5*time.Second })
 		token := e.register("expiry@example.com", "password1")
 		if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token}); res.Status != http.StatusOK {
 			t.Fatalf("fresh token: %d %s", res.Status, res.Body)
@@ -344,7 +343,7 @@ func TestResponseHardeningHeaders(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.corsOrigins = []string{"https://app.example.com"} })
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.cfg.CORSOrigins = []string{"https://app.example.com"} })
 	preflight := func(origin string) response {
 		return e.do(request{Method: "OPTIONS", Path: "/api/v1/widgets", Header: map[string]string{
 			"Origin": origin, "Access-Control-Request-Method": "POST",

@@ -33,7 +33,8 @@ type Config struct {
 	AdminRealm string
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
-	// CORSOrigins are the allowed browser origins; "*" allows any.
+	// CORSOrigins are the allowed browser origins; "*" allows any, and
+	// none allows no cross-origin request.
 	CORSOrigins []string
 	// AuthLimit throttles the credential routes per client address;
 	// LoginFailureLimit throttles failed logins per account and address.
@@ -72,9 +73,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
-	}
-	if len(cfg.CORSOrigins) == 0 {
-		cfg.CORSOrigins = []string{"*"}
 	}
 	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
 	s.addRoutes()

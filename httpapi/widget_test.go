@@ -495,7 +495,7 @@ func TestWidgetTimeZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine, func(o *envOptions) { o.loc = ny })
+		e := newEnv(t, engine, func(o *envOptions) { o.cfg.Location = ny })
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "eastern")
 		got := getWidget(t, e, admin, "eastern")
@@ -806,7 +806,7 @@ func TestWidgetDelete(t *testing.T) {
 func TestWidgetLocationBehindProxies(t *testing.T) {
 	fwd := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		trusted := newEnv(t, engine, func(o *envOptions) { o.trustedProxies = []string{"127.0.0.0/8"} })
+		trusted := newEnv(t, engine, func(o *envOptions) { o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8") })
 		admin := trusted.admin("admin@example.com")
 		res := trusted.do(request{Method: "POST", Path: widgetsPath, Token: admin, Header: fwd,
 			Form: widgetForm("proxied", "https://example.com", "2026-12-31")})

@@ -13,17 +13,15 @@ import (
 	// http.DefaultServeMux it also makes is never served.
 	"net/http/pprof"
 	"os"
-	"runtime"
 	"time"
 
 	"golang.org/x/term"
 
-	"widgetapi/admission"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
+	"widgetapi/internal/app"
 	"widgetapi/internal/config"
 	"widgetapi/internal/store"
-	"widgetapi/ratelimit"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -38,7 +36,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	authSvc, api, err := newServices(cfg, st, logger)
+	svc, err := app.New(cfg, app.Deps{Store: st, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -46,13 +44,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	stop, err := startBackground(cfg, authSvc, stdout, logger)
+	stop, err := startBackground(cfg, svc.Auth, stdout, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer stop()
-	return serveUntilDone(ctx, newHTTPServer(ctx, api, logger), ln, cfg.ShutdownTimeout, logger)
+	return serveUntilDone(ctx, newHTTPServer(ctx, svc.API, logger), ln, cfg.ShutdownTimeout, logger)
 }
 
 const serveUsage = `Usage: widgetapi serve [flags]
@@ -98,36 +96,6 @@ func openAndMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger)
 		logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
 	return st, nil
-}
-
-// newServices builds the auth service and the API over st.
-func newServices(cfg config.Config, st store.Store, logger *slog.Logger) (*auth.Service, *httpapi.Server, error) {
-	tokens, err := auth.NewTokens(auth.TokenConfig{
-		Keys: cfg.SecretKeys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience,
-		TTL: cfg.TokenTTL, Leeway: cfg.TokenLeeway, Now: time.Now,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	authSvc, err := auth.NewService(auth.ServiceConfig{Users: st, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: newHashGate(), Now: time.Now})
-	if err != nil {
-		return nil, nil, err
-	}
-	metrics := httpapi.NewMetrics()
-	if err := metrics.RegisterPools(st.PoolStats); err != nil {
-		return nil, nil, fmt.Errorf("metrics: %w", err)
-	}
-
-	api, err := httpapi.New(httpapi.Config{
-		Auth: authSvc, Widgets: st, Ready: st.Ping, Logger: logger, Metrics: metrics,
-		Now: time.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
-		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		// 100,000 keys bound each limiter to a few MiB under a flood of addresses.
-		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, 100_000),
-		LoginFailureLimit: ratelimit.New(float64(cfg.LoginFailuresPerMinute), cfg.LoginFailuresPerMinute, 100_000),
-	})
-	return authSvc, api, err
 }
 
 // listen opens the API's listener and prints where it is.
@@ -198,15 +166,6 @@ func drain(ctx context.Context, srv *http.Server, serveErr <-chan error, timeout
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// newHashGate bounds the bcrypt work in flight: hashes may use every core
-// while no user's request is waiting, and leave one free as soon as one is;
-// a short queue beyond that (at cost 12, under 3 s of waiting), then 503
-// with Retry-After.
-func newHashGate() *admission.Gate {
-	n := runtime.GOMAXPROCS(0)
-	return admission.New(admission.Config{Slots: n, Reserved: 1, MaxQueue: 8 * n, Quiet: 200 * time.Millisecond})
 }
 
 // servePprof serves Go's runtime profiles on addr until stop is called.
