@@ -43,6 +43,11 @@ type WidgetStore interface {
 	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero.
 	// ECONFLICT when the name is taken.
 	CreateWidget(ctx context.Context, w *Widget) error
+	// CreateWidgets inserts ws in one transaction, in their order (which
+	// is creation order), skipping each whose name is taken, by a widget
+	// already stored or by an earlier one of ws, and sets the ID of those
+	// it inserts; inserted[i] reports whether ws[i] was. For bulk loads.
+	CreateWidgets(ctx context.Context, ws []*Widget) (inserted []bool, err error)
 	// FindWidgetForToken reads what UserStore.FindTokenSubject does and
 	// the widget name, in one statement, because reading a widget always
 	// goes with authenticating its reader. w is nil when there is no such

@@ -142,6 +142,13 @@ func (db *DB) PoolStats() []dbstats.Pool {
 		Waits: s.EmptyAcquireCount(), WaitTime: s.EmptyAcquireWaitTime()}}
 }
 
+// Analyze refreshes the query planner's statistics of the tables a bulk
+// load changes, so that plans right after it do not assume empty tables.
+func (db *DB) Analyze(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `ANALYZE widgets, users`)
+	return mapError("analyze", err)
+}
+
 // Migrations returns a migration provider over the embedded SQL files. A
 // PostgreSQL advisory lock makes processes that start together apply each
 // migration once.

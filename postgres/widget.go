@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
@@ -24,6 +25,49 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 		return widgetapi.WidgetNameTaken(w.Name)
 	}
 	return mapError("create widget", err)
+}
+
+// CreateWidgets inserts ws in one statement from arrays, so that the count
+// trigger runs once for them all; ids follow the arrays' order.
+func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	names, urls := make([]string, len(ws)), make([]string, len(ws))
+	created, deadlines := make([]time.Time, len(ws)), make([]time.Time, len(ws))
+	owners := make([]int64, len(ws))
+	for i, w := range ws {
+		names[i], urls[i], created[i], deadlines[i], owners[i] = w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID
+	}
+	rows, err := db.pool.Query(ctx, `
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])
+		ON CONFLICT (name) DO NOTHING
+		RETURNING id, name`, names, urls, created, deadlines, owners)
+	if err != nil {
+		return nil, mapError("create widgets", err)
+	}
+	ids := make(map[string]int64, len(ws))
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, mapError("create widgets", err)
+		}
+		ids[name] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError("create widgets", err)
+	}
+	// Of two widgets with one name, the first is the one inserted.
+	inserted := make([]bool, len(ws))
+	for i, w := range ws {
+		if id, ok := ids[w.Name]; ok {
+			w.ID, inserted[i] = id, true
+			delete(ids, w.Name)
+		}
+	}
+	return inserted, nil
 }
 
 // The OFFSET 0 keeps the owner's lookup a nested loop by primary key;

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -24,6 +25,34 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 		return widgetapi.WidgetNameTaken(w.Name)
 	}
 	return mapError("create widget", err)
+}
+
+// CreateWidgets inserts ws in one transaction on the writer.
+func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mapError("create widgets", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`)
+	if err != nil {
+		return nil, mapError("create widgets", err)
+	}
+	defer st.Close()
+	inserted := make([]bool, len(ws))
+	for i, w := range ws {
+		err := st.QueryRowContext(ctx, w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID).Scan(&w.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // the name is taken
+		case err != nil:
+			return nil, mapError("create widgets", err)
+		default:
+			inserted[i] = true
+		}
+	}
+	return inserted, mapError("create widgets", tx.Commit())
 }
 
 // FindWidgetForToken reads the token's subject and the widget in one

@@ -16,6 +16,8 @@ type Store interface {
 	widgetapi.UserStore
 	widgetapi.WidgetStore
 	Ping(ctx context.Context) error
+	// Analyze refreshes the query planner's statistics, after a bulk load.
+	Analyze(ctx context.Context) error
 	Close() error
 	// Migrations returns the engine's embedded migrations.
 	Migrations() (*goose.Provider, error)

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// result is one scenario's measurement, summed over rounds.
+type result struct {
+	name          string
+	rps, ceiling  float64
+	p50, p99      time.Duration
+	non2xx, total uint64
+	peakRSS       int64
+	codes         map[string]int
+	// ofBcrypt is, for logins, the throughput as a multiple of what the
+	// cores can compare, each round against a measurement made just before it.
+	ofBcrypt float64
+	// flood describes, per round, the login flood run alongside.
+	flood []string
+}
+
+// loginWorkers is the connections of the login scenario: four a core, within
+// the bcrypt queue of the server (eight a core).
+func loginWorkers() int { return 4 * runtime.NumCPU() }
+
+// A flood scenario: 16 connections of logins against 4 of readers.
+const (
+	floodWorkers  = 16
+	readerWorkers = 4
+)
+
+// scenario is one load to measure.
+type scenario struct {
+	name     string
+	targeter vegeta.Targeter
+	// flood, when set, runs alongside on floodWorkers connections while
+	// the scenario's own load runs on readerWorkers: the row then measures
+	// other users' requests under that flood.
+	flood vegeta.Targeter
+}
+
+func (sc scenario) login() bool { return strings.HasPrefix(sc.name, "POST /auth/login") }
+
+// bench is one engine and seed under test: the server, its ceiling and the
+// tokens of its users.
+type bench struct {
+	engine      string
+	seed        int
+	srv         *server
+	ceiling     *ceilingProc
+	admin, user string
+}
+
+// benchOne measures every chosen scenario on engine with seed widgets and
+// returns its section of the report.
+func benchOne(ctx context.Context, work, bin, engine string, seed int, o options) (string, error) {
+	dir, err := os.MkdirTemp(work, engine+"-")
+	if err != nil {
+		return "", err
+	}
+	db, err := prepareDatabase(ctx, dir, bin, engine, seed, o)
+	if err != nil {
+		return "", err
+	}
+	defer db.drop()
+	b, err := startBench(dir, bin, engine, seed, db.env, o)
+	if err != nil {
+		return "", err
+	}
+	defer b.stop()
+	var results []result
+	for _, sc := range b.scenarios() {
+		if len(o.only) > 0 && !slices.ContainsFunc(o.only, func(part string) bool { return strings.Contains(sc.name, part) }) {
+			continue
+		}
+		r, err := b.measure(ctx, sc, o)
+		if err != nil {
+			return "", err
+		}
+		results = append(results, r)
+		fmt.Fprintf(os.Stderr, "  %-34s %9.0f req/s  ratio %.2f  non-2xx %d\n", r.name, r.rps, r.rps/r.ceiling, r.non2xx)
+	}
+	return section(engine, seed, results), nil
+}
+
+// startBench starts the server as in production, logs its users in, and
+// starts the ceiling, which serves exactly the bytes of one widget.
+func startBench(dir, bin, engine string, seed int, env []string, o options) (*bench, error) {
+	if o.profile != "" {
+		env = append(env, "PPROF_ADDR=127.0.0.1:0")
+	}
+	srv, err := startServer(bin, dir, env, o.profile != "")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{engine: engine, seed: seed, srv: srv}
+	if b.admin, err = login(srv.url, adminEmail); err == nil {
+		b.user, err = login(srv.url, userEmail)
+	}
+	var body []byte
+	if err == nil {
+		body, err = get(srv.url+"/api/v1/widgets/"+widgetName(1), b.user)
+	}
+	bodyFile := filepath.Join(dir, "widget.json")
+	if err == nil {
+		err = os.WriteFile(bodyFile, body, 0o644)
+	}
+	if err == nil {
+		b.ceiling, err = startCeiling(bodyFile)
+	}
+	if err != nil {
+		srv.stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) stop() {
+	b.ceiling.stop()
+	b.srv.stop()
+}
+
+func (b *bench) scenarios() []scenario {
+	base := b.srv.url
+	pages := (b.seed + 9) / 10
+	page := func(n int) string { return fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", base, n) }
+	var created atomic.Int64
+	return []scenario{
+		{name: "GET /auth/user", targeter: static("GET", base+"/api/v1/auth/user", b.user, nil)},
+		{name: "GET /widgets/{name}", targeter: cycling(base, b.user, min(b.seed, 500))},
+		{name: "GET /widgets page 1", targeter: static("GET", page(1), b.user, nil)},
+		{name: fmt.Sprintf("GET /widgets page %d (middle)", max(1, pages/2)), targeter: static("GET", page(max(1, pages/2)), b.user, nil)},
+		{name: fmt.Sprintf("GET /widgets page %d (last)", pages), targeter: static("GET", page(pages), b.user, nil)},
+		{name: "POST /widgets", targeter: creating(base, b.admin, &created)},
+		{name: "POST /auth/login (cost 12)", targeter: static("POST", base+"/api/v1/auth/login", "",
+			[]byte("email="+userEmail+"&password="+benchPassword))},
+		// Logins of unknown emails, each allowed, from 16 connections keep
+		// bcrypt busy; the admission gate must leave a core to the readers.
+		{name: "GET /widgets page 1 under a login flood", targeter: static("GET", page(1), b.user, nil), flood: unknownLogins(base)},
+	}
+}
+
+// measure runs sc for o.rounds rounds, each right after a run of the
+// ceiling, and sums what they measured.
+func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, error) {
+	r := result{name: sc.name, codes: map[string]int{}}
+	// Each scenario reports its own peak; the process's memory from
+	// earlier scenarios stays, as it would in production.
+	b.srv.peakRSS.Store(0)
+	ceilingTarget := static("GET", b.ceiling.url+"/", b.user, nil)
+	for round := range o.rounds {
+		c := attack(ctx, ceilingTarget, o, nil)
+		// The machine's speed drifts over a long run, so the bcrypt rate a
+		// login run is held to is measured right before it.
+		var bcryptRate float64
+		if sc.login() {
+			bcryptRate = float64(runtime.NumCPU()) / bcryptCompareTime().Seconds()
+		}
+		m, flood, err := b.round(ctx, sc, round, o)
+		if err != nil {
+			return r, err
+		}
+		r.ceiling += c.Throughput / float64(o.rounds)
+		r.rps += m.Throughput / float64(o.rounds)
+		if sc.login() {
+			r.ofBcrypt += m.Throughput / bcryptRate / float64(o.rounds)
+		}
+		if flood != "" {
+			r.flood = append(r.flood, flood)
+		}
+		r.p50, r.p99 = max(r.p50, m.Latencies.P50), max(r.p99, m.Latencies.P99)
+		r.total += m.Requests
+		for code, n := range m.StatusCodes {
+			r.codes[code] += n
+			if !strings.HasPrefix(code, "2") {
+				r.non2xx += uint64(n)
+			}
+		}
+		r.peakRSS = max(r.peakRSS, b.srv.peakRSS.Load())
+	}
+	return r, nil
+}
+
+// round runs one round of sc: with its flood alongside when it has one, and
+// with the server's CPU profiled in the widget read's first round.
+func (b *bench) round(ctx context.Context, sc scenario, round int, o options) (vegeta.Metrics, string, error) {
+	so := o
+	if sc.login() {
+		// Logins alone, as many at once as the service queues: a closed
+		// loop of more is answered 503 by its admission gate, by design.
+		so.duration, so.workers = o.loginDuration, loginWorkers()
+	}
+	var profiled chan error
+	if round == 0 && o.profile != "" && sc.name == "GET /widgets/{name}" {
+		path := fmt.Sprintf("%s-%s-%d.pprof", strings.TrimSuffix(o.profile, ".pprof"), b.engine, b.seed)
+		profiled = make(chan error, 1)
+		go func() { profiled <- b.srv.cpuProfile(ctx, o.duration, path) }()
+	}
+	var flood chan vegeta.Metrics
+	if sc.flood != nil {
+		so.duration = o.loginDuration
+		fo := so
+		fo.workers, so.workers = floodWorkers, readerWorkers
+		flood = make(chan vegeta.Metrics, 1)
+		go func() { flood <- attack(ctx, sc.flood, fo, nil) }()
+	}
+	m := attack(ctx, sc.targeter, so, b.srv)
+	var note string
+	if flood != nil {
+		fm := <-flood
+		// Each 401 is one bcrypt comparison; a 503 is the gate's refusal,
+		// made without one.
+		note = fmt.Sprintf("%.0f requests/s, %.1f comparisons/s, statuses %v",
+			fm.Rate, float64(fm.StatusCodes["401"])/fm.Duration.Seconds(), fm.StatusCodes)
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return m, note, err
+		}
+	}
+	return m, note, ctx.Err()
+}
+
+// section is the report of one engine and seed.
+func section(engine string, seed int, results []result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s, %d widgets\n\n", engine, seed)
+	fmt.Fprintln(&b, "| scenario | req/s | p50 | p99 | ceiling req/s | ratio to ceiling | non-2xx | peak RSS |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	var failed uint64
+	for _, r := range results {
+		ratio := fmt.Sprintf("%.2f", r.rps/r.ceiling)
+		if strings.HasPrefix(r.name, "POST /auth/login") {
+			// The target is 0.9 of this.
+			ratio += fmt.Sprintf(" (%.2f × cores ÷ bcrypt)", r.ofBcrypt)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %s | %d of %d | %.1f MiB |\n", r.name, r.rps,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.ceiling, ratio, r.non2xx, r.total, float64(r.peakRSS)/(1<<20))
+		failed += r.non2xx
+	}
+	for _, r := range results {
+		if len(r.flood) > 0 {
+			fmt.Fprintf(&b, "\n%s: %d reader connections (target: p99 ≤ 25 ms) while %d connections log in with unknown emails; the flood, per round: %s.\n",
+				r.name, readerWorkers, floodWorkers, strings.Join(r.flood, "; "))
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(&b, "\nnon-2xx: yes (%d)\n", failed)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
