@@ -27,18 +27,28 @@ func writeToken(w http.ResponseWriter, status int, msg string, tok widgetapi.Acc
 	})
 }
 
+// readCredentials decodes the email and password of a body. A field the
+// decoder could not use is reported together with what validate finds in
+// the others; when it returns false it has written the answer.
+func (s *Server) readCredentials(w http.ResponseWriter, r *http.Request, validate func(email, password string) error) (email, password string, ok bool) {
+	f, bad, err := decodeFields(w, r, "email", "password")
+	if err == nil && len(bad) > 0 {
+		err = withBadFields(bad, validate(f["email"], f["password"]))
+	}
+	if err != nil {
+		s.writeError(w, r, s.Realm, err)
+		return "", "", false
+	}
+	return f["email"], f["password"], true
+}
+
 func (s *Server) handleRegister() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, bad, err := decodeFields(w, r, "email", "password")
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
+		email, password, ok := s.readCredentials(w, r, widgetapi.ValidateCredentials)
+		if !ok {
 			return
 		}
-		if len(bad) > 0 {
-			s.writeError(w, r, s.Realm, withBadFields(bad, widgetapi.ValidateCredentials(f["email"], f["password"])))
-			return
-		}
-		_, tok, err := s.Auth.Register(r.Context(), f["email"], f["password"])
+		_, tok, err := s.Auth.Register(r.Context(), email, password)
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return
@@ -49,25 +59,20 @@ func (s *Server) handleRegister() http.Handler {
 
 func (s *Server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, bad, err := decodeFields(w, r, "email", "password")
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
-			return
-		}
-		if len(bad) > 0 {
-			s.writeError(w, r, s.Realm, withBadFields(bad, widgetapi.ValidateLogin(f["email"], f["password"])))
+		email, password, ok := s.readCredentials(w, r, widgetapi.ValidateLogin)
+		if !ok {
 			return
 		}
 		// Every attempt takes its token before bcrypt runs, and a success
 		// gives it back: guesses released together on many connections
 		// get no more comparisons than the bucket holds, and a throttled
 		// account costs the server nothing.
-		key := s.loginKey(r, f["email"])
+		key := s.loginKey(r, email)
 		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
 			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
 			return
 		}
-		_, tok, err := s.Auth.Login(r.Context(), f["email"], f["password"])
+		_, tok, err := s.Auth.Login(r.Context(), email, password)
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return

@@ -1,19 +1,18 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"widgetapi"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testlog"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -87,37 +86,8 @@ func TestMetrics(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", line)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.logs = logs })
 	res := e.do(request{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"X-Request-ID": "req-from-client-1"},
 		Form: map[string][]string{"email": {"log@example.com"}, "password": {"super-secret-password"}}})
@@ -132,7 +102,7 @@ func TestOneLogLinePerRequestWithRequestID(t *testing.T) {
 		t.Fatalf("an unsafe request id was not replaced by 32 hex digits: %q", generated)
 	}
 
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines for 2 requests: %v", len(lines), lines)
 	}
@@ -172,7 +142,7 @@ func (panickingWidgets) FindWidgetForToken(context.Context, string, string, stri
 }
 
 func TestPanicBecomesLoggedJSON500AndTheServerLivesOn(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	e := newEnv(t, sqliteEngine(), func(o *envOptions) {
 		o.logs = logs
 		o.wrapWidgets = func(w widgetapi.WidgetStore) widgetapi.WidgetStore { return panickingWidgets{w} }
@@ -186,7 +156,7 @@ func TestPanicBecomesLoggedJSON500AndTheServerLivesOn(t *testing.T) {
 		t.Fatalf("server after panic: %d", res.Status)
 	}
 	var logged bool
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["msg"] == "panic" && l["value"] == "a bug in a handler" && strings.Contains(l["stack"].(string), "FindWidgetForToken") {
 			logged = true
 		}

@@ -12,6 +12,7 @@ import (
 	"widgetapi"
 	"widgetapi/admission"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testlog"
 )
 
 // awaitGate waits until the gate holds want waiting hashes. It watches the
@@ -92,7 +93,7 @@ func (b blockedWidgets) CreateWidget(ctx context.Context, w *widgetapi.Widget) e
 // readiness check.
 func TestAClientThatHangsUpIsNotAnOutage(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		logs := &syncBuffer{}
+		logs := &testlog.Buffer{}
 		g := admission.New(admission.Config{Slots: 1, MaxQueue: 4})
 		reached := make(chan struct{}, 1)
 		e := newEnv(t, engine, func(o *envOptions) {
@@ -143,7 +144,7 @@ func TestAClientThatHangsUpIsNotAnOutage(t *testing.T) {
 		var lines []map[string]any
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			lines = logs.lines(t)
+			lines = logs.Lines(t)
 			logged := 0
 			for _, l := range lines {
 				if l["msg"] == "request" && l["status"] == float64(499) {

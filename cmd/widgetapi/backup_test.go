@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,23 +44,6 @@ func (l *writeLog) snapshot() (users, widgets []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.users...), append([]string(nil), l.widgets...)
-}
-
-// getStatus reads a URL and returns the status, or -1 when the request
-// fails; safe to use from goroutines.
-func getStatus(u, token string) int {
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		return -1
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return -1
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode
 }
 
 // TestBackupUnderLoadRestores backs up the database of a serving process
@@ -121,7 +102,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 				return
 			default:
 			}
-			if code := getStatus(s.URL+"/api/v1/widgets?per_page=50", admin); code != 200 {
+			if code := sendStatus("GET", s.URL+"/api/v1/widgets?per_page=50", admin, nil); code != 200 {
 				failures.Store("list", code)
 			}
 		}
@@ -178,7 +159,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		}
 	}
 	for _, name := range widgets {
-		if code := getStatus(s2.URL+"/api/v1/widgets/"+name, admin); code != 200 {
+		if code := sendStatus("GET", s2.URL+"/api/v1/widgets/"+name, admin, nil); code != 200 {
 			t.Errorf("widget %s, acknowledged before the backup, is missing after the restore: %d", name, code)
 		}
 	}

@@ -12,8 +12,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/joho/godotenv"
 	_ "time/tzdata" // TZ works on machines without a zoneinfo database
+
+	"github.com/joho/godotenv"
 )
 
 func main() {

@@ -12,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"widgetapi/internal/testlog"
 )
 
 // binary is the widgetapi binary built once for the process tests.
@@ -68,25 +68,8 @@ type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	URL    string
-	stderr *lockedBuffer
+	stderr *testlog.Buffer
 	done   chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startServer starts `widgetapi serve` on a free port and waits until it
@@ -112,7 +95,7 @@ func launchServer(t *testing.T, dir string, env []string) *pending {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &server{t: t, cmd: cmd, stderr: &testlog.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -186,16 +169,16 @@ func (s *server) stop(sig os.Signal) int {
 // fails; unlike call it is safe to use from goroutines.
 func postStatus(url, token string, form url.Values) int { return sendStatus("POST", url, token, form) }
 
-// sendStatus sends a form (nil for none) and returns the status, -1 when the
-// request could not be made.
-func sendStatus(method, url, token string, form url.Values) int {
+// send sends a form (nil for none), with token when it is set, and returns
+// the response with its body read.
+func send(method, url, token string, form url.Values) (*http.Response, []byte, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		return -1
+		return nil, nil, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -205,36 +188,30 @@ func sendStatus(method, url, token string, form url.Values) int {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return -1
+		return nil, nil, err
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
+	b, err := io.ReadAll(res.Body)
+	return res, b, err
+}
+
+// sendStatus sends a form (nil for none) and returns the status, -1 when the
+// request could not be made.
+func sendStatus(method, url, token string, form url.Values) int {
+	res, _, err := send(method, url, token, form)
+	if err != nil {
+		return -1
+	}
 	return res.StatusCode
 }
 
 // call sends a request to a server and decodes the JSON body.
 func call(t *testing.T, method, url, token string, form url.Values) (int, map[string]any, http.Header) {
 	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, url, body)
+	res, b, err := send(method, url, token, form)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
 	var m map[string]any
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &m); err != nil {

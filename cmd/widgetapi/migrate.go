@@ -29,11 +29,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := openConfigured(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"widgetapi/internal/config"
+	"widgetapi/internal/testlog"
 )
 
 // These tests call run in the test's own process: it reads only the
@@ -148,7 +149,7 @@ func TestRunServeStopsWhenItsContextEnds(t *testing.T) {
 	env := envMap(map[string]string{"APP_ENV": "testing", "DATA_DIR": dir, "LOG_FORMAT": "json"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWatch(" listening on "), &lockedBuffer{}
+	stdout, stderr := newLineWatch(" listening on "), &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+
 	// Its handlers are mounted on PPROF_ADDR's own mux; the registration on
 	// http.DefaultServeMux it also makes is never served.
 	"net/http/pprof"

@@ -27,6 +27,17 @@ func openStore(ctx context.Context, c config.Config) (store.Store, error) {
 	return nil, fmt.Errorf("DATABASE_URL: unknown engine %q", engine)
 }
 
+// openConfigured reads the configuration from getenv and opens the store
+// it names, as every command that needs the database does.
+func openConfigured(ctx context.Context, getenv func(string) string) (config.Config, store.Store, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	return cfg, st, err
+}
+
 // migrateUp applies every pending migration.
 func migrateUp(ctx context.Context, st store.Store) ([]*goose.MigrationResult, error) {
 	p, err := st.Migrations()

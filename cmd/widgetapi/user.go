@@ -60,11 +60,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := openConfigured(ctx, getenv)
 	if err != nil {
 		return err
 	}
