@@ -5,9 +5,12 @@ import (
 	"time"
 )
 
-// AccessToken is a signed token handed to a client.
+// AccessToken is a signed token handed to a client; ID is its jti, the id
+// of the session it opens.
 type AccessToken struct {
 	Raw       string
+	ID        string
+	IssuedAt  time.Time
 	ExpiresAt time.Time
 	TTL       time.Duration
 }
@@ -22,12 +25,16 @@ type TokenClaims struct {
 }
 
 // TokenSubject is what the database says of a verified token: the user it
-// names, nil when there is none (any more), and whether the token has been
-// revoked. Every authenticated request reads it, on its own
-// (UserStore.FindTokenSubject) or together with what it serves.
+// names, nil when there is none (any more), whether its session is on
+// record, and whether that session has been revoked. Every authenticated
+// request reads it, on its own (UserStore.FindTokenSubject) or together
+// with what it serves.
 type TokenSubject struct {
-	User    *User
-	Revoked bool
+	User *User
+	// NoSession marks a token whose session is not on record: one made
+	// with the key but never issued, or issued before sessions were kept.
+	NoSession bool
+	Revoked   bool
 }
 
 // AuthService is the authentication use-cases the HTTP layer needs. A
@@ -36,12 +43,13 @@ type TokenSubject struct {
 // Verify the token, read its TokenSubject, Admit it. Authenticate is the
 // three for a handler that reads nothing else.
 type AuthService interface {
-	// Register creates a non-admin user and issues a token.
-	// EINVALID, ECONFLICT, EUNAVAILABLE (the server is too busy hashing).
-	Register(ctx context.Context, email, password string) (*User, AccessToken, error)
-	// Login checks credentials and issues a token. EINVALID, EBADLOGIN,
+	// Register creates a non-admin user and opens a session for it, from
+	// from. EINVALID, ECONFLICT, EUNAVAILABLE (the server is too busy
+	// hashing).
+	Register(ctx context.Context, email, password string, from Origin) (*User, AccessToken, error)
+	// Login checks credentials and opens a session. EINVALID, EBADLOGIN,
 	// EUNAVAILABLE.
-	Login(ctx context.Context, email, password string) (*User, AccessToken, error)
+	Login(ctx context.Context, email, password string, from Origin) (*User, AccessToken, error)
 	// Verify checks a raw token's signature and claims; it reads nothing
 	// from the database. EUNAUTHORIZED with the reason as message.
 	Verify(raw string) (*TokenClaims, error)
@@ -51,6 +59,17 @@ type AuthService interface {
 	Admit(claims *TokenClaims, subject TokenSubject) (*User, error)
 	// Authenticate verifies raw, reads its subject and admits it.
 	Authenticate(ctx context.Context, raw string) (*User, *TokenClaims, error)
-	// Logout revokes the token until it would have expired.
-	Logout(ctx context.Context, claims *TokenClaims) error
+	// Logout ends the session of claims (ScopeLocal), every other live
+	// session of u (ScopeOthers) or every session of u (ScopeGlobal).
+	Logout(ctx context.Context, u *User, claims *TokenClaims, scope string) error
+	// Sessions lists u's live sessions, newest first.
+	Sessions(ctx context.Context, u *User) ([]*Session, error)
+	// RevokeSession ends u's live session id. ENOTFOUND when u has none
+	// of that id.
+	RevokeSession(ctx context.Context, u *User, id string) error
+	// ChangePassword checks current against u's password, stores next,
+	// ends every session of u and opens a new one from from. EINVALID
+	// (current does not match; next breaks the rules or equals current),
+	// EUNAVAILABLE.
+	ChangePassword(ctx context.Context, u *User, current, next string, from Origin) (AccessToken, error)
 }

@@ -39,22 +39,20 @@ func UserNotFound(email string) error {
 	return Errorf(ENOTFOUND, "%s not found in database.", email)
 }
 
-// UserStore persists users and revoked tokens.
+// UserStore persists users and their sessions.
 type UserStore interface {
-	// CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
-	CreateUser(ctx context.Context, u *User) error
+	SessionStore
+	// CreateUser inserts u and sets u.ID, and records first, when set, as
+	// the user's first session, in one transaction. ECONFLICT when the
+	// email is taken.
+	CreateUser(ctx context.Context, u *User, first *Session) error
 	// FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
-	// FindTokenSubject reads the user with the given public id and whether
-	// the token id jti has been revoked, in one round trip because every
+	// FindTokenSubject reads the user with the given public id and the
+	// state of its session jti, in one round trip because every
 	// authenticated request needs both; the subject's User is nil when there
 	// is no such user.
 	FindTokenSubject(ctx context.Context, publicID, jti string) (TokenSubject, error)
-	// RevokeToken records jti as revoked until expiresAt. Revoking twice is not an error.
-	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
-	// PurgeRevokedTokens deletes revocations that expired before now and
-	// returns how many it removed.
-	PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Messages of the email and password rules.
@@ -184,6 +182,27 @@ func ValidateLogin(email, password string) error {
 		problems["password"] = msgMissing
 	case len(password) > MaxPasswordBytes:
 		problems["password"] = msgPasswordLong
+	}
+	return Invalid(problems)
+}
+
+// Messages of a password change's field errors.
+const (
+	MsgCurrentPassword = "current_password does not match"
+	MsgSamePassword    = "new_password must differ from the current password"
+)
+
+// ValidatePasswordChange checks the fields of a password change that need
+// no bcrypt work, naming each failing one.
+func ValidatePasswordChange(current, next string) error {
+	problems := map[string]string{}
+	if current == "" {
+		problems["current_password"] = msgMissing
+	}
+	if why := ValidatePassword(next); why != "" {
+		problems["new_password"] = strings.Replace(why, "password", "new_password", 1)
+	} else if next == current {
+		problems["new_password"] = MsgSamePassword
 	}
 	return Invalid(problems)
 }

@@ -78,20 +78,47 @@ func (s *Service) admit(ctx context.Context) (release func(), err error) {
 // Tokens returns the token issuer the service uses.
 func (s *Service) Tokens() *Tokens { return s.tokens }
 
-// CreateUser validates the credentials and stores a new user.
-// EINVALID for bad credentials, ECONFLICT when the email is taken.
-func (s *Service) CreateUser(ctx context.Context, email, password string, admin bool) (*widgetapi.User, error) {
-	if err := widgetapi.ValidateCredentials(email, password); err != nil {
-		return nil, err
-	}
+// hash returns the bcrypt hash of password, admitted by the gate.
+func (s *Service) hash(ctx context.Context, password string) ([]byte, error) {
 	release, err := s.admit(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
-	release()
 	if err != nil {
 		return nil, fmt.Errorf("auth: hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// matches reports whether password is the one of hash, admitted by the gate.
+func (s *Service) matches(ctx context.Context, hash []byte, password string) (bool, error) {
+	release, err := s.admit(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil, nil
+}
+
+// CreateUser validates the credentials and stores a new user, with no
+// session: the command line makes users this way.
+// EINVALID for bad credentials, ECONFLICT when the email is taken.
+func (s *Service) CreateUser(ctx context.Context, email, password string, admin bool) (*widgetapi.User, error) {
+	u, _, err := s.createUser(ctx, email, password, admin, nil)
+	return u, err
+}
+
+// createUser stores a new user and, from from when it is set, the session
+// of a token issued for it.
+func (s *Service) createUser(ctx context.Context, email, password string, admin bool, from *widgetapi.Origin) (*widgetapi.User, widgetapi.AccessToken, error) {
+	if err := widgetapi.ValidateCredentials(email, password); err != nil {
+		return nil, widgetapi.AccessToken{}, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return nil, widgetapi.AccessToken{}, err
 	}
 	u := &widgetapi.User{
 		Email:        widgetapi.NormalizeEmail(email),
@@ -100,33 +127,40 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, admin 
 		Admin:        admin,
 		RegisteredOn: s.now().UTC().Truncate(time.Second),
 	}
-	if err := s.users.CreateUser(ctx, u); err != nil {
+	var tok widgetapi.AccessToken
+	var first *widgetapi.Session
+	if from != nil {
+		if tok, err = s.tokens.Issue(u); err != nil {
+			return nil, tok, err
+		}
+		first = newSession(tok, *from)
+	}
+	if err := s.users.CreateUser(ctx, u, first); err != nil {
 		if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
 			// Name the address as the client sent it.
-			return nil, widgetapi.EmailTaken(email)
+			return nil, widgetapi.AccessToken{}, widgetapi.EmailTaken(email)
 		}
-		return nil, err
-	}
-	return u, nil
-}
-
-// Register creates a non-admin user and issues a token for them.
-func (s *Service) Register(ctx context.Context, email, password string) (*widgetapi.User, widgetapi.AccessToken, error) {
-	u, err := s.CreateUser(ctx, email, password, false)
-	if err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
-	tok, err := s.tokens.Issue(u)
-	return u, tok, err
+	return u, tok, nil
 }
 
-// Login checks credentials and issues a token. EINVALID when a field is
+// newSession is the record of the session tok opens.
+func newSession(tok widgetapi.AccessToken, from widgetapi.Origin) *widgetapi.Session {
+	return &widgetapi.Session{JTI: tok.ID, CreatedAt: tok.IssuedAt, ExpiresAt: tok.ExpiresAt, Origin: from}
+}
+
+// Register creates a non-admin user and opens a session for them.
+func (s *Service) Register(ctx context.Context, email, password string, from widgetapi.Origin) (*widgetapi.User, widgetapi.AccessToken, error) {
+	return s.createUser(ctx, email, password, false, &from)
+}
+
+// Login checks credentials and opens a session. EINVALID when a field is
 // missing or malformed, EBADLOGIN when the credentials do not match.
-func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi.User, widgetapi.AccessToken, error) {
+func (s *Service) Login(ctx context.Context, email, password string, from widgetapi.Origin) (*widgetapi.User, widgetapi.AccessToken, error) {
 	if err := widgetapi.ValidateLogin(email, password); err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
-
 	u, err := s.users.FindUserByEmail(ctx, widgetapi.NormalizeEmail(email))
 	hash := s.dummyHash
 	switch widgetapi.ErrorCode(err) {
@@ -136,17 +170,29 @@ func (s *Service) Login(ctx context.Context, email, password string) (*widgetapi
 	default:
 		return nil, widgetapi.AccessToken{}, err
 	}
-	release, err := s.admit(ctx)
+	ok, err := s.matches(ctx, hash, password)
 	if err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
-	mismatch := bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil
-	release()
-	if mismatch || u == nil {
+	if !ok || u == nil {
 		return nil, widgetapi.AccessToken{}, widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
 	}
-	tok, err := s.tokens.Issue(u)
+	tok, err := s.openSession(ctx, u, from)
 	return u, tok, err
+}
+
+// openSession issues a token for u and records its session.
+func (s *Service) openSession(ctx context.Context, u *widgetapi.User, from widgetapi.Origin) (widgetapi.AccessToken, error) {
+	tok, err := s.tokens.Issue(u)
+	if err != nil {
+		return tok, err
+	}
+	sess := newSession(tok, from)
+	sess.UserID = u.ID
+	if err := s.users.CreateSession(ctx, sess); err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	return tok, nil
 }
 
 // Verify checks a raw token's signature and claims. A user's request is
@@ -157,12 +203,14 @@ func (s *Service) Verify(raw string) (*widgetapi.TokenClaims, error) {
 }
 
 // Admit decides from the token's subject, as the database has it, whether
-// the request may go on: the user must still exist and the token must not
-// be revoked.
+// the request may go on: the user must still exist, and the token's
+// session must be on record and not revoked.
 func (s *Service) Admit(_ *widgetapi.TokenClaims, subject widgetapi.TokenSubject) (*widgetapi.User, error) {
 	switch {
 	case subject.User == nil:
 		return nil, unauthorized(MsgInvalid, errors.New("token subject no longer exists"))
+	case subject.NoSession:
+		return nil, unauthorized(MsgInvalid, errors.New("token's session is not on record"))
 	case subject.Revoked:
 		return nil, unauthorized(MsgRevoked, nil)
 	}
@@ -183,19 +231,100 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User
 	return u, claims, err
 }
 
-// Logout revokes the token with claims until it would have expired anyway.
-func (s *Service) Logout(ctx context.Context, claims *widgetapi.TokenClaims) error {
-	return s.users.RevokeToken(ctx, claims.ID, claims.ExpiresAt)
+// Logout ends sessions of u as scope says.
+func (s *Service) Logout(ctx context.Context, u *widgetapi.User, claims *widgetapi.TokenClaims, scope string) error {
+	now := s.now()
+	switch scope {
+	case widgetapi.ScopeOthers:
+		_, err := s.users.RevokeSessions(ctx, u.ID, claims.ID, now)
+		return err
+	case widgetapi.ScopeGlobal:
+		_, err := s.users.RevokeSessions(ctx, u.ID, "", now)
+		return err
+	}
+	// The session was live a moment ago; revoked since, it stays revoked.
+	_, err := s.users.RevokeSession(ctx, u.ID, claims.ID, now)
+	return err
 }
 
-// PurgeRevoked removes revocations of tokens that have expired.
-func (s *Service) PurgeRevoked(ctx context.Context) (int64, error) {
+// Sessions lists u's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, u *widgetapi.User) ([]*widgetapi.Session, error) {
+	return s.users.ListSessions(ctx, u.ID, s.now())
+}
+
+// RevokeSession ends u's live session id; ENOTFOUND when u has none of that
+// id, whoever else's it may be.
+func (s *Service) RevokeSession(ctx context.Context, u *widgetapi.User, id string) error {
+	if !canonicalUUID(id) {
+		return widgetapi.SessionNotFound(id)
+	}
+	found, err := s.users.RevokeSession(ctx, u.ID, id, s.now())
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return widgetapi.SessionNotFound(id)
+	}
+	return nil
+}
+
+// ChangePassword checks current, stores next, ends every session of u and
+// opens a new one, whose token it returns.
+func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current, next string, from widgetapi.Origin) (widgetapi.AccessToken, error) {
+	if err := widgetapi.ValidatePasswordChange(current, next); err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	stored, err := s.users.FindUserByEmail(ctx, u.Email)
+	if err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	ok, err := s.matches(ctx, stored.PasswordHash, current)
+	if err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	if !ok {
+		return widgetapi.AccessToken{}, widgetapi.Invalid(map[string]string{"current_password": widgetapi.MsgCurrentPassword})
+	}
+	hash, err := s.hash(ctx, next)
+	if err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	tok, err := s.tokens.Issue(u)
+	if err != nil {
+		return tok, err
+	}
+	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), newSession(tok, from)); err != nil {
+		return widgetapi.AccessToken{}, err
+	}
+	return tok, nil
+}
+
+// SetPassword gives the user with email a new password and ends every
+// session of theirs, as an operator does from the command line.
+// EINVALID, ENOTFOUND.
+func (s *Service) SetPassword(ctx context.Context, email, password string) (*widgetapi.User, error) {
+	if why := widgetapi.ValidatePassword(password); why != "" {
+		return nil, widgetapi.Invalid(map[string]string{"password": why})
+	}
+	u, err := s.users.FindUserByEmail(ctx, widgetapi.NormalizeEmail(email))
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	return u, s.users.SetPassword(ctx, u.ID, hash, s.now(), nil)
+}
+
+// PurgeSessions removes the records of sessions that have expired.
+func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 	// A process whose clock lags the others' by up to the leeway still sees
-	// the token as live, so keep its revocation that much longer.
-	return s.users.PurgeRevokedTokens(ctx, s.now().Add(-s.tokens.cfg.Leeway))
+	// the token as live, so keep its session that much longer.
+	return s.users.PurgeSessions(ctx, s.now().Add(-s.tokens.cfg.Leeway))
 }
 
-// PurgeLoop purges expired revocations every interval until ctx ends,
+// PurgeLoop purges expired sessions every interval until ctx ends,
 // reporting failures to onErr.
 func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
@@ -205,7 +334,7 @@ func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration, onErr f
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.PurgeRevoked(ctx); err != nil && ctx.Err() == nil {
+			if _, err := s.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
 				onErr(err)
 			}
 		}

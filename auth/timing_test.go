@@ -51,7 +51,7 @@ func TestUnknownEmailAndWrongPasswordTakeAboutTheSameTime(t *testing.T) {
 	}
 	measure := func(email string) time.Duration {
 		start := time.Now()
-		_, _, err := svc.Login(ctx, email, "wrong-password")
+		_, _, err := svc.Login(ctx, email, "wrong-password", widgetapi.Origin{})
 		if widgetapi.ErrorCode(err) != widgetapi.EBADLOGIN {
 			t.Fatalf("login %s: %v", email, err)
 		}

@@ -154,13 +154,14 @@ func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
+	id := uuid.NewString()
 	claims := Claims{
 		Admin:     u.Admin,
 		IssuedAt:  newStrictDate(now),
 		ExpiresAt: newStrictDate(exp),
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject: u.PublicID,
-			ID:      uuid.NewString(),
+			ID:      id,
 			Issuer:  t.cfg.Issuer,
 		},
 	}
@@ -171,7 +172,7 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	if err != nil {
 		return widgetapi.AccessToken{}, fmt.Errorf("auth: sign token: %w", err)
 	}
-	return widgetapi.AccessToken{Raw: raw, ExpiresAt: exp, TTL: t.cfg.TTL}, nil
+	return widgetapi.AccessToken{Raw: raw, ID: id, IssuedAt: now, ExpiresAt: exp, TTL: t.cfg.TTL}, nil
 }
 
 // Verify checks raw's signature, algorithm and claims. It returns an

@@ -44,6 +44,9 @@ func newTestTokens(t testing.TB, clk *testclock.Clock, opts ...func(*TokenConfig
 	return tk
 }
 
+// testOrigin is where the sessions of these tests are opened from.
+var testOrigin = widgetapi.Origin{Address: "192.0.2.1", UserAgent: "test"}
+
 // errOf returns the error of a Verify call.
 func errOf(_ *widgetapi.TokenClaims, err error) error { return err }
 
@@ -468,7 +471,7 @@ func TestServiceLogin(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(testStart)
 	svc := newTestService(t, clk)
-	reg, _, err := svc.Register(ctx, "Someone@Example.com", "password1")
+	reg, _, err := svc.Register(ctx, "Someone@Example.com", "password1", testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +488,7 @@ func TestServiceLogin(t *testing.T) {
 		{"password prefix", "someone@example.com", "password"},
 		{"short password", "someone@example.com", "p"},
 	} {
-		u, tok, err := svc.Login(ctx, tt.email, tt.password)
+		u, tok, err := svc.Login(ctx, tt.email, tt.password, testOrigin)
 		if widgetapi.ErrorCode(err) != widgetapi.EBADLOGIN || widgetapi.ErrorMessage(err) != MsgBadLogin {
 			t.Errorf("%s: err = %v, want %s %q", tt.name, err, widgetapi.EBADLOGIN, MsgBadLogin)
 		}
@@ -495,7 +498,7 @@ func TestServiceLogin(t *testing.T) {
 	}
 
 	for _, email := range []string{"someone@example.com", "SOMEONE@example.COM"} {
-		u, tok, err := svc.Login(ctx, email, "password1")
+		u, tok, err := svc.Login(ctx, email, "password1", testOrigin)
 		if err != nil {
 			t.Fatalf("login as %s: %v", email, err)
 		}
@@ -508,11 +511,11 @@ func TestServiceLogin(t *testing.T) {
 		}
 	}
 
-	_, _, err = svc.Login(ctx, "", "")
+	_, _, err = svc.Login(ctx, "", "", testOrigin)
 	if widgetapi.ErrorCode(err) != widgetapi.EINVALID {
 		t.Errorf("empty login: %v, want %s", err, widgetapi.EINVALID)
 	}
-	_, _, err = svc.Login(ctx, "someone@example.com", strings.Repeat("p", 73))
+	_, _, err = svc.Login(ctx, "someone@example.com", strings.Repeat("p", 73), testOrigin)
 	if widgetapi.ErrorCode(err) != widgetapi.EINVALID {
 		t.Errorf("73-byte password: %v, want %s", err, widgetapi.EINVALID)
 	}
@@ -521,11 +524,11 @@ func TestServiceLogin(t *testing.T) {
 func TestServiceRegister(t *testing.T) {
 	ctx := context.Background()
 	svc := newTestService(t, testclock.New(testStart))
-	if _, _, err := svc.Register(ctx, "A@x.io", "password1"); err != nil {
+	if _, _, err := svc.Register(ctx, "A@x.io", "password1", testOrigin); err != nil {
 		t.Fatal(err)
 	}
 	for _, email := range []string{"A@x.io", "a@X.io", "a@x.io"} {
-		_, tok, err := svc.Register(ctx, email, "password2")
+		_, tok, err := svc.Register(ctx, email, "password2", testOrigin)
 		if widgetapi.ErrorCode(err) != widgetapi.ECONFLICT {
 			t.Errorf("register %s again: %v, want %s", email, err, widgetapi.ECONFLICT)
 		}
@@ -537,7 +540,7 @@ func TestServiceRegister(t *testing.T) {
 		}
 	}
 
-	_, _, err := svc.Register(ctx, "first last", "short")
+	_, _, err := svc.Register(ctx, "first last", "short", testOrigin)
 	var e *widgetapi.Error
 	if !errors.As(err, &e) || e.Code != widgetapi.EINVALID {
 		t.Fatalf("invalid credentials: %v", err)
@@ -551,11 +554,11 @@ func TestServiceAuthenticate(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(testStart)
 	svc := newTestService(t, clk)
-	u, tok, err := svc.Register(ctx, "someone@example.com", "password1")
+	u, tok, err := svc.Register(ctx, "someone@example.com", "password1", testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, tok2, err := svc.Login(ctx, "someone@example.com", "password1")
+	_, tok2, err := svc.Login(ctx, "someone@example.com", "password1", testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,12 +567,12 @@ func TestServiceAuthenticate(t *testing.T) {
 	if err != nil || got.PublicID != u.PublicID {
 		t.Fatalf("Authenticate: %v %+v", err, got)
 	}
-	if err := svc.Logout(ctx, claims); err != nil {
+	if err := svc.Logout(ctx, got, claims, widgetapi.ScopeLocal); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = svc.Authenticate(ctx, tok.Raw)
 	wantUnauthorized(t, err, MsgRevoked)
-	if err := svc.Logout(ctx, claims); err != nil {
+	if err := svc.Logout(ctx, got, claims, widgetapi.ScopeLocal); err != nil {
 		t.Errorf("revoking twice: %v", err)
 	}
 	if _, _, err := svc.Authenticate(ctx, tok2.Raw); err != nil {
@@ -583,14 +586,14 @@ func TestServiceAuthenticate(t *testing.T) {
 	_, _, err = svc.Authenticate(ctx, "a.b.c")
 	wantUnauthorized(t, err, MsgInvalid)
 
-	// Purging keeps revocations until the token has expired.
-	if n, err := svc.PurgeRevoked(ctx); err != nil || n != 0 {
+	// Purging keeps sessions, revoked or not, until they have expired.
+	if n, err := svc.PurgeSessions(ctx); err != nil || n != 0 {
 		t.Errorf("purge before expiry: %d %v", n, err)
 	}
 	clk.Advance(time.Hour + time.Second)
 	_, _, err = svc.Authenticate(ctx, tok.Raw)
 	wantUnauthorized(t, err, MsgExpired)
-	if n, err := svc.PurgeRevoked(ctx); err != nil || n != 1 {
-		t.Errorf("purge after expiry: %d %v, want 1", n, err)
+	if n, err := svc.PurgeSessions(ctx); err != nil || n != 2 {
+		t.Errorf("purge after expiry: %d %v, want both sessions", n, err)
 	}
 }

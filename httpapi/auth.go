@@ -48,7 +48,7 @@ func (s *Server) handleRegister() http.Handler {
 		if !ok {
 			return
 		}
-		_, tok, err := s.Auth.Register(r.Context(), email, password)
+		_, tok, err := s.Auth.Register(r.Context(), email, password, s.origin(r))
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return
@@ -72,7 +72,7 @@ func (s *Server) handleLogin() http.Handler {
 			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
 			return
 		}
-		_, tok, err := s.Auth.Login(r.Context(), email, password)
+		_, tok, err := s.Auth.Login(r.Context(), email, password, s.origin(r))
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return
@@ -104,12 +104,114 @@ func (s *Server) handleCurrentUser() http.Handler {
 	})
 }
 
+// origin is where a request, opening a session, comes from.
+func (s *Server) origin(r *http.Request) widgetapi.Origin {
+	return widgetapi.NewOrigin(s.clientAddr(r).String(), r.UserAgent())
+}
+
+// logoutMessages are the answers to each scope of logout.
+var logoutMessages = map[string]string{
+	widgetapi.ScopeLocal:  "successfully logged out",
+	widgetapi.ScopeOthers: "successfully logged out of other sessions",
+	widgetapi.ScopeGlobal: "successfully logged out everywhere",
+}
+
 func (s *Server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Auth.Logout(r.Context(), claimsFrom(r.Context())); err != nil {
+		f, bad, err := decodeFields(w, r, "scope")
+		if err == nil && len(bad) > 0 {
+			err = widgetapi.Invalid(bad)
+		}
+		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: "successfully logged out"})
+		// The scope may come in the body or the query string; the body's wins.
+		raw := f["scope"]
+		if raw == "" {
+			raw = r.URL.Query().Get("scope")
+		}
+		scope, err := widgetapi.ParseScope(raw)
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		u := widgetapi.UserFromContext(r.Context())
+		if err := s.Auth.Logout(r.Context(), u, claimsFrom(r.Context()), scope); err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: logoutMessages[scope]})
+	})
+}
+
+type sessionBody struct {
+	ID               string `json:"id"`
+	Current          bool   `json:"current"`
+	CreatedAtISO8601 string `json:"created_at_iso8601"`
+	ExpiresAtISO8601 string `json:"expires_at_iso8601"`
+	Address          string `json:"address"`
+	UserAgent        string `json:"user_agent"`
+}
+
+type sessionListBody struct {
+	Items []sessionBody `json:"items"`
+}
+
+func (s *Server) handleSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessions, err := s.Auth.Sessions(r.Context(), widgetapi.UserFromContext(r.Context()))
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		current := claimsFrom(r.Context()).ID
+		body := sessionListBody{Items: make([]sessionBody, 0, len(sessions))}
+		for _, ses := range sessions {
+			body.Items = append(body.Items, sessionBody{ID: ses.JTI, Current: ses.JTI == current,
+				CreatedAtISO8601: iso8601(ses.CreatedAt), ExpiresAtISO8601: iso8601(ses.ExpiresAt),
+				Address: ses.Address, UserAgent: ses.UserAgent})
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func (s *Server) handleSessionDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := s.Auth.RevokeSession(r.Context(), widgetapi.UserFromContext(r.Context()), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handlePassword changes the caller's password. A wrong current password
+// counts as a failed login of the account from this address: the token is
+// taken before bcrypt runs, as for a login, and given back on success.
+func (s *Server) handlePassword() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, bad, err := decodeFields(w, r, "current_password", "new_password")
+		if err == nil {
+			err = withBadFields(bad, widgetapi.ValidatePasswordChange(f["current_password"], f["new_password"]))
+		}
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		u := widgetapi.UserFromContext(r.Context())
+		key := s.loginKey(r, u.Email)
+		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
+			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
+			return
+		}
+		tok, err := s.Auth.ChangePassword(r.Context(), u, f["current_password"], f["new_password"], s.origin(r))
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		s.LoginFailureLimit.Reset(key)
+		writeToken(w, http.StatusOK, "password changed", tok)
 	})
 }

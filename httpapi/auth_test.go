@@ -925,17 +925,21 @@ func TestAuthLogout(t *testing.T) {
 	})
 }
 
-// authNewUserID registers someone@example.com and returns their public id.
-func authNewUserID(e *env) string {
-	e.register("someone@example.com", "password1")
-	return e.user("someone@example.com").PublicID
+// authSubjectClaims registers someone@example.com and returns the claims of
+// a valid token of theirs, whose jti is the session registering opened, for
+// tests to edit into forgeries that each fail for one reason.
+func authSubjectClaims(e *env) jwt.MapClaims {
+	tok := e.register("someone@example.com", "password1")
+	c := testtoken.Claims(e.clock.Now(), e.user("someone@example.com").PublicID)
+	c["jti"] = testtoken.Payload(e.t, tok)["jti"]
+	return c
 }
 
 func TestAuthTokenFailures(t *testing.T) {
 	otherKey := []byte("another-signing-key-of-32-bytes-or-more!!")
 	withClaims := func(mutate func(jwt.MapClaims)) func(t *testing.T, e *env) string {
 		return func(t *testing.T, e *env) string {
-			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			c := authSubjectClaims(e)
 			mutate(c)
 			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS256, testKey, c)
 		}
@@ -968,7 +972,7 @@ func TestAuthTokenFailures(t *testing.T) {
 			return "Bearer " + tok
 		}, 401, authMsgExpired},
 		{"bad signature", func(t *testing.T, e *env) string {
-			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			c := authSubjectClaims(e)
 			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS256, otherKey, c)
 		}, 401, authMsgInvalid},
 		{"signature of another token", func(t *testing.T, e *env) string {
@@ -996,15 +1000,15 @@ func TestAuthTokenFailures(t *testing.T) {
 			return "Bearer " + e.register("someone@example.com", "password1") + ".x"
 		}, 401, authMsgInvalid},
 		{"alg none", func(t *testing.T, e *env) string {
-			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			c := authSubjectClaims(e)
 			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, c)
 		}, 401, authMsgInvalid},
 		{"alg HS512 with the right key", func(t *testing.T, e *env) string {
-			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			c := authSubjectClaims(e)
 			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS512, testKey, c)
 		}, 401, authMsgInvalid},
 		{"alg HS384 with the right key", func(t *testing.T, e *env) string {
-			c := testtoken.Claims(e.clock.Now(), authNewUserID(e))
+			c := authSubjectClaims(e)
 			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS384, testKey, c)
 		}, 401, authMsgInvalid},
 		{"missing sub", without("sub"), 401, authMsgInvalid},

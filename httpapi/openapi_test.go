@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"widgetapi/httpapi"
+	"widgetapi/internal/testtoken"
 )
 
 // The served OpenAPI document, loaded once per test binary.
@@ -207,7 +208,10 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 		"name": {"doc-widget"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}}); res.Status != http.StatusCreated {
 		t.Fatalf("seed widget: %d", res.Status)
 	}
-	// The deletion and the logout go last, so that the widget and the token
+	// A second session of the administrator's, for DELETE /auth/sessions/{id}.
+	second := loginAs(e, "doc-admin@example.com", "admin-password", "", "second")
+	secondID := testtoken.Payload(t, second)["jti"].(string)
+	// The deletions and the logout go last, so that the widget and the token
 	// still exist for the other calls.
 	last := func(op string) bool { return strings.HasPrefix(op, "DELETE ") || strings.HasSuffix(op, "/logout") }
 	slices.SortFunc(documented, func(a, b string) int {
@@ -221,7 +225,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	})
 	for _, op := range documented {
 		method, path, _ := strings.Cut(op, " ")
-		paths := []string{strings.ReplaceAll(path, "{name}", "doc-widget")}
+		paths := []string{strings.NewReplacer("{name}", "doc-widget", "{id}", secondID).Replace(path)}
 		if strings.Contains(path, "{file}") {
 			// Every file the document lists is served.
 			paths = nil

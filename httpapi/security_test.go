@@ -242,12 +242,14 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 func TestForgedTokensAreRejected(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
-		e.register("target@example.com", "password1")
+		session := testtoken.Payload(t, e.register("target@example.com", "password1"))["jti"]
 		u := e.user("target@example.com")
 		now := startTime.Unix()
+		// Each forgery edits a valid token's claims, whose jti is a
+		// session on record, so that each fails for its own reason.
 		claims := func(edit func(map[string]any)) map[string]any {
 			c := map[string]any{"sub": u.PublicID, "admin": true, "iat": now, "exp": now + 3600,
-				"jti": uuid.NewString(), "iss": "widgetapi", "aud": []string{"widgetapi"}}
+				"jti": session, "iss": "widgetapi", "aud": []string{"widgetapi"}}
 			if edit != nil {
 				edit(c)
 			}
@@ -270,6 +272,8 @@ func TestForgedTokensAreRejected(t *testing.T) {
 			{"sub not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
 			{"jti not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
 			{"unknown subject", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
+			// Made with the key, but never issued: no session on record.
+			{"no session on record", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["jti"] = uuid.NewString() }), testKey), invalid},
 			// With the signing key, a token could claim any lifetime: one
 			// that outlives the configured TTL (1h here) is not ours.
 			// exp = 1e13 once overflowed PostgreSQL's timestamps at logout.

@@ -4,24 +4,36 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"widgetapi"
 )
 
 var _ widgetapi.UserStore = (*DB)(nil)
 
-// CreateUser inserts u and sets u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User) error {
+// CreateUser inserts u, and first when set, in one transaction, and sets
+// u.ID. ECONFLICT when the email is taken.
+func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	err := db.db.QueryRowContext(ctx, `
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError("create user", err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `
 		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
 	).Scan(&u.ID)
 	if isUnique(err) {
 		return widgetapi.EmailTaken(u.Email)
+	}
+	if err == nil && first != nil {
+		first.UserID = u.ID
+		err = insertSession(ctx, tx, first)
+	}
+	if err == nil {
+		err = tx.Commit()
 	}
 	return mapError("create user", err)
 }
@@ -52,15 +64,18 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 }
 
 // subjectColumns are the result columns of a token's subject, shared by
-// every statement that reads one: the user and whether the token ($1) is
-// revoked.
-const subjectColumns = `
+// every statement that reads one: the user (s, by public id $2) and the
+// token's session (ses, by jti $1), joined by subjectJoin.
+const (
+	subjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
 	s.admin AS subject_admin, s.public_id AS subject_public_id,
-	EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS revoked`
+	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
+	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
+)
 
 var tokenSubjectStmt = hotStatement{name: "widgetapi_token_subject",
-	sql: `SELECT ` + subjectColumns + ` FROM users s WHERE s.public_id = $2`}
+	sql: `SELECT ` + subjectColumns + ` FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
 
 // FindTokenSubject reads the user with publicID and whether jti is revoked,
 // in one statement. Both are UUIDs; the auth package checks that first.
@@ -82,27 +97,7 @@ func scanSubject(r *row) widgetapi.TokenSubject {
 			ID: r.int8("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.timestamptz("subject_registered_on"),
 			Admin: r.bool("subject_admin"), PublicID: r.uuid("subject_public_id"),
 		},
-		Revoked: r.bool("revoked"),
+		NoSession: r.bool("no_session"),
+		Revoked:   r.bool("revoked"),
 	}
-}
-
-// RevokeToken records jti as revoked until expiresAt.
-func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	_, err := db.db.ExecContext(ctx, `
-		INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
-		ON CONFLICT (jti) DO NOTHING`, jti, expiresAt)
-	return mapError("revoke token", err)
-}
-
-// PurgeRevokedTokens deletes revocations of tokens that have expired anyway.
-func (db *DB) PurgeRevokedTokens(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	res, err := db.db.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, now)
-	if err != nil {
-		return 0, mapError("purge revoked tokens", err)
-	}
-	return res.RowsAffected()
 }

@@ -77,7 +77,7 @@ var widgetForTokenStmt = hotStatement{name: "widgetapi_widget_for_token", sql: `
 	       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
 	       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
 	       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
-	FROM users s
+	FROM users s ` + subjectJoin + `
 	LEFT JOIN widgets w ON w.name = $3
 	LEFT JOIN LATERAL (SELECT id, email, public_id FROM users WHERE id = w.owner_id OFFSET 0) o ON true
 	WHERE s.public_id = $2`}

@@ -66,7 +66,7 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 		       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
 		       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
 		       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
-		FROM users s
+		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
 		LEFT JOIN users o ON o.id = w.owner_id
 		WHERE s.public_id = :public_id`,

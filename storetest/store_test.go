@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,10 +31,26 @@ func newUser(email string, admin bool) *widgetapi.User {
 func mustCreateUser(t *testing.T, st testdb.Store, email string, admin bool) *widgetapi.User {
 	t.Helper()
 	u := newUser(email, admin)
-	if err := st.CreateUser(context.Background(), u); err != nil {
+	if err := st.CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// newSession is a session of userID opened at t0 + i seconds, for an hour.
+func newSession(userID int64, i int) *widgetapi.Session {
+	at := t0.Add(time.Duration(i) * time.Second)
+	return &widgetapi.Session{JTI: uuid.NewString(), UserID: userID, CreatedAt: at, ExpiresAt: at.Add(time.Hour),
+		Origin: widgetapi.Origin{Address: "192.0.2.1", UserAgent: "test/1.0"}}
+}
+
+func mustCreateSession(t *testing.T, st testdb.Store, userID int64, i int) *widgetapi.Session {
+	t.Helper()
+	s := newSession(userID, i)
+	if err := st.CreateSession(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func wantCode(t *testing.T, err error, code string) {
@@ -58,45 +75,98 @@ func TestUsers(t *testing.T) {
 			string(got.PasswordHash) != string(u.PasswordHash) {
 			t.Fatalf("found %+v, want %+v", got, u)
 		}
-		wantCode(t, st.CreateUser(ctx, newUser("alice@example.com", false)), widgetapi.ECONFLICT)
+		wantCode(t, st.CreateUser(ctx, newUser("alice@example.com", false), nil), widgetapi.ECONFLICT)
 		_, err = st.FindUserByEmail(ctx, "nobody@example.com")
 		wantCode(t, err, widgetapi.ENOTFOUND)
 	})
 }
 
-func TestTokenSubjectAndRevocation(t *testing.T) {
+func TestTokenSubjectAndSessions(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
-		u := mustCreateUser(t, st, "bob@example.com", false)
-		jti := uuid.NewString()
-		got, err := st.FindTokenSubject(ctx, u.PublicID, jti)
-		if err != nil || got.Revoked || got.User == nil || got.User.ID != u.ID || got.User.Email != u.Email {
-			t.Fatalf("FindTokenSubject = %+v, %v", got, err)
-		}
-		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
+		// A user made with a first session, in one transaction.
+		u := newUser("bob@example.com", false)
+		first := newSession(0, 0)
+		if err := st.CreateUser(ctx, u, first); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.RevokeToken(ctx, jti, t0.Add(time.Hour)); err != nil {
-			t.Fatalf("revoking twice: %v", err)
+		if first.UserID != u.ID || first.Seq == 0 {
+			t.Fatalf("first session %+v of user %d", first, u.ID)
 		}
-		if sub, err := st.FindTokenSubject(ctx, u.PublicID, jti); err != nil || !sub.Revoked {
-			t.Fatalf("after revoke: %+v, %v", sub, err)
+		got, err := st.FindTokenSubject(ctx, u.PublicID, first.JTI)
+		if err != nil || got.Revoked || got.NoSession || got.User == nil || got.User.ID != u.ID || got.User.Email != u.Email {
+			t.Fatalf("FindTokenSubject = %+v, %v", got, err)
 		}
-		// No such user: no error, and no user.
-		if sub, err := st.FindTokenSubject(ctx, uuid.NewString(), jti); err != nil || sub.User != nil {
+		// A jti that is not on record; another user's session; no user.
+		if sub, err := st.FindTokenSubject(ctx, u.PublicID, uuid.NewString()); err != nil || !sub.NoSession || sub.User == nil {
+			t.Fatalf("unknown session: %+v, %v", sub, err)
+		}
+		other := mustCreateUser(t, st, "eve@example.com", false)
+		evesSession := mustCreateSession(t, st, other.ID, 1)
+		if sub, err := st.FindTokenSubject(ctx, u.PublicID, evesSession.JTI); err != nil || !sub.NoSession {
+			t.Fatalf("another user's session: %+v, %v", sub, err)
+		}
+		if sub, err := st.FindTokenSubject(ctx, uuid.NewString(), first.JTI); err != nil || sub.User != nil {
 			t.Fatalf("unknown subject: %+v, %v", sub, err)
 		}
 
-		other := uuid.NewString()
-		if err := st.RevokeToken(ctx, other, t0.Add(2*time.Hour)); err != nil {
+		// Revoking one: only it, and only once; never another user's.
+		second, third := mustCreateSession(t, st, u.ID, 2), mustCreateSession(t, st, u.ID, 2)
+		now := t0.Add(time.Minute)
+		if ok, err := st.RevokeSession(ctx, other.ID, second.JTI, now); err != nil || ok {
+			t.Fatalf("revoking another user's session: %v, %v", ok, err)
+		}
+		if ok, err := st.RevokeSession(ctx, u.ID, second.JTI, now); err != nil || !ok {
+			t.Fatalf("revoke: %v, %v", ok, err)
+		}
+		if ok, _ := st.RevokeSession(ctx, u.ID, second.JTI, now); ok {
+			t.Fatal("revoked twice")
+		}
+		if sub, _ := st.FindTokenSubject(ctx, u.PublicID, second.JTI); !sub.Revoked {
+			t.Fatal("a revoked session reads as live")
+		}
+		// Listing: live ones, newest first, even within one second.
+		list, err := st.ListSessions(ctx, u.ID, now)
+		if err != nil || len(list) != 2 || list[0].JTI != third.JTI || list[1].JTI != first.JTI {
+			t.Fatalf("sessions %v, %v; want the third then the first", list, err)
+		}
+		if s := list[0]; s.Address != "192.0.2.1" || s.UserAgent != "test/1.0" || !s.CreatedAt.Equal(third.CreatedAt) || !s.ExpiresAt.Equal(third.ExpiresAt) {
+			t.Fatalf("listed %+v, want %+v", s, third)
+		}
+		// Others: every live one but the named.
+		if n, err := st.RevokeSessions(ctx, u.ID, third.JTI, now); err != nil || n != 1 {
+			t.Fatalf("revoke others: %d, %v", n, err)
+		}
+		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != third.JTI {
+			t.Fatalf("after others: %v", list)
+		}
+		// A password set revokes them all and records the next one alone.
+		next := newSession(0, 3)
+		if err := st.SetPassword(ctx, u.ID, []byte("$2a$04$new"), now, next); err != nil {
 			t.Fatal(err)
 		}
-		n, err := st.PurgeRevokedTokens(ctx, t0.Add(90*time.Minute))
-		if err != nil || n != 1 {
-			t.Fatalf("purge = %d, %v; want 1", n, err)
+		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != next.JTI {
+			t.Fatalf("after a password change: %v", list)
 		}
-		if sub, _ := st.FindTokenSubject(ctx, u.PublicID, other); !sub.Revoked {
-			t.Fatal("purge removed a revocation that has not expired")
+		if got, _ := st.FindUserByEmail(ctx, u.Email); string(got.PasswordHash) != "$2a$04$new" {
+			t.Fatalf("hash %q", got.PasswordHash)
+		}
+		wantCode(t, st.SetPassword(ctx, 1<<40, []byte("x"), now, nil), widgetapi.ENOTFOUND)
+		// Global: every one.
+		if n, err := st.RevokeSessions(ctx, u.ID, "", now); err != nil || n != 1 {
+			t.Fatalf("revoke all: %d, %v", n, err)
+		}
+		// Expired sessions are not listed, and are purged; live ones stay.
+		if list, _ := st.ListSessions(ctx, other.ID, t0.Add(2*time.Hour)); len(list) != 0 {
+			t.Fatalf("expired sessions listed: %v", list)
+		}
+		late := mustCreateSession(t, st, other.ID, 3600)
+		n, err := st.PurgeSessions(ctx, t0.Add(90*time.Minute))
+		if err != nil || n != 5 {
+			t.Fatalf("purge = %d, %v; want the 5 that expired", n, err)
+		}
+		if sub, _ := st.FindTokenSubject(ctx, other.PublicID, late.JTI); sub.NoSession {
+			t.Fatal("purge removed a session that has not expired")
 		}
 	})
 }
@@ -110,7 +180,7 @@ func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false))
+				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil)
 			}()
 		}
 		wg.Wait()
@@ -207,18 +277,21 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		shown.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
-		live, revoked := uuid.NewString(), uuid.NewString()
-		if err := st.RevokeToken(ctx, revoked, t0.Add(time.Hour)); err != nil {
-			t.Fatal(err)
+		live, revoked := mustCreateSession(t, st, reader.ID, 0).JTI, mustCreateSession(t, st, reader.ID, 1).JTI
+		ownerLive := mustCreateSession(t, st, owner.ID, 2).JTI
+		if ok, err := st.RevokeSession(ctx, reader.ID, revoked, t0); err != nil || !ok {
+			t.Fatal(ok, err)
 		}
 		for _, tc := range []struct {
 			name, publicID, jti, widget string
 		}{
 			{"user and widget", reader.PublicID, live, "shown"},
-			{"the owner reads it", owner.PublicID, live, "shown"},
+			{"the owner reads it", owner.PublicID, ownerLive, "shown"},
 			{"no such widget", reader.PublicID, live, "missing"},
 			{"revoked token", reader.PublicID, revoked, "shown"},
 			{"revoked token, no widget", reader.PublicID, revoked, "missing"},
+			{"no session on record", reader.PublicID, uuid.NewString(), "shown"},
+			{"another user's session", owner.PublicID, live, "shown"},
 			{"no such user", uuid.NewString(), live, "shown"},
 			{"no such user nor widget", uuid.NewString(), live, "missing"},
 		} {
@@ -237,7 +310,7 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 				}
 				u, wantU := sub.User, want.User
 				if u == nil || u.ID != wantU.ID || u.Email != wantU.Email || !u.RegisteredOn.Equal(wantU.RegisteredOn) ||
-					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || sub.Revoked != want.Revoked {
+					u.Admin != wantU.Admin || u.PublicID != wantU.PublicID || sub.Revoked != want.Revoked || sub.NoSession != want.NoSession {
 					t.Fatalf("subject %+v (user %+v), want %+v (user %+v)", sub, u, want, wantU)
 				}
 				if tc.widget == "missing" {
@@ -406,6 +479,50 @@ func TestCreateWidgetsInBulk(t *testing.T) {
 		}
 		if err := st.Analyze(ctx); err != nil {
 			t.Fatalf("analyze: %v", err)
+		}
+	})
+}
+
+// Purges run by many processes at once delete each expired session once
+// between them, fail for none of them, and leave the live ones.
+func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, st, "many@example.com", false)
+		const expired, live = 2500, 50
+		for i := range expired + live {
+			s := newSession(u.ID, 0)
+			if i >= expired {
+				s.ExpiresAt = t0.Add(24 * time.Hour)
+			}
+			if err := st.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := st.PurgeSessions(ctx, t0.Add(2*time.Hour))
+				if err != nil {
+					errs <- err
+				}
+				total.Add(n)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if total.Load() != expired {
+			t.Fatalf("purged %d between them, want %d", total.Load(), expired)
+		}
+		if list, err := st.ListSessions(ctx, u.ID, t0.Add(2*time.Hour)); err != nil || len(list) != live {
+			t.Fatalf("%d live sessions left, %v; want %d", len(list), err, live)
 		}
 	})
 }

@@ -176,8 +176,8 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// oneLine checks that a failed command said why on exactly one line.
-func oneLine(t *testing.T, what, stderr string, code int, want string) {
+// wantOneLine checks that a failed command said why on exactly one line.
+func wantOneLine(t *testing.T, what, stderr string, code int, want string) {
 	t.Helper()
 	if code == 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
 		t.Fatalf("%s: exit %d, stderr %q; want a non-zero exit and one line containing %q", what, code, stderr, want)
@@ -188,7 +188,7 @@ func TestBackupRefusesPostgres(t *testing.T) {
 	env := baseEnv("DATABASE_URL=" + testdb.PostgresURL(t))
 	dir := t.TempDir()
 	out, errOut, code := runCmd(t, dir, "", env, "backup", "copy.db")
-	oneLine(t, "backup on PostgreSQL", errOut, code, "pg_dump")
+	wantOneLine(t, "backup on PostgreSQL", errOut, code, "pg_dump")
 	if out != "" {
 		t.Fatalf("stdout %q", out)
 	}
@@ -208,7 +208,7 @@ func TestBackupKeepsAnExistingFileUnlessForced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runCmd(t, dir, "", env, "backup", path)
-	oneLine(t, "backup over an existing file", errOut, code, "--force")
+	wantOneLine(t, "backup over an existing file", errOut, code, "--force")
 	if b, _ := os.ReadFile(path); string(b) != "yesterday's backup" {
 		t.Fatalf("the existing file was changed: %q", b)
 	}
@@ -254,7 +254,7 @@ func TestBackupOfACorruptDatabaseFails(t *testing.T) {
 			}
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".db")
 			out, errOut, code := runCmd(t, dir, "", append(env, "DATABASE_URL=sqlite:///"+src), "backup", path)
-			oneLine(t, "backup of "+tc.name, errOut, code, tc.want)
+			wantOneLine(t, "backup of "+tc.name, errOut, code, tc.want)
 			t.Logf("%s: %s", tc.name, strings.TrimSpace(errOut))
 			if out != "" {
 				t.Fatalf("stdout %q", out)

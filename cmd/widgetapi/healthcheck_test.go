@@ -39,7 +39,7 @@ func TestHealthcheck(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	_, errOut, code := runCmd(t, dir, "", baseEnv("ADDR="+closed), "healthcheck")
-	oneLine(t, "healthcheck of a closed port", errOut, code, "connection refused")
+	wantOneLine(t, "healthcheck of a closed port", errOut, code, "connection refused")
 
 	// Something that answers, but not 200.
 	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +47,7 @@ func TestHealthcheck(t *testing.T) {
 	}))
 	defer sick.Close()
 	_, errOut, code = runCmd(t, dir, "", baseEnv(), "healthcheck", "--addr", strings.TrimPrefix(sick.URL, "http://"))
-	oneLine(t, "healthcheck of a 503", errOut, code, "503")
+	wantOneLine(t, "healthcheck of a 503", errOut, code, "503")
 
 	// A port that accepts connections and never answers: the timeout.
 	hang, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,7 +56,7 @@ func TestHealthcheck(t *testing.T) {
 	}
 	defer hang.Close()
 	_, errOut, code = runCmd(t, dir, "", baseEnv(), "healthcheck", "--addr", hang.Addr().String(), "--timeout", "200ms")
-	oneLine(t, "healthcheck of a silent port", errOut, code, "no answer within 200ms")
+	wantOneLine(t, "healthcheck of a silent port", errOut, code, "no answer within 200ms")
 
 	out, _, code := runCmd(t, dir, "", baseEnv(), "healthcheck", "--help")
 	if code != 0 || !strings.Contains(out, "Usage: widgetapi healthcheck") || !strings.Contains(out, "ADDR") {

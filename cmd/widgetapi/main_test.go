@@ -509,3 +509,45 @@ func migrationFiles(t *testing.T, engine string) []string {
 	}
 	return files
 }
+
+// user passwd sets a password with registration's rules and ends every
+// session of the user, as a serving process sees at once.
+func TestUserPasswd(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h")
+	if _, errOut, code := runCmd(t, dir, "first-password\n", env, "user", "add", "alice@example.com", "--password-stdin"); code != 0 {
+		t.Fatal(errOut)
+	}
+	s := startServer(t, dir, env)
+	var tokens []string
+	for range 2 {
+		_, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("alice@example.com", "first-password"))
+		tokens = append(tokens, body["access_token"].(string))
+	}
+	out, errOut, code := runCmd(t, dir, "second-password\n", env, "user", "passwd", "ALICE@example.com", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "password set for alice@example.com") {
+		t.Fatalf("passwd: %d %q %q", code, out, errOut)
+	}
+	for i, tok := range tokens {
+		if code, body, _ := call(t, "GET", s.URL+"/api/v1/auth/user", tok, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
+			t.Fatalf("session %d after passwd: %d %v", i, code, body)
+		}
+	}
+	if code := postStatus(s.URL+"/api/v1/auth/login", "", creds("alice@example.com", "first-password")); code != 401 {
+		t.Fatalf("the old password: %d", code)
+	}
+	if code := postStatus(s.URL+"/api/v1/auth/login", "", creds("alice@example.com", "second-password")); code != 200 {
+		t.Fatalf("the new password: %d", code)
+	}
+	for _, tc := range []struct{ stdin, email, want string }{
+		{"third-password\n", "nobody@example.com", "nobody@example.com not found"},
+		{"short\n", "alice@example.com", "password: password must be at least 8 characters"},
+		{"", "alice@example.com", "no password on standard input"},
+	} {
+		_, errOut, code := runCmd(t, dir, tc.stdin, env, "user", "passwd", tc.email, "--password-stdin")
+		wantOneLine(t, "passwd "+tc.email, errOut, code, tc.want)
+	}
+	if out, _, code := runCmd(t, dir, "", env, "user", "passwd", "--help"); code != 0 || !strings.Contains(out, "ends every session") || !strings.Contains(out, "--password-stdin") {
+		t.Fatalf("passwd --help: %d %q", code, out)
+	}
+}

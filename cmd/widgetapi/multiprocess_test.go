@@ -65,6 +65,72 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 		}
 	}
 
+	// Every kind of ending a session, made through one process, is honoured
+	// by the other two on the very next request.
+	if code, _, _ := call(t, "POST", s[0].URL+"/api/v1/auth/register", "", creds("multi@example.com", "password1")); code != 201 {
+		t.Fatalf("register multi: %d", code)
+	}
+	logins := func(n int, password string) []string {
+		var out []string
+		for i := range n {
+			_, body, _ := call(t, "POST", s[i%3].URL+"/api/v1/auth/login", "", creds("multi@example.com", password))
+			tok, _ := body["access_token"].(string)
+			if tok == "" {
+				t.Fatalf("login %d: %v", i, body)
+			}
+			out = append(out, tok)
+		}
+		return out
+	}
+	refused := func(what string, on []int, tokens ...string) {
+		t.Helper()
+		for _, i := range on {
+			for _, tok := range tokens {
+				if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/auth/user", tok, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
+					t.Fatalf("%s, on %d: %d %v", what, i, code, body)
+				}
+			}
+		}
+	}
+	works := func(what string, tok string) {
+		t.Helper()
+		for i := range s {
+			if code, _, _ := call(t, "GET", s[i].URL+"/api/v1/auth/user", tok, nil); code != 200 {
+				t.Fatalf("%s, on %d: %d", what, i, code)
+			}
+		}
+	}
+	tk := logins(3, "password1")
+	_, list, _ := call(t, "GET", s[0].URL+"/api/v1/auth/sessions", tk[0], nil)
+	oldest := list["items"].([]any)[1].(map[string]any)["id"].(string) // tk[1]'s session
+	if code, _, _ := call(t, "DELETE", s[0].URL+"/api/v1/auth/sessions/"+oldest, tk[0], nil); code != 204 {
+		t.Fatalf("end one session: %d", code)
+	}
+	refused("one session ended on 0", []int{1, 2}, tk[1])
+	works("a session not ended", tk[2])
+	if code, _, _ := call(t, "POST", s[1].URL+"/api/v1/auth/logout?scope=others", tk[2], nil); code != 200 {
+		t.Fatal("logout others")
+	}
+	refused("others ended on 1", []int{0, 2}, tk[0])
+	works("the session that ended the others", tk[2])
+	if code, _, _ := call(t, "POST", s[2].URL+"/api/v1/auth/logout?scope=global", tk[2], nil); code != 200 {
+		t.Fatal("logout global")
+	}
+	refused("global on 2", []int{0, 1}, tk[2])
+	tk = logins(2, "password1")
+	code, body, _ = call(t, "POST", s[0].URL+"/api/v1/auth/password", tk[0],
+		url.Values{"current_password": {"password1"}, "new_password": {"password2"}})
+	if code != 200 {
+		t.Fatalf("password change: %d %v", code, body)
+	}
+	refused("password change on 0", []int{1, 2}, tk[0], tk[1])
+	works("the token of the password change", body["access_token"].(string))
+	tk = logins(2, "password2")
+	if _, errOut, code := runCmd(t, t.TempDir(), "password3\n", env, "user", "passwd", "multi@example.com", "--password-stdin"); code != 0 {
+		t.Fatalf("user passwd: %s", errOut)
+	}
+	refused("user passwd", []int{0, 1, 2}, tk...)
+
 	// 24 concurrent registrations of one email over the three: one winner.
 	counts := race(t, 24, func(i int) int {
 		return postStatus(s[i%3].URL+"/api/v1/auth/register", "", creds("Race@Example.com", "password1"))
@@ -161,6 +227,5 @@ func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 	for _, c := range codes {
 		counts[c]++
 	}
-	t.Log("statuses:", fmt.Sprint(counts))
 	return counts
 }

@@ -111,8 +111,8 @@ func listen(cfg config.Config, stdout io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// startBackground starts what runs beside the API: the purge of revoked
-// tokens and, with PPROF_ADDR, the profiles' listener. stop ends both.
+// startBackground starts what runs beside the API: the purge of expired
+// sessions and, with PPROF_ADDR, the profiles' listener. stop ends both.
 func startBackground(cfg config.Config, authSvc *auth.Service, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
 	stopPprof := func() {}
 	if cfg.PprofAddr != "" {
@@ -121,7 +121,7 @@ func startBackground(cfg config.Config, authSvc *auth.Service, stdout io.Writer,
 		}
 	}
 	bg, stopPurge := context.WithCancel(context.Background())
-	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge revoked tokens", "err", err) })
+	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
 	return func() { stopPurge(); stopPprof() }, nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,74 +20,123 @@ import (
 	"widgetapi/internal/config"
 )
 
+// userCommands are the subcommands of `widgetapi user`.
+var userCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error{
+	"add":    runUserAdd,
+	"passwd": runUserPasswd,
+}
+
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+	if len(args) > 0 {
+		if cmd, ok := userCommands[args[0]]; ok {
+			return cmd(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
+		if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 			fmt.Fprint(stdout, userUsage)
 			return nil
 		}
-		fmt.Fprint(stderr, userUsage)
-		return errUsage
 	}
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
-	admin := fs.Bool("admin", false, "make the user an administrator")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	fmt.Fprint(stderr, userUsage)
+	return errUsage
+}
+
+const userUsage = `Usage:
+  widgetapi user add EMAIL [--admin] [--password-stdin]
+  widgetapi user passwd EMAIL [--password-stdin]
+
+Run 'widgetapi user COMMAND --help' for what each does.
+`
+
+// parseUserArgs parses a user subcommand's flags and its one EMAIL, which
+// may come before or after them.
+func parseUserArgs(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), userUsage+"\nFlags:\n")
+		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), "\n"+config.Help())
 	}
-	// Flags may come before or after EMAIL.
-	var email string
-	rest := args[1:]
+	rest := args
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		email, rest = rest[0], rest[1:]
 	}
 	if help, err := parseFlags(fs, rest, stdout, stderr); help || err != nil {
-		return err
+		return "", help, err
 	}
 	if email == "" && fs.NArg() > 0 {
 		email = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return errUsage
+			return "", false, errUsage
 		}
 	}
 	if email == "" || fs.NArg() > 0 {
 		fs.SetOutput(stderr)
 		fs.Usage()
-		return errUsage
+		return "", false, errUsage
 	}
+	return email, false, nil
+}
 
-	password, err := readPassword(stdin, stderr, *fromStdin)
-	if err != nil {
-		return err
-	}
+// openUserService opens the configured database, migrated, and the auth
+// service over it; it signs nothing, so it needs no key.
+func openUserService(ctx context.Context, getenv func(string) string) (*auth.Service, func() error, error) {
 	cfg, st, err := openConfigured(ctx, getenv)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer st.Close()
 	if _, err := migrateUp(ctx, st); err != nil {
-		return err
+		st.Close()
+		return nil, nil, err
 	}
-	// CreateUser signs nothing, so the service needs no real key or lifetime.
 	svc, err := auth.NewService(auth.ServiceConfig{Users: st, Cost: cfg.BcryptCost, Now: time.Now})
 	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, st.Close, nil
+}
+
+// oneLine is err as the one line a command prints: the fields of a
+// validation error by name, or the client-safe message.
+func oneLine(cmd string, err error) error {
+	var de *widgetapi.Error
+	if errors.As(err, &de) && de.Code == widgetapi.EINVALID {
+		var why []string
+		for _, f := range slices.Sorted(maps.Keys(de.Fields)) {
+			why = append(why, f+": "+de.Fields[f])
+		}
+		return fmt.Errorf("%s: %s", cmd, strings.Join(why, "; "))
+	}
+	return fmt.Errorf("%s: %s", cmd, widgetapi.ErrorMessage(err))
+}
+
+const userAddUsage = `Usage: widgetapi user add EMAIL [--admin] [--password-stdin]
+
+Creates a user with the same validation as POST /api/v1/auth/register.
+The password is asked for twice without echo, or read as one line from
+standard input with --password-stdin. A duplicate or invalid email exits
+non-zero with a one-line reason.
+`
+
+func runUserAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	admin := fs.Bool("admin", false, "make the user an administrator")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	email, help, err := parseUserArgs(fs, userAddUsage, args, stdout, stderr)
+	if help || err != nil {
 		return err
 	}
+	password, err := readPassword(stdin, stderr, *fromStdin)
+	if err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	svc, closeStore, err := openUserService(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	u, err := svc.CreateUser(ctx, email, password, *admin)
 	if err != nil {
-		var de *widgetapi.Error
-		if errors.As(err, &de) && de.Code == widgetapi.EINVALID {
-			var why []string
-			for _, f := range []string{"email", "password"} {
-				if m, ok := de.Fields[f]; ok {
-					why = append(why, f+": "+m)
-				}
-			}
-			return fmt.Errorf("user add: %s", strings.Join(why, "; "))
-		}
-		return fmt.Errorf("user add: %s", widgetapi.ErrorMessage(err))
+		return oneLine("user add", err)
 	}
 	role := "user"
 	if u.Admin {
@@ -95,41 +146,66 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-const userUsage = `Usage: widgetapi user add EMAIL [--admin] [--password-stdin]
+const userPasswdUsage = `Usage: widgetapi user passwd EMAIL [--password-stdin]
 
-Creates a user with the same validation as POST /api/v1/auth/register.
-The password is asked for twice without echo, or read as one line from
-standard input with --password-stdin. A duplicate or invalid email exits
-non-zero with a one-line reason.
+Sets the password of the user with EMAIL, with the rules of registration,
+and ends every session of theirs at once, in every process. The password is
+asked for twice without echo, or read as one line from standard input with
+--password-stdin. An unknown email or an invalid password exits non-zero
+with a one-line reason.
 `
+
+func runUserPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	email, help, err := parseUserArgs(fs, userPasswdUsage, args, stdout, stderr)
+	if help || err != nil {
+		return err
+	}
+	password, err := readPassword(stdin, stderr, *fromStdin)
+	if err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	svc, closeStore, err := openUserService(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	u, err := svc.SetPassword(ctx, email, password)
+	if err != nil {
+		return oneLine("user passwd", err)
+	}
+	fmt.Fprintf(stdout, "password set for %s; every session of theirs has ended\n", u.Email)
+	return nil
+}
 
 // readPassword reads one line from stdin, or asks twice on a terminal.
 func readPassword(stdin io.Reader, stderr io.Writer, fromStdin bool) (string, error) {
 	if fromStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-			return "", errors.New("user add: --password-stdin: no password on standard input")
+			return "", errors.New("--password-stdin: no password on standard input")
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
 	f, ok := stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return "", errors.New("user add: standard input is not a terminal; pass the password with --password-stdin")
+		return "", errors.New("standard input is not a terminal; pass the password with --password-stdin")
 	}
 	fmt.Fprint(stderr, "Password: ")
 	p1, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(stderr)
 	if err != nil {
-		return "", fmt.Errorf("user add: read password: %w", err)
+		return "", fmt.Errorf("read password: %w", err)
 	}
 	fmt.Fprint(stderr, "Repeat password: ")
 	p2, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(stderr)
 	if err != nil {
-		return "", fmt.Errorf("user add: read password: %w", err)
+		return "", fmt.Errorf("read password: %w", err)
 	}
 	if string(p1) != string(p2) {
-		return "", errors.New("user add: the passwords do not match")
+		return "", errors.New("the passwords do not match")
 	}
 	return string(p1), nil
 }

@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"widgetapi"
+)
+
+var _ widgetapi.SessionStore = (*DB)(nil)
+
+// maxListedSessions bounds what one user's session list may cost.
+const maxListedSessions = 1000
+
+// execer is the pool or a transaction.
+type execer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// CreateSession records s and sets s.Seq.
+func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return mapError("create session", insertSession(ctx, db.db, s))
+}
+
+func insertSession(ctx context.Context, ex execer, s *widgetapi.Session) error {
+	return ex.QueryRowContext(ctx, `
+		INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`,
+		s.JTI, s.UserID, s.CreatedAt, s.ExpiresAt, s.Address, s.UserAgent,
+	).Scan(&s.Seq)
+}
+
+// ListSessions returns userID's live sessions at now, newest first.
+func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*widgetapi.Session, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT seq, jti::text, created_at, expires_at, address, user_agent FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY seq DESC LIMIT $3`, userID, now, maxListedSessions)
+	if err != nil {
+		return nil, mapError("list sessions", err)
+	}
+	defer rows.Close()
+	var out []*widgetapi.Session
+	for rows.Next() {
+		s := &widgetapi.Session{UserID: userID}
+		if err := rows.Scan(&s.Seq, &s.JTI, &s.CreatedAt, &s.ExpiresAt, &s.Address, &s.UserAgent); err != nil {
+			return nil, mapError("list sessions", err)
+		}
+		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
+		out = append(out, s)
+	}
+	return out, mapError("list sessions", rows.Err())
+}
+
+// RevokeSession revokes userID's live session jti.
+func (db *DB) RevokeSession(ctx context.Context, userID int64, jti string, at time.Time) (bool, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	n, err := affected(db.db.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = $1
+		WHERE user_id = $2 AND jti = $3 AND revoked_at IS NULL AND expires_at > $1`, at, userID, jti))
+	return n == 1, mapError("revoke session", err)
+}
+
+// RevokeSessions revokes userID's live sessions but except.
+func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	n, err := affected(revokeAll(ctx, db.db, userID, except, at))
+	return n, mapError("revoke sessions", err)
+}
+
+func revokeAll(ctx context.Context, ex execer, userID int64, except string, at time.Time) (sql.Result, error) {
+	// jti::text: except may be "", which is not a uuid.
+	return ex.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = $1
+		WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND jti::text <> $3`, at, userID, except)
+}
+
+// SetPassword stores the hash, revokes every live session and records next,
+// in one transaction.
+func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError("set password", err)
+	}
+	defer tx.Rollback()
+	n, err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID))
+	if err == nil && n == 0 {
+		return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	}
+	if err == nil {
+		_, err = revokeAll(ctx, tx, userID, "", at)
+	}
+	if err == nil && next != nil {
+		next.UserID = userID
+		err = insertSession(ctx, tx, next)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	return mapError("set password", err)
+}
+
+// purgeBatch is how many sessions one purge statement deletes.
+const purgeBatch = 1000
+
+// PurgeSessions deletes the sessions that expired before before, a batch at
+// a time. SKIP LOCKED lets processes that purge at the same moment take
+// different rows instead of waiting on each other.
+func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		bctx, cancel := db.bound(ctx)
+		n, err := affected(db.db.ExecContext(bctx, `
+			DELETE FROM sessions WHERE seq IN (
+				SELECT seq FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, purgeBatch))
+		cancel()
+		if err != nil {
+			return total, mapError("purge sessions", err)
+		}
+		if total += n; n < purgeBatch {
+			return total, nil
+		}
+	}
+}
+
+// affected returns the rows a statement changed.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,98 @@
+package widgetapi
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Session is one token the service issued: its jti is the session's id.
+// Register, login and a password change each open one.
+type Session struct {
+	// Seq orders sessions by when they were opened, also within a second.
+	Seq       int64
+	JTI       string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// RevokedAt is zero while the session is live.
+	RevokedAt time.Time
+	Origin
+}
+
+// Origin is where a session was opened from.
+type Origin struct {
+	// Address is the client address as the throttles see it (trusted
+	// proxies honoured).
+	Address   string
+	UserAgent string
+}
+
+// MaxUserAgent bounds the user agent a session keeps, in characters.
+const MaxUserAgent = 256
+
+// NewOrigin makes a client's address and user agent fit to keep: the user
+// agent, a header the client chose, is cut at MaxUserAgent characters, and
+// invalid UTF-8 and control characters in it are replaced, so that every
+// engine stores it as given.
+func NewOrigin(address, userAgent string) Origin {
+	ua := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(userAgent, "\uFFFD"))
+	if utf8.RuneCountInString(ua) > MaxUserAgent {
+		ua = string([]rune(ua)[:MaxUserAgent])
+	}
+	return Origin{Address: address, UserAgent: ua}
+}
+
+// Logout scopes.
+const (
+	ScopeLocal  = "local"  // this session
+	ScopeOthers = "others" // every other live session of the user
+	ScopeGlobal = "global" // every session of the user
+)
+
+// ParseScope checks a logout scope, "" meaning local.
+func ParseScope(s string) (string, error) {
+	switch s {
+	case "":
+		return ScopeLocal, nil
+	case ScopeLocal, ScopeOthers, ScopeGlobal:
+		return s, nil
+	}
+	return "", Invalid(map[string]string{"scope": "scope must be one of local, others, global"})
+}
+
+// SessionNotFound is the error for a session id that is not one of the
+// caller's live sessions; it says nothing of whose it is.
+func SessionNotFound(id string) error {
+	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(id))
+}
+
+// SessionStore persists sessions.
+type SessionStore interface {
+	// CreateSession records a new session.
+	CreateSession(ctx context.Context, s *Session) error
+	// ListSessions returns userID's sessions that are neither expired at
+	// now nor revoked, newest first.
+	ListSessions(ctx context.Context, userID int64, now time.Time) ([]*Session, error)
+	// RevokeSession revokes userID's live session jti at at, and reports
+	// whether there was one.
+	RevokeSession(ctx context.Context, userID int64, jti string, at time.Time) (bool, error)
+	// RevokeSessions revokes every live session of userID at at, but the
+	// one with jti except, if set, and returns how many it revoked.
+	RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error)
+	// SetPassword stores userID's new password hash, revokes every live
+	// session of the user at at, and records next, when set, as the user's
+	// one live session, all in one transaction. ENOTFOUND when there is no
+	// such user.
+	SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *Session) error
+	// PurgeSessions deletes sessions that expired before before and
+	// returns how many; safe to run from many processes at once.
+	PurgeSessions(ctx context.Context, before time.Time) (int64, error)
+}
