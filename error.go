@@ -17,6 +17,7 @@ const (
 	EBADLOGIN     = "bad_login"    // credentials do not match (401, business failure body)
 	EUNAUTHORIZED = "unauthorized" // missing, bad, expired or revoked token (401)
 	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (403)
+	EDISABLED     = "disabled"     // the right password of a disabled account (403, business failure body)
 	ENOTFOUND     = "not_found"    // no such record (404)
 	ETOOMANY      = "too_many"     // throttled (429)
 	EUNAVAILABLE  = "unavailable"  // the database cannot be reached, or the server is too busy (503)

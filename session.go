@@ -74,24 +74,25 @@ func SessionNotFound(id string) error {
 	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(id))
 }
 
-// SessionStore persists sessions.
+// SessionStore persists sessions. Its write methods record ev, when set,
+// in the same transaction as the change.
 type SessionStore interface {
 	// CreateSession records a new session.
-	CreateSession(ctx context.Context, s *Session) error
+	CreateSession(ctx context.Context, s *Session, ev *Event) error
 	// ListSessions returns userID's sessions that are neither expired at
 	// now nor revoked, newest first.
 	ListSessions(ctx context.Context, userID int64, now time.Time) ([]*Session, error)
 	// RevokeSession revokes userID's live session jti at at, and reports
-	// whether there was one.
-	RevokeSession(ctx context.Context, userID int64, jti string, at time.Time) (bool, error)
+	// whether there was one; ev is recorded only when there was.
+	RevokeSession(ctx context.Context, userID int64, jti string, at time.Time, ev *Event) (bool, error)
 	// RevokeSessions revokes every live session of userID at at, but the
 	// one with jti except, if set, and returns how many it revoked.
-	RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error)
+	RevokeSessions(ctx context.Context, userID int64, except string, at time.Time, ev *Event) (int64, error)
 	// SetPassword stores userID's new password hash, revokes every live
 	// session of the user at at, and records next, when set, as the user's
 	// one live session, all in one transaction. ENOTFOUND when there is no
 	// such user.
-	SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *Session) error
+	SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *Session, ev *Event) error
 	// PurgeSessions deletes sessions that expired before before and
 	// returns how many; safe to run from many processes at once.
 	PurgeSessions(ctx context.Context, before time.Time) (int64, error)

@@ -25,7 +25,94 @@ type User struct {
 	PasswordHash []byte
 	PublicID     string // a UUID; the token's subject
 	Admin        bool
+	// Disabled accounts cannot log in, and their tokens are refused.
+	Disabled     bool
 	RegisteredOn time.Time
+}
+
+// UserFilter narrows a list of users; nil and empty fields match everything.
+type UserFilter struct {
+	// Email matches a substring of the email, without regard to ASCII case.
+	Email    string
+	Admin    *bool
+	Disabled *bool
+}
+
+// UserUpdate holds what an administrator may change of a user; nil fields
+// stay as they are.
+type UserUpdate struct {
+	Admin    *bool
+	Disabled *bool
+}
+
+// Apply returns a copy of u with upd applied, and the fields upd changed,
+// each with its old and new value, for the audit log.
+func (u *User) Apply(upd UserUpdate) (*User, map[string]any) {
+	next := *u
+	changes := map[string]any{}
+	if upd.Admin != nil && *upd.Admin != u.Admin {
+		changes["admin"] = map[string]any{"old": u.Admin, "new": *upd.Admin}
+		next.Admin = *upd.Admin
+	}
+	if upd.Disabled != nil && *upd.Disabled != u.Disabled {
+		changes["disabled"] = map[string]any{"old": u.Disabled, "new": *upd.Disabled}
+		next.Disabled = *upd.Disabled
+	}
+	return &next, changes
+}
+
+// IsPublicID reports whether s has the form of a public id: a UUID as the
+// service writes them (lower-case, with hyphens). No user has any other.
+func IsPublicID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// IsEnabledAdmin reports whether u may administer the service now.
+func (u *User) IsEnabledAdmin() bool { return u != nil && u.Admin && !u.Disabled }
+
+// CheckHeir says why heir, nil when no user has the id given, cannot take
+// over the widgets of u: it must be an enabled administrator other than u.
+func CheckHeir(heir, u *User) error {
+	if heir == nil || !heir.IsEnabledAdmin() || heir.ID == u.ID {
+		return Invalid(map[string]string{"transfer_to": "transfer_to must be the public_id of another enabled administrator"})
+	}
+	return nil
+}
+
+// Errors of account administration, with the contract's messages.
+func LastAdministrator() error {
+	return Errorf(ECONFLICT, "cannot remove the last administrator")
+}
+
+// OwnsWidgets is the conflict of deleting a user who owns widgets.
+func OwnsWidgets(email string, n int) error {
+	return Errorf(ECONFLICT, "%s owns %d widgets", email, n)
+}
+
+// AccountDisabled is the refusal of a disabled account's token.
+func AccountDisabled() error {
+	return Errorf(EUNAUTHORIZED, "Account disabled. Please contact an administrator.")
+}
+
+// LoginDisabled is the answer to the right password of a disabled account.
+func LoginDisabled() error {
+	return Errorf(EDISABLED, "account disabled")
 }
 
 // EmailTaken is the conflict of a registration whose email is in use; it
@@ -34,18 +121,41 @@ func EmailTaken(email string) error {
 	return Errorf(ECONFLICT, "%s is already registered", email)
 }
 
-// UserNotFound is the error for an email that matches no user.
-func UserNotFound(email string) error {
-	return Errorf(ENOTFOUND, "%s not found in database.", email)
+// UserNotFound is the error for an email or public id that matches no
+// user; it repeats at most 64 bytes of it, control characters replaced.
+func UserNotFound(key string) error {
+	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(key))
 }
 
-// UserStore persists users and their sessions.
+// UserStore persists users and their sessions. Its write methods record
+// ev, when set, in the same transaction as the change: an acknowledged
+// change always has its event, a failed one never has.
 type UserStore interface {
 	SessionStore
 	// CreateUser inserts u and sets u.ID, and records first, when set, as
 	// the user's first session, in one transaction. ECONFLICT when the
 	// email is taken.
-	CreateUser(ctx context.Context, u *User, first *Session) error
+	CreateUser(ctx context.Context, u *User, first *Session, ev *Event) error
+	// FindUser looks up a public id. ENOTFOUND when absent.
+	FindUser(ctx context.Context, publicID string) (*User, error)
+	// ListUsers returns one page of users that match f, in registration
+	// order, and how many match in all.
+	ListUsers(ctx context.Context, f UserFilter, page Page) ([]*User, int, error)
+	// UpdateUser applies upd to the user with publicID and returns the user
+	// as changed, all in one transaction: disabling revokes every live
+	// session of the user at at; taking the last enabled administrator's
+	// rights (demoting or disabling) is a LastAdministrator conflict, and
+	// two such changes made at once never leave none. ev's Detail is given
+	// the changed fields, old and new. ENOTFOUND when there is no such user.
+	UpdateUser(ctx context.Context, publicID string, upd UserUpdate, at time.Time, ev *Event) (*User, error)
+	// DeleteUser deletes the user with publicID and, with it, their
+	// sessions. Widgets they own are moved to transferTo (the id of an
+	// enabled administrator, not the user), in the same transaction; with
+	// none given, owning widgets is an OwnsWidgets conflict. Deleting the
+	// last enabled administrator is a LastAdministrator conflict.
+	// ENOTFOUND when there is no such user; EINVALID naming transfer_to
+	// when transferTo is not an enabled administrator.
+	DeleteUser(ctx context.Context, publicID, transferTo string, ev *Event) error
 	// FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
 	// FindTokenSubject reads the user with the given public id and the

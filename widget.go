@@ -40,9 +40,10 @@ func WidgetNotFound(name string) error {
 
 // WidgetStore persists widgets. Names passed in are already normalized.
 type WidgetStore interface {
-	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero.
-	// ECONFLICT when the name is taken.
-	CreateWidget(ctx context.Context, w *Widget) error
+	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero, and
+	// records ev, when set, in the same transaction. ECONFLICT when the
+	// name is taken.
+	CreateWidget(ctx context.Context, w *Widget, ev *Event) error
 	// CreateWidgets inserts ws in one transaction, in their order (which
 	// is creation order), skipping each whose name is taken, by a widget
 	// already stored or by an earlier one of ws, and sets the ID of those
@@ -59,8 +60,11 @@ type WidgetStore interface {
 	// PutWidget creates w, or, when a widget of that name exists, changes
 	// its info_url and deadline (owner and created_at stay), in one atomic
 	// step: however other writers race, it never fails for a name taken or
-	// gone in between. created reports which it did, setting w.ID then.
-	PutWidget(ctx context.Context, w *Widget) (created bool, err error)
-	// DeleteWidget removes a widget. ENOTFOUND when absent.
-	DeleteWidget(ctx context.Context, name string) error
+	// gone in between. created reports which it did, setting w.ID then. ev,
+	// when set, is recorded in the same transaction, its Action set to
+	// ActionWidgetCreated or ActionWidgetUpdated by what happened.
+	PutWidget(ctx context.Context, w *Widget, ev *Event) (created bool, err error)
+	// DeleteWidget removes a widget and records ev, when set, in the same
+	// transaction. ENOTFOUND when absent.
+	DeleteWidget(ctx context.Context, name string, ev *Event) error
 }

@@ -11,6 +11,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/admission"
+	"widgetapi/audit"
 )
 
 // MsgBadLogin is the one answer to a failed login, whichever part was wrong.
@@ -22,6 +23,7 @@ type Service struct {
 	tokens *Tokens
 	cost   int
 	gate   *admission.Gate
+	audit  *audit.Log
 	now    func() time.Time
 	// dummyHash is compared against when no user matches, so that an unknown
 	// email costs the same bcrypt work as a wrong password.
@@ -41,7 +43,10 @@ type ServiceConfig struct {
 	// Gate, when set, admits every bcrypt hash or comparison, so that
 	// hashing cannot take every core from other requests.
 	Gate *admission.Gate
-	Now  func() time.Time
+	// Audit, when set, gets the events of registrations, logins, logouts
+	// and password changes.
+	Audit *audit.Log
+	Now   func() time.Time
 }
 
 // NewService checks cfg and returns a Service.
@@ -59,7 +64,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: prepare dummy hash: %w", err)
 	}
-	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, now: cfg.Now, dummyHash: dummy}, nil
+	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, audit: cfg.Audit, now: cfg.Now, dummyHash: dummy}, nil
 }
 
 // admit waits for the gate to admit one bcrypt operation.
@@ -129,19 +134,25 @@ func (s *Service) createUser(ctx context.Context, email, password string, admin 
 	}
 	var tok widgetapi.AccessToken
 	var first *widgetapi.Session
+	ev := s.audit.Event(ctx, widgetapi.ActionUserCreated, u.Email, map[string]any{"admin": admin})
 	if from != nil {
 		if tok, err = s.tokens.Issue(u); err != nil {
 			return nil, tok, err
 		}
 		first = newSession(tok, *from)
+		ev = s.audit.Event(ctx, widgetapi.ActionRegister, u.Email, map[string]any{"session": tok.ID})
+		if ev != nil {
+			ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
+		}
 	}
-	if err := s.users.CreateUser(ctx, u, first); err != nil {
+	if err := s.users.CreateUser(ctx, u, first, ev); err != nil {
 		if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
 			// Name the address as the client sent it.
 			return nil, widgetapi.AccessToken{}, widgetapi.EmailTaken(email)
 		}
 		return nil, widgetapi.AccessToken{}, err
 	}
+	s.audit.Committed(ctx, ev)
 	return u, tok, nil
 }
 
@@ -175,7 +186,13 @@ func (s *Service) Login(ctx context.Context, email, password string, from widget
 		return nil, widgetapi.AccessToken{}, err
 	}
 	if !ok || u == nil {
+		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, widgetapi.NormalizeEmail(email), nil))
 		return nil, widgetapi.AccessToken{}, widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
+	}
+	if u.Disabled {
+		// Only to someone who has the password: anyone else gets the 401.
+		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "account disabled"}))
+		return nil, widgetapi.AccessToken{}, widgetapi.LoginDisabled()
 	}
 	tok, err := s.openSession(ctx, u, from)
 	return u, tok, err
@@ -189,9 +206,14 @@ func (s *Service) openSession(ctx context.Context, u *widgetapi.User, from widge
 	}
 	sess := newSession(tok, from)
 	sess.UserID = u.ID
-	if err := s.users.CreateSession(ctx, sess); err != nil {
+	ev := s.audit.Event(ctx, widgetapi.ActionLogin, u.Email, map[string]any{"session": tok.ID})
+	if ev != nil {
+		ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
+	}
+	if err := s.users.CreateSession(ctx, sess, ev); err != nil {
 		return widgetapi.AccessToken{}, err
 	}
+	s.audit.Committed(ctx, ev)
 	return tok, nil
 }
 
@@ -203,12 +225,15 @@ func (s *Service) Verify(raw string) (*widgetapi.TokenClaims, error) {
 }
 
 // Admit decides from the token's subject, as the database has it, whether
-// the request may go on: the user must still exist, and the token's
-// session must be on record and not revoked.
+// the request may go on: the user must still exist and be enabled, and the
+// token's session must be on record and not revoked.
 func (s *Service) Admit(_ *widgetapi.TokenClaims, subject widgetapi.TokenSubject) (*widgetapi.User, error) {
 	switch {
 	case subject.User == nil:
 		return nil, unauthorized(MsgInvalid, errors.New("token subject no longer exists"))
+	case subject.User.Disabled:
+		// Disabling revoked the sessions too; this says why.
+		return nil, widgetapi.AccountDisabled()
 	case subject.NoSession:
 		return nil, unauthorized(MsgInvalid, errors.New("token's session is not on record"))
 	case subject.Revoked:
@@ -234,16 +259,24 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*widgetapi.User
 // Logout ends sessions of u as scope says.
 func (s *Service) Logout(ctx context.Context, u *widgetapi.User, claims *widgetapi.TokenClaims, scope string) error {
 	now := s.now()
+	ev := s.audit.Event(ctx, widgetapi.ActionLogout, u.Email, map[string]any{"scope": scope})
+	var err error
 	switch scope {
 	case widgetapi.ScopeOthers:
-		_, err := s.users.RevokeSessions(ctx, u.ID, claims.ID, now)
-		return err
+		_, err = s.users.RevokeSessions(ctx, u.ID, claims.ID, now, ev)
 	case widgetapi.ScopeGlobal:
-		_, err := s.users.RevokeSessions(ctx, u.ID, "", now)
-		return err
+		_, err = s.users.RevokeSessions(ctx, u.ID, "", now, ev)
+	default:
+		// The session was live a moment ago; revoked since, it stays
+		// revoked, and the other request recorded that.
+		var revoked bool
+		if revoked, err = s.users.RevokeSession(ctx, u.ID, claims.ID, now, ev); !revoked {
+			ev = nil
+		}
 	}
-	// The session was live a moment ago; revoked since, it stays revoked.
-	_, err := s.users.RevokeSession(ctx, u.ID, claims.ID, now)
+	if err == nil {
+		s.audit.Committed(ctx, ev)
+	}
 	return err
 }
 
@@ -258,13 +291,15 @@ func (s *Service) RevokeSession(ctx context.Context, u *widgetapi.User, id strin
 	if !canonicalUUID(id) {
 		return widgetapi.SessionNotFound(id)
 	}
-	found, err := s.users.RevokeSession(ctx, u.ID, id, s.now())
+	ev := s.audit.Event(ctx, widgetapi.ActionSessionRevoked, id, nil)
+	found, err := s.users.RevokeSession(ctx, u.ID, id, s.now(), ev)
 	switch {
 	case err != nil:
 		return err
 	case !found:
 		return widgetapi.SessionNotFound(id)
 	}
+	s.audit.Committed(ctx, ev)
 	return nil
 }
 
@@ -293,9 +328,11 @@ func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current
 	if err != nil {
 		return tok, err
 	}
-	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), newSession(tok, from)); err != nil {
+	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, map[string]any{"session": tok.ID})
+	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), newSession(tok, from), ev); err != nil {
 		return widgetapi.AccessToken{}, err
 	}
+	s.audit.Committed(ctx, ev)
 	return tok, nil
 }
 
@@ -314,7 +351,12 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (*wid
 	if err != nil {
 		return nil, err
 	}
-	return u, s.users.SetPassword(ctx, u.ID, hash, s.now(), nil)
+	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, nil)
+	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), nil, ev); err != nil {
+		return nil, err
+	}
+	s.audit.Committed(ctx, ev)
+	return u, nil
 }
 
 // PurgeSessions removes the records of sessions that have expired.

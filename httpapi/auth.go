@@ -69,6 +69,7 @@ func (s *Server) handleLogin() http.Handler {
 		// account costs the server nothing.
 		key := s.loginKey(r, email)
 		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
+			s.Audit.Throttled(r.Context(), "login\x00"+key, widgetapi.NormalizeEmail(email), "failed logins")
 			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
 			return
 		}
@@ -203,6 +204,7 @@ func (s *Server) handlePassword() http.Handler {
 		u := widgetapi.UserFromContext(r.Context())
 		key := s.loginKey(r, u.Email)
 		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
+			s.Audit.Throttled(r.Context(), "login\x00"+key, u.Email, "failed logins")
 			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
 			return
 		}

@@ -49,6 +49,41 @@ const MaxBodyFields = 64
 // it together with every other failing field; err is for the body as a whole
 // (413, 415, malformed, too many fields).
 func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]string, bad map[string]string, err error) {
+	return decode(w, r, names, nil)
+}
+
+// decodeBools reads the named boolean fields of a body: JSON booleans, or
+// "true" and "false" in forms. A missing field is nil; any other value is
+// named in bad.
+func decodeBools(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]*bool, bad map[string]string, err error) {
+	bools := make(map[string]bool, len(names))
+	for _, n := range names {
+		bools[n] = true
+	}
+	values, bad, err := decode(w, r, names, bools)
+	if err != nil {
+		return nil, nil, err
+	}
+	f = make(map[string]*bool, len(names))
+	for _, n := range names {
+		if _, ok := bad[n]; ok {
+			continue
+		}
+		switch values[n] {
+		case "":
+		case "true", "false":
+			v := values[n] == "true"
+			f[n] = &v
+		default:
+			bad[n] = n + " must be true or false"
+		}
+	}
+	return f, bad, nil
+}
+
+// decode reads the named fields of a body; those in bools may be JSON
+// booleans, which come back as "true" and "false".
+func decode(w http.ResponseWriter, r *http.Request, names []string, bools map[string]bool) (f map[string]string, bad map[string]string, err error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
@@ -64,7 +99,7 @@ func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f ma
 	bad = map[string]string{}
 	switch mediaType {
 	case "application/json":
-		err = decodeJSON(r.Body, r.ContentLength, names, values, bad)
+		err = decodeJSON(r.Body, r.ContentLength, names, bools, values, bad)
 	case "application/x-www-form-urlencoded":
 		err = decodeForm(r.Body, r.ContentLength, names, values, bad)
 	case "multipart/form-data":
@@ -116,7 +151,7 @@ var errTooManyFields = widgetapi.Invalid(map[string]string{
 // once and checked whole by encoding/json, which allocates nothing for
 // that; then only the named values are decoded, so a huge unknown value or a
 // flood of keys costs no more than the body itself.
-func decodeJSON(body io.Reader, size int64, names []string, out, bad map[string]string) error {
+func decodeJSON(body io.Reader, size int64, names []string, bools map[string]bool, out, bad map[string]string) error {
 	b, err := readBody(body, size)
 	if err != nil {
 		return err
@@ -150,6 +185,10 @@ func decodeJSON(body io.Reader, size int64, names []string, out, bad map[string]
 		seen[key] = true
 		switch {
 		case string(raw) == "null": // counts as missing
+		case bools[key] && (string(raw) == "true" || string(raw) == "false"):
+			out[key] = string(raw)
+		case bools[key]:
+			bad[key] = key + " must be true or false"
 		case raw[0] != '"':
 			bad[key] = key + " must be a string"
 		case len(raw) > MaxFieldBytes+2:

@@ -64,6 +64,7 @@ var answers = map[string]answer{
 	widgetapi.EUNAUTHORIZED: {status: http.StatusUnauthorized, challenge: "invalid_token"},
 	codeNoToken:             {status: http.StatusUnauthorized, challenge: "-"},
 	widgetapi.EFORBIDDEN:    {status: http.StatusForbidden, challenge: "insufficient_scope"},
+	widgetapi.EDISABLED:     {status: http.StatusForbidden, shape: failShape},
 	widgetapi.ENOTFOUND:     {status: http.StatusNotFound},
 	codeNoRoute:             {status: http.StatusNotFound},
 	codeMethod:              {status: http.StatusMethodNotAllowed},

@@ -73,7 +73,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.inFlight.Inc()
 			defer s.Metrics.inFlight.Dec()
 		}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		// What the audit log records of a change's origin.
+		ctx = widgetapi.NewContextWithRequest(ctx, widgetapi.RequestInfo{ID: id, Address: s.clientAddr(r).String(), Source: widgetapi.SourceAPI})
+		r = r.WithContext(ctx)
 		next.ServeHTTP(rec, r)
 
 		if rec.status == 0 {

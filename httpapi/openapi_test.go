@@ -211,6 +211,8 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	// A second session of the administrator's, for DELETE /auth/sessions/{id}.
 	second := loginAs(e, "doc-admin@example.com", "admin-password", "", "second")
 	secondID := testtoken.Payload(t, second)["jti"].(string)
+	// A user for /users/{public_id}, whom DELETE removes last.
+	userID := testtoken.Payload(t, e.register("doc-user@example.com", "user-password"))["sub"].(string)
 	// The deletions and the logout go last, so that the widget and the token
 	// still exist for the other calls.
 	last := func(op string) bool { return strings.HasPrefix(op, "DELETE ") || strings.HasSuffix(op, "/logout") }
@@ -225,7 +227,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	})
 	for _, op := range documented {
 		method, path, _ := strings.Cut(op, " ")
-		paths := []string{strings.NewReplacer("{name}", "doc-widget", "{id}", secondID).Replace(path)}
+		paths := []string{strings.NewReplacer("{name}", "doc-widget", "{id}", secondID, "{public_id}", userID).Replace(path)}
 		if strings.Contains(path, "{file}") {
 			// Every file the document lists is served.
 			paths = nil
@@ -609,7 +611,7 @@ func TestOpenAPIDocumentsUnknownRoutesAndMethods(t *testing.T) {
 		}
 		path := strings.NewReplacer("{name}", "no-such-widget-"+strings.ToLower(o.method), "{file}", "no-such-file.js").Replace(o.path)
 		res := e.do(request{Method: o.method, Path: path, Token: admin,
-			Form: url.Values{"info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}})
+			Form: url.Values{"info_url": {"https://example.com"}, "deadline": {"2099-12-31"}, "admin": {"true"}}})
 		if res.Status != http.StatusNotFound && !(o.method == "PUT" && res.Status == http.StatusCreated) {
 			t.Errorf("%s for something that does not exist: %d %s", o, res.Status, res.Body)
 		}

@@ -81,10 +81,10 @@ type blockedWidgets struct {
 	reached chan struct{}
 }
 
-func (b blockedWidgets) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
+func (b blockedWidgets) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
 	b.reached <- struct{}{}
 	<-ctx.Done()
-	return b.WidgetStore.CreateWidget(ctx, w)
+	return b.WidgetStore.CreateWidget(ctx, w, ev)
 }
 
 // A client that hangs up is its own outcome: no error-level line, no

@@ -23,6 +23,12 @@ func (s *Server) addRoutes() {
 	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
 	m.Handle("DELETE /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetDelete()))
 
+	m.Handle("GET /api/v1/users", s.requireAdmin(s.handleUserList()))
+	m.Handle("GET /api/v1/users/{public_id}", s.requireAdmin(s.handleUserGet()))
+	m.Handle("PATCH /api/v1/users/{public_id}", s.requireAdmin(s.handleUserPatch()))
+	m.Handle("DELETE /api/v1/users/{public_id}", s.requireAdmin(s.handleUserDelete()))
+	m.Handle("GET /api/v1/audit", s.requireAdmin(s.handleAudit()))
+
 	m.Handle("GET /api/v1/openapi.json", s.public(s.handleOpenAPI()))
 	m.Handle("GET /api/v1/swagger.json", s.public(s.handleOpenAPI()))
 	m.Handle("GET /api/v1/ui", s.public(s.handleUI()))

@@ -11,13 +11,19 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/accounts"
+	"widgetapi/audit"
 	"widgetapi/ratelimit"
 )
 
 // Config holds the dependencies and settings of a Server.
 type Config struct {
-	Auth    widgetapi.AuthService // required
-	Widgets widgetapi.WidgetStore // required
+	Auth     widgetapi.AuthService // required
+	Widgets  widgetapi.WidgetStore // required
+	Accounts *accounts.Service     // required
+	// Audit records the events of widget changes and refusals, and serves
+	// the audit log; required.
+	Audit *audit.Log
 	// Ready reports whether the database answers; /readyz calls it.
 	Ready  func(ctx context.Context) error // required
 	Logger *slog.Logger                    // required
@@ -59,6 +65,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("httpapi: Auth is required")
 	case cfg.Widgets == nil:
 		return nil, errors.New("httpapi: Widgets is required")
+	case cfg.Accounts == nil || cfg.Audit == nil:
+		return nil, errors.New("httpapi: Accounts and Audit are required")
 	case cfg.Ready == nil:
 		return nil, errors.New("httpapi: Ready is required")
 	case cfg.Logger == nil:

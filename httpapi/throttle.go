@@ -31,7 +31,9 @@ func (s *Server) throttle(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := s.AuthLimit.Allow(s.clientAddr(r).String(), s.Now()); !ok {
+		addr := s.clientAddr(r).String()
+		if ok, wait := s.AuthLimit.Allow(addr, s.Now()); !ok {
+			s.Audit.Throttled(r.Context(), "address\x00"+addr, addr, "address")
 			s.writeError(w, r, s.Realm, tooMany("Too many requests from your address.", wait))
 			return
 		}

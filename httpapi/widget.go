@@ -81,11 +81,18 @@ func (s *Server) readWidget(w http.ResponseWriter, r *http.Request, urlName stri
 	}, nil
 }
 
+// widgetDetail is what the audit log keeps of a widget as written.
+func widgetDetail(wd *widgetapi.Widget) map[string]any {
+	return map[string]any{"info_url": wd.InfoURL, "deadline": iso8601(wd.Deadline)}
+}
+
 func (s *Server) createWidget(w http.ResponseWriter, r *http.Request, wd *widgetapi.Widget) {
-	if err := s.Widgets.CreateWidget(r.Context(), wd); err != nil {
+	ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetCreated, wd.Name, widgetDetail(wd))
+	if err := s.Widgets.CreateWidget(r.Context(), wd, ev); err != nil {
 		s.writeError(w, r, s.AdminRealm, err)
 		return
 	}
+	s.Audit.Committed(r.Context(), ev)
 	w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
 	writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
 }
@@ -215,7 +222,12 @@ func (s *Server) handleWidgetPut() http.Handler {
 			return
 		}
 		// PUT to a missing widget creates it exactly as POST would.
-		created, err := s.Widgets.PutWidget(r.Context(), wd)
+		// The store names the event's action by what the PUT did.
+		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetUpdated, wd.Name, widgetDetail(wd))
+		created, err := s.Widgets.PutWidget(r.Context(), wd, ev)
+		if err == nil {
+			s.Audit.Committed(r.Context(), ev)
+		}
 		switch {
 		case err != nil:
 			s.writeError(w, r, s.AdminRealm, err)
@@ -235,11 +247,13 @@ func (s *Server) handleWidgetDelete() http.Handler {
 			s.writeError(w, r, s.AdminRealm, widgetapi.WidgetNotFound(name))
 			return
 		}
-		err := s.Widgets.DeleteWidget(r.Context(), name)
+		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetDeleted, name, nil)
+		err := s.Widgets.DeleteWidget(r.Context(), name, ev)
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
+		s.Audit.Committed(r.Context(), ev)
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

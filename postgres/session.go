@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"time"
+	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
 )
@@ -19,11 +20,14 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// CreateSession records s and sets s.Seq.
-func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	return mapError("create session", insertSession(ctx, db.db, s))
+// CreateSession records s, and sets s.Seq, with ev.
+func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		if err := insertSession(ctx, tx, s); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 func insertSession(ctx context.Context, ex execer, s *widgetapi.Session) error {
@@ -58,22 +62,32 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 	return out, mapError("list sessions", rows.Err())
 }
 
-// RevokeSession revokes userID's live session jti.
-func (db *DB) RevokeSession(ctx context.Context, userID int64, jti string, at time.Time) (bool, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	n, err := affected(db.db.ExecContext(ctx, `
-		UPDATE sessions SET revoked_at = $1
-		WHERE user_id = $2 AND jti = $3 AND revoked_at IS NULL AND expires_at > $1`, at, userID, jti))
-	return n == 1, mapError("revoke session", err)
+// RevokeSession revokes userID's live session jti, with ev when it did.
+func (db *DB) RevokeSession(ctx context.Context, userID int64, jti string, at time.Time, ev *widgetapi.Event) (bool, error) {
+	var revoked bool
+	err := db.inTx(ctx, "revoke session", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = $1
+			WHERE user_id = $2 AND jti = $3 AND revoked_at IS NULL AND expires_at > $1`, at, userID, jti))
+		if revoked = n == 1; err != nil || !revoked {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return revoked, err
 }
 
-// RevokeSessions revokes userID's live sessions but except.
-func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	n, err := affected(revokeAll(ctx, db.db, userID, except, at))
-	return n, mapError("revoke sessions", err)
+// RevokeSessions revokes userID's live sessions but except, with ev.
+func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time, ev *widgetapi.Event) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {
+		var err error
+		if n, err = sqlutil.Affected(revokeAll(ctx, tx, userID, except, at)); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return n, err
 }
 
 func revokeAll(ctx context.Context, ex execer, userID int64, except string, at time.Time) (sql.Result, error) {
@@ -83,31 +97,26 @@ func revokeAll(ctx context.Context, ex execer, userID int64, except string, at t
 		WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND jti::text <> $3`, at, userID, except)
 }
 
-// SetPassword stores the hash, revokes every live session and records next,
-// in one transaction.
-func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapError("set password", err)
-	}
-	defer tx.Rollback()
-	n, err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID))
-	if err == nil && n == 0 {
-		return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
-	}
-	if err == nil {
-		_, err = revokeAll(ctx, tx, userID, "", at)
-	}
-	if err == nil && next != nil {
-		next.UserID = userID
-		err = insertSession(ctx, tx, next)
-	}
-	if err == nil {
-		err = tx.Commit()
-	}
-	return mapError("set password", err)
+// SetPassword stores the hash, revokes every live session and records next
+// and ev, in one transaction.
+func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "set password", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID))
+		if err == nil && n == 0 {
+			return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		}
+		if err == nil {
+			_, err = revokeAll(ctx, tx, userID, "", at)
+		}
+		if err == nil && next != nil {
+			next.UserID = userID
+			err = insertSession(ctx, tx, next)
+		}
+		if err == nil {
+			err = insertEvent(ctx, tx, ev)
+		}
+		return err
+	})
 }
 
 // purgeBatch is how many sessions one purge statement deletes.
@@ -120,7 +129,7 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error
 	var total int64
 	for {
 		bctx, cancel := db.bound(ctx)
-		n, err := affected(db.db.ExecContext(bctx, `
+		n, err := sqlutil.Affected(db.db.ExecContext(bctx, `
 			DELETE FROM sessions WHERE seq IN (
 				SELECT seq FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, purgeBatch))
 		cancel()
@@ -131,12 +140,4 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error
 			return total, nil
 		}
 	}
-}
-
-// affected returns the rows a statement changed.
-func affected(res sql.Result, err error) (int64, error) {
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }

@@ -4,38 +4,50 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
 )
 
 var _ widgetapi.UserStore = (*DB)(nil)
 
-// CreateUser inserts u, and first when set, in one transaction, and sets
-// u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapError("create user", err)
+// CreateUser inserts u, and first and ev when set, in one transaction,
+// and sets u.ID. ECONFLICT when the email is taken.
+func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
+		).Scan(&u.ID)
+		if isUnique(err) {
+			return widgetapi.EmailTaken(u.Email)
+		}
+		if err == nil && first != nil {
+			first.UserID = u.ID
+			err = insertSession(ctx, tx, first)
+		}
+		if err == nil {
+			err = insertEvent(ctx, tx, ev)
+		}
+		return err
+	})
+}
+
+// userColumns are the columns of a user, as scanUser reads them.
+const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id::text`
+
+func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+	var u widgetapi.User
+	var hash string
+	if err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.Disabled, &u.PublicID); err != nil {
+		return nil, err
 	}
-	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
-	).Scan(&u.ID)
-	if isUnique(err) {
-		return widgetapi.EmailTaken(u.Email)
-	}
-	if err == nil && first != nil {
-		first.UserID = u.ID
-		err = insertSession(ctx, tx, first)
-	}
-	if err == nil {
-		err = tx.Commit()
-	}
-	return mapError("create user", err)
+	u.PasswordHash, u.RegisteredOn = []byte(hash), u.RegisteredOn.UTC()
+	return &u, nil
 }
 
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
@@ -46,21 +58,171 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetap
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	row := db.db.QueryRowContext(ctx, `
-		SELECT id, email, password_hash, registered_on, admin, public_id::text
-		FROM users WHERE lower(email) = $1`, email)
-	var u widgetapi.User
-	var hash string
-	err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.PublicID)
+	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, widgetapi.UserNotFound(email)
 	}
-	if err != nil {
-		return nil, mapError("find user by email", err)
+	return u, mapError("find user by email", err)
+}
+
+// FindUser looks up a public id. ENOTFOUND when absent, and for a
+// malformed id, which no user has.
+func (db *DB) FindUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1`, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, widgetapi.UserNotFound(publicID)
 	}
-	u.PasswordHash = []byte(hash)
-	u.RegisteredOn = u.RegisteredOn.UTC()
-	return &u, nil
+	return u, mapError("find user", err)
+}
+
+// ListUsers reads one page of users in registration order and the count,
+// in one repeatable-read transaction.
+func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widgetapi.Page) ([]*widgetapi.User, int, error) {
+	where, args := []string{"true"}, []any{}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Email != "" {
+		where = append(where, `lower(email) LIKE `+arg("%"+sqlutil.EscapeLike(widgetapi.NormalizeEmail(f.Email))+"%")+` ESCAPE '\'`)
+	}
+	if f.Admin != nil {
+		where = append(where, "admin = "+arg(*f.Admin))
+	}
+	if f.Disabled != nil {
+		where = append(where, "disabled = "+arg(*f.Disabled))
+	}
+	cond := strings.Join(where, " AND ")
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, 0, mapError("list users", err)
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, mapError("list users", err)
+	}
+	limit, offset := arg(page.Size), arg(page.Offset())
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT `+limit+` OFFSET `+offset, args...)
+	if err != nil {
+		return nil, 0, mapError("list users", err)
+	}
+	defer rows.Close()
+	users := make([]*widgetapi.User, 0, page.Size)
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, mapError("list users", err)
+		}
+		users = append(users, u)
+	}
+	return users, total, mapError("list users", rows.Err())
+}
+
+// adminsLock is the transaction-scoped advisory lock that changes which
+// can remove an administrator take first: under READ COMMITTED, two such
+// changes made at once would each count the other's target as an
+// administrator still, and both commit.
+const adminsLock = 0x77617069_61646d6e // "wapi" "admn"
+
+// lockedUser takes adminsLock and reads the user with publicID for update.
+func lockedUser(ctx context.Context, tx *sql.Tx, publicID string) (*widgetapi.User, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(adminsLock)); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR UPDATE`, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, widgetapi.UserNotFound(publicID)
+	}
+	return u, err
+}
+
+// lastAdministrator fails with LastAdministrator when no enabled
+// administrator but the user with id is left.
+func lastAdministrator(ctx context.Context, tx *sql.Tx, id int64) error {
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> $1`, id).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return widgetapi.LastAdministrator()
+	}
+	return nil
+}
+
+// UpdateUser applies upd in one transaction, under adminsLock.
+func (db *DB) UpdateUser(ctx context.Context, publicID string, upd widgetapi.UserUpdate, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
+	var u *widgetapi.User
+	err := db.inTx(ctx, "update user", func(tx *sql.Tx) error {
+		old, err := lockedUser(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		next, changes := old.Apply(upd)
+		if old.IsEnabledAdmin() && !next.IsEnabledAdmin() {
+			if err := lastAdministrator(ctx, tx, old.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = $1, disabled = $2 WHERE id = $3`, next.Admin, next.Disabled, old.ID); err != nil {
+			return err
+		}
+		if next.Disabled && !old.Disabled {
+			if _, err := revokeAll(ctx, tx, old.ID, "", at); err != nil {
+				return err
+			}
+		}
+		if ev != nil {
+			ev.Detail = changes
+		}
+		u = next
+		return insertEvent(ctx, tx, ev)
+	})
+	return u, err
+}
+
+// DeleteUser deletes the user, moving their widgets to transferTo, in one
+// transaction under adminsLock; their sessions go with them (ON DELETE
+// CASCADE).
+func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
+		u, err := lockedUser(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		if u.IsEnabledAdmin() {
+			if err := lastAdministrator(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		var owned int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = $1`, u.ID).Scan(&owned); err != nil {
+			return err
+		}
+		if owned > 0 {
+			if transferTo == "" {
+				return widgetapi.OwnsWidgets(u.Email, owned)
+			}
+			heir, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR SHARE`, transferTo))
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err := widgetapi.CheckHeir(heir, u); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE widgets SET owner_id = $1 WHERE owner_id = $2`, heir.ID, u.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID); err != nil {
+			return err
+		}
+		if ev != nil {
+			ev.Detail = map[string]any{"email": u.Email, "widgets_moved": owned}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // subjectColumns are the result columns of a token's subject, shared by
@@ -69,7 +231,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 const (
 	subjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.public_id AS subject_public_id,
+	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
 	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
 	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
 )
@@ -95,7 +257,7 @@ func scanSubject(r *row) widgetapi.TokenSubject {
 	return widgetapi.TokenSubject{
 		User: &widgetapi.User{
 			ID: r.int8("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.timestamptz("subject_registered_on"),
-			Admin: r.bool("subject_admin"), PublicID: r.uuid("subject_public_id"),
+			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.uuid("subject_public_id"),
 		},
 		NoSession: r.bool("no_session"),
 		Revoked:   r.bool("revoked"),

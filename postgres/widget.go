@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"widgetapi"
@@ -13,18 +14,21 @@ var _ widgetapi.WidgetStore = (*DB)(nil)
 const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id::text`
 
 // CreateWidget inserts w. ECONFLICT when the name is taken.
-func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	err := db.db.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
-	).Scan(&w.ID)
-	if isUnique(err) {
-		return widgetapi.WidgetNameTaken(w.Name)
-	}
-	return mapError("create widget", err)
+func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
+		).Scan(&w.ID)
+		if isUnique(err) {
+			return widgetapi.WidgetNameTaken(w.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // CreateWidgets inserts ws in one statement from arrays, so that the count
@@ -159,31 +163,44 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 // PutWidget creates the widget or changes it in one statement: INSERT ...
 // ON CONFLICT DO UPDATE either inserts or updates whatever other
 // transactions do, and xmax is 0 only on a row this statement inserted.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	var id int64
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) (bool, error) {
 	var created bool
-	err := db.db.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline
-		RETURNING id, xmax = 0`,
-		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
-	).Scan(&id, &created)
-	if err != nil {
-		return false, mapError("put widget", err)
-	}
-	if created {
-		w.ID = id
-	}
-	return created, nil
+	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline
+			RETURNING id, xmax = 0`,
+			w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
+		).Scan(&id, &created)
+		if err != nil {
+			return err
+		}
+		if created {
+			w.ID = id
+		}
+		if ev != nil {
+			ev.Action = widgetapi.ActionWidgetUpdated
+			if created {
+				ev.Action = widgetapi.ActionWidgetCreated
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return created, err
 }
 
-// DeleteWidget removes a widget. ENOTFOUND when absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	res, err := db.db.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name)
-	return sqlutil.ExpectOne("delete widget", name, res, err, mapError)
+// DeleteWidget removes a widget, with ev. ENOTFOUND when absent.
+func (db *DB) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name))
+		if err == nil && n == 0 {
+			return widgetapi.WidgetNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"time"
+	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
 )
@@ -13,9 +14,17 @@ var _ widgetapi.SessionStore = (*DB)(nil)
 // maxListedSessions bounds what one user's session list may cost.
 const maxListedSessions = 1000
 
-// CreateSession records s and sets s.Seq.
-func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session) error {
-	return mapError("create session", insertSession(ctx, db.write, s))
+// CreateSession records s, and sets s.Seq, with ev.
+func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
+	if ev == nil {
+		return mapError("create session", insertSession(ctx, db.write, s))
+	}
+	return db.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		if err := insertSession(ctx, tx, s); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // execer is the writer pool or a transaction on it.
@@ -55,19 +64,32 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 	return out, mapError("list sessions", rows.Err())
 }
 
-// RevokeSession revokes userID's live session jti.
-func (db *DB) RevokeSession(ctx context.Context, userID int64, jti string, at time.Time) (bool, error) {
-	res, err := db.exec(ctx, `
-		UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND jti = ? AND revoked_at IS NULL AND expires_at > ?`, at.Unix(), userID, jti, at.Unix())
-	n, err := affected(res, err)
-	return n == 1, mapError("revoke session", err)
+// RevokeSession revokes userID's live session jti, with ev when it did.
+func (db *DB) RevokeSession(ctx context.Context, userID int64, jti string, at time.Time, ev *widgetapi.Event) (bool, error) {
+	var revoked bool
+	err := db.inTx(ctx, "revoke session", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND jti = ? AND revoked_at IS NULL AND expires_at > ?`, at.Unix(), userID, jti, at.Unix()))
+		if revoked = n == 1; err != nil || !revoked {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return revoked, err
 }
 
-// RevokeSessions revokes userID's live sessions but except.
-func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error) {
-	n, err := affected(revokeAll(ctx, db.write, userID, except, at))
-	return n, mapError("revoke sessions", err)
+// RevokeSessions revokes userID's live sessions but except, with ev.
+func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time, ev *widgetapi.Event) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, "revoke sessions", func(tx *sql.Tx) error {
+		var err error
+		if n, err = sqlutil.Affected(revokeAll(ctx, tx, userID, except, at)); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return n, err
 }
 
 func revokeAll(ctx context.Context, ex execer, userID int64, except string, at time.Time) (sql.Result, error) {
@@ -76,29 +98,26 @@ func revokeAll(ctx context.Context, ex execer, userID int64, except string, at t
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND jti <> ?`, at.Unix(), userID, at.Unix(), except)
 }
 
-// SetPassword stores the hash, revokes every live session and records next,
-// in one transaction.
-func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return mapError("set password", err)
-	}
-	defer tx.Rollback()
-	n, err := affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, string(hash), userID))
-	if err == nil && n == 0 {
-		return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
-	}
-	if err == nil {
-		_, err = revokeAll(ctx, tx, userID, "", at)
-	}
-	if err == nil && next != nil {
-		next.UserID = userID
-		err = insertSession(ctx, tx, next)
-	}
-	if err == nil {
-		err = tx.Commit()
-	}
-	return mapError("set password", err)
+// SetPassword stores the hash, revokes every live session and records next
+// and ev, in one transaction.
+func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "set password", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, string(hash), userID))
+		if err == nil && n == 0 {
+			return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+		}
+		if err == nil {
+			_, err = revokeAll(ctx, tx, userID, "", at)
+		}
+		if err == nil && next != nil {
+			next.UserID = userID
+			err = insertSession(ctx, tx, next)
+		}
+		if err == nil {
+			err = insertEvent(ctx, tx, ev)
+		}
+		return err
+	})
 }
 
 // purgeBatch is how many sessions one purge statement deletes, so that the
@@ -110,7 +129,7 @@ const purgeBatch = 1000
 func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		n, err := affected(db.exec(ctx, `
+		n, err := sqlutil.Affected(db.exec(ctx, `
 			DELETE FROM sessions WHERE seq IN (
 				SELECT seq FROM sessions WHERE expires_at < ? LIMIT ?)`, before.Unix(), purgeBatch))
 		if err != nil {
@@ -120,12 +139,4 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error
 			return total, nil
 		}
 	}
-}
-
-// affected returns the rows a statement changed.
-func affected(res sql.Result, err error) (int64, error) {
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }

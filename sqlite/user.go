@@ -4,57 +4,201 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
 )
 
 var _ widgetapi.UserStore = (*DB)(nil)
 
-// CreateUser inserts u, and first when set, in one transaction, and sets
-// u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+// CreateUser inserts u, and first and ev when set, in one transaction,
+// and sets u.ID. ECONFLICT when the email is taken.
+func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
+		).Scan(&u.ID)
+		if isUnique(err) {
+			return widgetapi.EmailTaken(u.Email)
+		}
+		if err == nil && first != nil {
+			first.UserID = u.ID
+			err = insertSession(ctx, tx, first)
+		}
+		if err == nil {
+			err = insertEvent(ctx, tx, ev)
+		}
+		return err
+	})
+}
+
+// userColumns are the columns of a user, as scanUser reads them.
+const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id`
+
+func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+	var u widgetapi.User
+	var hash string
+	var registered int64
+	if err := row.Scan(&u.ID, &u.Email, &hash, &registered, &u.Admin, &u.Disabled, &u.PublicID); err != nil {
+		return nil, err
+	}
+	u.PasswordHash, u.RegisteredOn = []byte(hash), time.Unix(registered, 0).UTC()
+	return &u, nil
+}
+
+// FindUser looks up a public id. ENOTFOUND when absent.
+func (db *DB) FindUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, widgetapi.UserNotFound(publicID)
+	}
+	return u, mapError("find user", err)
+}
+
+// ListUsers reads one page of users in registration order and the count,
+// in one read transaction.
+func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widgetapi.Page) ([]*widgetapi.User, int, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.Email != "" {
+		where, args = append(where, `email LIKE ? ESCAPE '\'`), append(args, "%"+sqlutil.EscapeLike(widgetapi.NormalizeEmail(f.Email))+"%")
+	}
+	if f.Admin != nil {
+		where, args = append(where, "admin = ?"), append(args, *f.Admin)
+	}
+	if f.Disabled != nil {
+		where, args = append(where, "disabled = ?"), append(args, *f.Disabled)
+	}
+	cond := strings.Join(where, " AND ")
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return mapError("create user", err)
+		return nil, 0, mapError("list users", err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
-	).Scan(&u.ID)
-	if isUnique(err) {
-		return widgetapi.EmailTaken(u.Email)
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, mapError("list users", err)
 	}
-	if err == nil && first != nil {
-		first.UserID = u.ID
-		err = insertSession(ctx, tx, first)
+	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`,
+		append(args, page.Size, page.Offset())...)
+	if err != nil {
+		return nil, 0, mapError("list users", err)
 	}
-	if err == nil {
-		err = tx.Commit()
+	defer rows.Close()
+	users := make([]*widgetapi.User, 0, page.Size)
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, mapError("list users", err)
+		}
+		users = append(users, u)
 	}
-	return mapError("create user", err)
+	return users, total, mapError("list users", rows.Err())
+}
+
+// UpdateUser applies upd in one transaction on the writer: SQLite's one
+// writer at a time serialises the last-administrator check with the change.
+func (db *DB) UpdateUser(ctx context.Context, publicID string, upd widgetapi.UserUpdate, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
+	var u *widgetapi.User
+	err := db.inTx(ctx, "update user", func(tx *sql.Tx) error {
+		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return widgetapi.UserNotFound(publicID)
+		}
+		if err != nil {
+			return err
+		}
+		next, changes := old.Apply(upd)
+		if old.IsEnabledAdmin() && !next.IsEnabledAdmin() {
+			if err := lastAdministrator(ctx, tx, old.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ?, disabled = ? WHERE id = ?`, next.Admin, next.Disabled, old.ID); err != nil {
+			return err
+		}
+		if next.Disabled && !old.Disabled {
+			if _, err := revokeAll(ctx, tx, old.ID, "", at); err != nil {
+				return err
+			}
+		}
+		if ev != nil {
+			ev.Detail = changes
+		}
+		u = next
+		return insertEvent(ctx, tx, ev)
+	})
+	return u, err
+}
+
+// lastAdministrator fails with LastAdministrator when no enabled
+// administrator but the user with id is left.
+func lastAdministrator(ctx context.Context, tx *sql.Tx, id int64) error {
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> ?`, id).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return widgetapi.LastAdministrator()
+	}
+	return nil
+}
+
+// DeleteUser deletes the user, moving their widgets to transferTo, in one
+// transaction; their sessions go with them (ON DELETE CASCADE).
+func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return widgetapi.UserNotFound(publicID)
+		}
+		if err != nil {
+			return err
+		}
+		if u.IsEnabledAdmin() {
+			if err := lastAdministrator(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		var owned int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = ?`, u.ID).Scan(&owned); err != nil {
+			return err
+		}
+		if owned > 0 {
+			if transferTo == "" {
+				return widgetapi.OwnsWidgets(u.Email, owned)
+			}
+			heir, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, transferTo))
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err := widgetapi.CheckHeir(heir, u); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE widgets SET owner_id = ? WHERE owner_id = ?`, heir.ID, u.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
+			return err
+		}
+		if ev != nil {
+			ev.Detail = map[string]any{"email": u.Email, "widgets_moved": owned}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
-	row := db.queryRow(ctx, false, `
-		SELECT id, email, password_hash, registered_on, admin, public_id
-		FROM users WHERE email = ?`, email)
-	var u widgetapi.User
-	var hash string
-	var registered int64
-	err := row.Scan(&u.ID, &u.Email, &hash, &registered, &u.Admin, &u.PublicID)
+	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, widgetapi.UserNotFound(email)
 	}
-	if err != nil {
-		return nil, mapError("find user by email", err)
-	}
-	u.PasswordHash = []byte(hash)
-	u.RegisteredOn = time.Unix(registered, 0).UTC()
-	return &u, nil
+	return u, mapError("find user by email", err)
 }
 
 // subjectColumns are the result columns of a token's subject, shared by
@@ -63,7 +207,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 const (
 	subjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.public_id AS subject_public_id,
+	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
 	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
 	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = :jti AND ses.user_id = s.id`
 )
@@ -85,7 +229,7 @@ func scanSubject(r row) widgetapi.TokenSubject {
 	return widgetapi.TokenSubject{
 		User: &widgetapi.User{
 			ID: r.int64("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.time("subject_registered_on"),
-			Admin: r.bool("subject_admin"), PublicID: r.text("subject_public_id"),
+			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.text("subject_public_id"),
 		},
 		NoSession: r.bool("no_session"),
 		Revoked:   r.bool("revoked"),

@@ -14,9 +14,18 @@ var _ widgetapi.WidgetStore = (*DB)(nil)
 
 const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id`
 
-// CreateWidget inserts w. ECONFLICT when the name is taken.
-func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
-	err := db.queryRow(ctx, true, `
+// CreateWidget inserts w, with ev. ECONFLICT when the name is taken.
+func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
+		if err := insertWidget(ctx, tx, w); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
+	err := ex.QueryRowContext(ctx, `
 		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
@@ -24,7 +33,7 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
 	if isUnique(err) {
 		return widgetapi.WidgetNameTaken(w.Name)
 	}
-	return mapError("create widget", err)
+	return err
 }
 
 // CreateWidgets inserts ws in one transaction on the writer.
@@ -146,36 +155,40 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 // transaction on the single writer connection; BEGIN IMMEDIATE holds the
 // database's write lock from the start, so no other process writes between
 // the two statements.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return false, mapError("put widget", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
-		w.InfoURL, w.Deadline.Unix(), w.Name)
-	if err != nil {
-		return false, mapError("put widget", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, mapError("put widget", err)
-	}
-	created := n == 0
-	if created {
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID).Scan(&w.ID)
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) (bool, error) {
+	var created bool
+	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
+			w.InfoURL, w.Deadline.Unix(), w.Name))
 		if err != nil {
-			return false, mapError("put widget", err)
+			return err
 		}
-	}
-	return created, mapError("put widget", tx.Commit())
+		if created = n == 0; created {
+			if err := insertWidget(ctx, tx, w); err != nil {
+				return err
+			}
+		}
+		if ev != nil {
+			ev.Action = widgetapi.ActionWidgetUpdated
+			if created {
+				ev.Action = widgetapi.ActionWidgetCreated
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return created, err
 }
 
-// DeleteWidget removes a widget. ENOTFOUND when absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string) error {
-	res, err := db.exec(ctx, `DELETE FROM widgets WHERE name = ?`, name)
-	return sqlutil.ExpectOne("delete widget", name, res, err, mapError)
+// DeleteWidget removes a widget, with ev. ENOTFOUND when absent.
+func (db *DB) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event) error {
+	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
+		if err == nil && n == 0 {
+			return widgetapi.WidgetNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }

@@ -31,7 +31,7 @@ func newUser(email string, admin bool) *widgetapi.User {
 func mustCreateUser(t *testing.T, st testdb.Store, email string, admin bool) *widgetapi.User {
 	t.Helper()
 	u := newUser(email, admin)
-	if err := st.CreateUser(context.Background(), u, nil); err != nil {
+	if err := st.CreateUser(context.Background(), u, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -47,7 +47,7 @@ func newSession(userID int64, i int) *widgetapi.Session {
 func mustCreateSession(t *testing.T, st testdb.Store, userID int64, i int) *widgetapi.Session {
 	t.Helper()
 	s := newSession(userID, i)
-	if err := st.CreateSession(context.Background(), s); err != nil {
+	if err := st.CreateSession(context.Background(), s, nil); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -75,7 +75,7 @@ func TestUsers(t *testing.T) {
 			string(got.PasswordHash) != string(u.PasswordHash) {
 			t.Fatalf("found %+v, want %+v", got, u)
 		}
-		wantCode(t, st.CreateUser(ctx, newUser("alice@example.com", false), nil), widgetapi.ECONFLICT)
+		wantCode(t, st.CreateUser(ctx, newUser("alice@example.com", false), nil, nil), widgetapi.ECONFLICT)
 		_, err = st.FindUserByEmail(ctx, "nobody@example.com")
 		wantCode(t, err, widgetapi.ENOTFOUND)
 	})
@@ -87,7 +87,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		// A user made with a first session, in one transaction.
 		u := newUser("bob@example.com", false)
 		first := newSession(0, 0)
-		if err := st.CreateUser(ctx, u, first); err != nil {
+		if err := st.CreateUser(ctx, u, first, nil); err != nil {
 			t.Fatal(err)
 		}
 		if first.UserID != u.ID || first.Seq == 0 {
@@ -113,13 +113,13 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		// Revoking one: only it, and only once; never another user's.
 		second, third := mustCreateSession(t, st, u.ID, 2), mustCreateSession(t, st, u.ID, 2)
 		now := t0.Add(time.Minute)
-		if ok, err := st.RevokeSession(ctx, other.ID, second.JTI, now); err != nil || ok {
+		if ok, err := st.RevokeSession(ctx, other.ID, second.JTI, now, nil); err != nil || ok {
 			t.Fatalf("revoking another user's session: %v, %v", ok, err)
 		}
-		if ok, err := st.RevokeSession(ctx, u.ID, second.JTI, now); err != nil || !ok {
+		if ok, err := st.RevokeSession(ctx, u.ID, second.JTI, now, nil); err != nil || !ok {
 			t.Fatalf("revoke: %v, %v", ok, err)
 		}
-		if ok, _ := st.RevokeSession(ctx, u.ID, second.JTI, now); ok {
+		if ok, _ := st.RevokeSession(ctx, u.ID, second.JTI, now, nil); ok {
 			t.Fatal("revoked twice")
 		}
 		if sub, _ := st.FindTokenSubject(ctx, u.PublicID, second.JTI); !sub.Revoked {
@@ -134,7 +134,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 			t.Fatalf("listed %+v, want %+v", s, third)
 		}
 		// Others: every live one but the named.
-		if n, err := st.RevokeSessions(ctx, u.ID, third.JTI, now); err != nil || n != 1 {
+		if n, err := st.RevokeSessions(ctx, u.ID, third.JTI, now, nil); err != nil || n != 1 {
 			t.Fatalf("revoke others: %d, %v", n, err)
 		}
 		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != third.JTI {
@@ -142,7 +142,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		}
 		// A password set revokes them all and records the next one alone.
 		next := newSession(0, 3)
-		if err := st.SetPassword(ctx, u.ID, []byte("$2a$04$new"), now, next); err != nil {
+		if err := st.SetPassword(ctx, u.ID, []byte("$2a$04$new"), now, next, nil); err != nil {
 			t.Fatal(err)
 		}
 		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != next.JTI {
@@ -151,9 +151,9 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		if got, _ := st.FindUserByEmail(ctx, u.Email); string(got.PasswordHash) != "$2a$04$new" {
 			t.Fatalf("hash %q", got.PasswordHash)
 		}
-		wantCode(t, st.SetPassword(ctx, 1<<40, []byte("x"), now, nil), widgetapi.ENOTFOUND)
+		wantCode(t, st.SetPassword(ctx, 1<<40, []byte("x"), now, nil, nil), widgetapi.ENOTFOUND)
 		// Global: every one.
-		if n, err := st.RevokeSessions(ctx, u.ID, "", now); err != nil || n != 1 {
+		if n, err := st.RevokeSessions(ctx, u.ID, "", now, nil); err != nil || n != 1 {
 			t.Fatalf("revoke all: %d, %v", n, err)
 		}
 		// Expired sessions are not listed, and are purged; live ones stay.
@@ -180,7 +180,7 @@ func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil)
+				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil, nil)
 			}()
 		}
 		wg.Wait()
@@ -223,10 +223,10 @@ func TestWidgets(t *testing.T) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		w := newWidget("first", owner, 0)
-		if err := st.CreateWidget(ctx, w); err != nil {
+		if err := st.CreateWidget(ctx, w, nil); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, st.CreateWidget(ctx, newWidget("first", owner, 1)), widgetapi.ECONFLICT)
+		wantCode(t, st.CreateWidget(ctx, newWidget("first", owner, 1), nil), widgetapi.ECONFLICT)
 
 		got := findWidget(t, st, owner, "first")
 		if got.ID != w.ID || got.InfoURL != w.InfoURL || !got.CreatedAt.Equal(w.CreatedAt) ||
@@ -242,7 +242,7 @@ func TestWidgets(t *testing.T) {
 		newDeadline := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
 		put := newWidget("first", other, 2)
 		put.InfoURL, put.Deadline = "https://new.example.com", newDeadline
-		if created, err := st.PutWidget(ctx, put); err != nil || created {
+		if created, err := st.PutWidget(ctx, put, nil); err != nil || created {
 			t.Fatalf("put on an existing name: created=%v, %v", created, err)
 		}
 		got = findWidget(t, st, owner, "first")
@@ -252,16 +252,16 @@ func TestWidgets(t *testing.T) {
 		}
 		// On a missing name it creates the widget as given.
 		fresh := newWidget("second", other, 3)
-		if created, err := st.PutWidget(ctx, fresh); err != nil || !created || fresh.ID == 0 {
+		if created, err := st.PutWidget(ctx, fresh, nil); err != nil || !created || fresh.ID == 0 {
 			t.Fatalf("put on a missing name: created=%v id=%d, %v", created, fresh.ID, err)
 		}
 		if got := findWidget(t, st, other, "second"); got == nil || got.ID != fresh.ID || got.Owner.Email != other.Email {
 			t.Fatalf("after put on a missing name: %+v", got)
 		}
-		if err := st.DeleteWidget(ctx, "first"); err != nil {
+		if err := st.DeleteWidget(ctx, "first", nil); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, st.DeleteWidget(ctx, "first"), widgetapi.ENOTFOUND)
+		wantCode(t, st.DeleteWidget(ctx, "first", nil), widgetapi.ENOTFOUND)
 	})
 }
 
@@ -273,13 +273,13 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 		owner := mustCreateUser(t, st, "owner@example.com", true)
 		reader := mustCreateUser(t, st, "reader@example.com", false)
 		shown := newWidget("shown", owner, 0)
-		if err := st.CreateWidget(ctx, shown); err != nil {
+		if err := st.CreateWidget(ctx, shown, nil); err != nil {
 			t.Fatal(err)
 		}
 		shown.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
 		live, revoked := mustCreateSession(t, st, reader.ID, 0).JTI, mustCreateSession(t, st, reader.ID, 1).JTI
 		ownerLive := mustCreateSession(t, st, owner.ID, 2).JTI
-		if ok, err := st.RevokeSession(ctx, reader.ID, revoked, t0); err != nil || !ok {
+		if ok, err := st.RevokeSession(ctx, reader.ID, revoked, t0, nil); err != nil || !ok {
 			t.Fatal(ok, err)
 		}
 		for _, tc := range []struct {
@@ -337,7 +337,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 			t.Fatalf("empty: %d items, total %d, %v", len(items), total, err)
 		}
 		for i := range 7 {
-			if err := st.CreateWidget(ctx, newWidget(fmt.Sprintf("w%d", i), owner, i)); err != nil {
+			if err := st.CreateWidget(ctx, newWidget(fmt.Sprintf("w%d", i), owner, i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -362,7 +362,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 				t.Errorf("page %d/%d = %v, want %v", tc.page, tc.size, names, tc.want)
 			}
 		}
-		if err := st.DeleteWidget(ctx, "w3"); err != nil {
+		if err := st.DeleteWidget(ctx, "w3", nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, total, _ := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); total != 6 {
@@ -407,7 +407,7 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(ctx, newWidget("kept", owner, 0)); err != nil {
+		if err := st.CreateWidget(ctx, newWidget("kept", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		p, err := st.Migrations()
@@ -428,7 +428,7 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 			t.Fatalf("version after up: %d, %v", v, err)
 		}
 		// The schema works again: a widget can be created and counted.
-		if err := st.CreateWidget(ctx, newWidget("after", owner, 1)); err != nil {
+		if err := st.CreateWidget(ctx, newWidget("after", owner, 1), nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); err != nil || total != 1 {
@@ -443,7 +443,7 @@ func TestCreateWidgetsInBulk(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(ctx, newWidget("taken", owner, 0)); err != nil {
+		if err := st.CreateWidget(ctx, newWidget("taken", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		if inserted, err := st.CreateWidgets(ctx, nil); err != nil || len(inserted) != 0 {
@@ -495,7 +495,7 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 			if i >= expired {
 				s.ExpiresAt = t0.Add(24 * time.Hour)
 			}
-			if err := st.CreateSession(ctx, s); err != nil {
+			if err := st.CreateSession(ctx, s, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/term"
 
-	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
@@ -45,7 +44,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	stop, err := startBackground(cfg, svc.Auth, stdout, logger)
+	stop, err := startBackground(cfg, svc, stdout, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -111,9 +110,10 @@ func listen(cfg config.Config, stdout io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// startBackground starts what runs beside the API: the purge of expired
-// sessions and, with PPROF_ADDR, the profiles' listener. stop ends both.
-func startBackground(cfg config.Config, authSvc *auth.Service, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
+// startBackground starts what runs beside the API: the purges of expired
+// sessions and old audit events and, with PPROF_ADDR, the profiles'
+// listener. stop ends them all.
+func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
 	stopPprof := func() {}
 	if cfg.PprofAddr != "" {
 		if stopPprof, err = servePprof(cfg.PprofAddr, stdout, logger); err != nil {
@@ -121,7 +121,8 @@ func startBackground(cfg config.Config, authSvc *auth.Service, stdout io.Writer,
 		}
 	}
 	bg, stopPurge := context.WithCancel(context.Background())
-	go authSvc.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
+	go svc.Auth.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
+	go svc.Audit.PurgeLoop(bg, cfg.AuditRetention, time.Hour, func(err error) { logger.Warn("purge old audit events", "err", err) })
 	return func() { stopPurge(); stopPprof() }, nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"widgetapi"
+	"widgetapi/accounts"
+	"widgetapi/audit"
 	"widgetapi/auth"
 	"widgetapi/internal/config"
 )
@@ -24,6 +26,10 @@ import (
 var userCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error{
 	"add":    runUserAdd,
 	"passwd": runUserPasswd,
+	"list":   runUserList,
+	"show":   runUserShow,
+	"set":    runUserSet,
+	"delete": runUserDelete,
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -43,6 +49,10 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 const userUsage = `Usage:
   widgetapi user add EMAIL [--admin] [--password-stdin]
   widgetapi user passwd EMAIL [--password-stdin]
+  widgetapi user list [--email TEXT] [--admin=true|false] [--disabled=true|false]
+  widgetapi user show EMAIL
+  widgetapi user set EMAIL [--admin=true|false] [--disabled=true|false]
+  widgetapi user delete EMAIL [--transfer-to EMAIL]
 
 Run 'widgetapi user COMMAND --help' for what each does.
 `
@@ -50,11 +60,7 @@ Run 'widgetapi user COMMAND --help' for what each does.
 // parseUserArgs parses a user subcommand's flags and its one EMAIL, which
 // may come before or after them.
 func parseUserArgs(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
-	}
+	fs.Usage = commandUsage(fs, usage)
 	rest := args
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		email, rest = rest[0], rest[1:]
@@ -76,23 +82,45 @@ func parseUserArgs(fs *flag.FlagSet, usage string, args []string, stdout, stderr
 	return email, false, nil
 }
 
-// openUserService opens the configured database, migrated, and the auth
-// service over it; it signs nothing, so it needs no key.
-func openUserService(ctx context.Context, getenv func(string) string) (*auth.Service, func() error, error) {
+// commandUsage prints a user command's usage, its flags and the
+// configuration it reads.
+func commandUsage(fs *flag.FlagSet, usage string) func() {
+	return func() {
+		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
+	}
+}
+
+// operator is what the user commands act through: the services of the API
+// over the configured database, with the command line as the source of
+// their audit events, which are logged to stderr.
+type operator struct {
+	auth     *auth.Service
+	accounts *accounts.Service
+	close    func() error
+}
+
+// openOperator opens the configured database, migrated, and the services
+// over it; it signs nothing, so it needs no key. The context it returns
+// marks the audit events of the command as the command line's.
+func openOperator(ctx context.Context, getenv func(string) string, stderr io.Writer) (context.Context, *operator, error) {
 	cfg, st, err := openConfigured(ctx, getenv)
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, err
 	}
 	if _, err := migrateUp(ctx, st); err != nil {
 		st.Close()
-		return nil, nil, err
+		return ctx, nil, err
 	}
-	svc, err := auth.NewService(auth.ServiceConfig{Users: st, Cost: cfg.BcryptCost, Now: time.Now})
+	log := audit.New(st, newLogger(cfg, stderr), time.Now)
+	svc, err := auth.NewService(auth.ServiceConfig{Users: st, Cost: cfg.BcryptCost, Now: time.Now, Audit: log})
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return ctx, nil, err
 	}
-	return svc, st.Close, nil
+	ctx = widgetapi.NewContextWithRequest(ctx, widgetapi.RequestInfo{Source: widgetapi.SourceCLI})
+	return ctx, &operator{auth: svc, accounts: accounts.New(st, log, time.Now), close: st.Close}, nil
 }
 
 // oneLine is err as the one line a command prints: the fields of a
@@ -129,12 +157,12 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("user add: %w", err)
 	}
-	svc, closeStore, err := openUserService(ctx, getenv)
+	ctx, op, err := openOperator(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	u, err := svc.CreateUser(ctx, email, password, *admin)
+	defer op.close()
+	u, err := op.auth.CreateUser(ctx, email, password, *admin)
 	if err != nil {
 		return oneLine("user add", err)
 	}
@@ -166,12 +194,12 @@ func runUserPasswd(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("user passwd: %w", err)
 	}
-	svc, closeStore, err := openUserService(ctx, getenv)
+	ctx, op, err := openOperator(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	u, err := svc.SetPassword(ctx, email, password)
+	defer op.close()
+	u, err := op.auth.SetPassword(ctx, email, password)
 	if err != nil {
 		return oneLine("user passwd", err)
 	}

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/accounts"
 	"widgetapi/admission"
+	"widgetapi/audit"
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
@@ -41,6 +43,7 @@ type Deps struct {
 type App struct {
 	Tokens *auth.Tokens
 	Auth   *auth.Service
+	Audit  *audit.Log
 	API    *httpapi.Server
 }
 
@@ -75,8 +78,9 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	auditLog := audit.New(d.Store, d.Logger, d.Now)
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: d.Users, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: d.Gate, Now: d.Now})
+		Gate: d.Gate, Now: d.Now, Audit: auditLog})
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +89,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Auth: authSvc, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
+		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
 		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, maxThrottleKeys),
@@ -94,7 +98,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Tokens: tokens, Auth: authSvc, API: api}, nil
+	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, API: api}, nil
 }
 
 // NewHashGate bounds the bcrypt work in flight: hashes may use every core

@@ -60,6 +60,8 @@ type Config struct {
 	AuthPerMinute          int
 	AuthBurst              int
 	LoginFailuresPerMinute int
+	// AuditRetention is how long audit events are kept.
+	AuditRetention time.Duration
 	// PprofAddr, when set, serves Go's profiles on a listener of its own,
 	// never on the API's.
 	PprofAddr string
@@ -230,6 +232,8 @@ func table(c *Config) []setting {
 			def: always("100"), value: integer(&c.AuthBurst, 0, 1_000_000)},
 		{name: "LOGIN_FAILURE_LIMIT", help: "failed logins a minute for one account from one address, also the burst (`0` disables)",
 			def: always("5"), value: integer(&c.LoginFailuresPerMinute, 0, 1_000_000)},
+		{name: "AUDIT_RETENTION", help: "how long audit events are kept before the background purge deletes them",
+			def: always("2160h"), value: duration(&c.AuditRetention, true)},
 		{name: "PPROF_ADDR",
 			help:  "serve Go's runtime profiles (`/debug/pprof/`) on this separate address, e.g. `127.0.0.1:6060`; it must name a host",
 			unset: "off", value: text(&c.PprofAddr).then(checkPprofAddr)},

@@ -4,24 +4,23 @@ package sqlutil
 
 import (
 	"database/sql"
+	"strings"
 
 	"widgetapi"
 )
 
-// ExpectOne turns the result of an UPDATE or DELETE by name into ENOTFOUND
-// when it touched no row. mapError maps the engine's errors.
-func ExpectOne(op, name string, res sql.Result, err error, mapError func(string, error) error) error {
+// Affected returns the rows a statement changed, or its error.
+func Affected(res sql.Result, err error) (int64, error) {
 	if err != nil {
-		return mapError(op, err)
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return mapError(op, err)
-	}
-	if n == 0 {
-		return widgetapi.WidgetNotFound(name)
-	}
-	return nil
+	return res.RowsAffected()
+}
+
+// EscapeLike escapes s for a LIKE pattern whose ESCAPE character is '\\',
+// so that a filter's % and _ match themselves.
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // PageQuery says how to walk the primary key to one page: in Direction

@@ -15,6 +15,7 @@ import (
 type Store interface {
 	widgetapi.UserStore
 	widgetapi.WidgetStore
+	widgetapi.AuditStore
 	Ping(ctx context.Context) error
 	// Analyze refreshes the query planner's statistics, after a bulk load.
 	Analyze(ctx context.Context) error

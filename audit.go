@@ -1,0 +1,90 @@
+package widgetapi
+
+import (
+	"context"
+	"time"
+)
+
+// Audit actions: every security-relevant event is one of these.
+const (
+	ActionRegister        = "auth.register"
+	ActionLogin           = "auth.login"
+	ActionLoginFailed     = "auth.login_failed"
+	ActionThrottled       = "auth.throttled"
+	ActionLogout          = "auth.logout"
+	ActionSessionRevoked  = "auth.session_revoked"
+	ActionPasswordChanged = "auth.password_changed"
+	ActionUserCreated     = "user.created" // by an operator, from the command line
+	ActionUserUpdated     = "user.updated"
+	ActionUserDeleted     = "user.deleted"
+	ActionWidgetCreated   = "widget.created"
+	ActionWidgetUpdated   = "widget.updated"
+	ActionWidgetDeleted   = "widget.deleted"
+)
+
+// Sources of events.
+const (
+	SourceAPI = "api"
+	SourceCLI = "cli"
+)
+
+// Event is one entry of the audit log. It never holds a password, a hash
+// or a token.
+type Event struct {
+	ID     int64
+	At     time.Time
+	Action string
+	// Actor is who did it; nil when no one is known (a failed login).
+	Actor *EventActor
+	// Target is what it was done to: an email, a public id or a widget
+	// name; "" for none.
+	Target    string
+	Address   string
+	RequestID string
+	Source    string
+	Detail    map[string]any
+}
+
+// EventActor is the user behind an event, as they were when it happened.
+type EventActor struct {
+	Email    string
+	PublicID string
+}
+
+// NewEvent is an event of action on target, made by the request (or
+// command) of ctx: its user is the actor, its request id, address and
+// source are the event's.
+func NewEvent(ctx context.Context, now time.Time, action, target string, detail map[string]any) *Event {
+	req := RequestFromContext(ctx)
+	ev := &Event{At: now.UTC().Truncate(time.Second), Action: action, Target: target,
+		Address: req.Address, RequestID: req.ID, Source: req.Source, Detail: detail}
+	if ev.Source == "" {
+		ev.Source = SourceAPI
+	}
+	if u := UserFromContext(ctx); u != nil {
+		ev.Actor = &EventActor{Email: u.Email, PublicID: u.PublicID}
+	}
+	return ev
+}
+
+// EventFilter narrows the audit log; empty fields match everything.
+type EventFilter struct {
+	Action string
+	// Actor matches an actor's email or public id.
+	Actor  string
+	Target string
+}
+
+// AuditStore keeps the audit log. Changes record their events in their own
+// transactions, through the write methods of the other stores; RecordEvent
+// is for events that change nothing else (a failed login, a refusal).
+type AuditStore interface {
+	// RecordEvent appends ev and sets ev.ID.
+	RecordEvent(ctx context.Context, ev *Event) error
+	// ListEvents returns one page of events that match f, newest first,
+	// and how many match in all.
+	ListEvents(ctx context.Context, f EventFilter, page Page) ([]*Event, int, error)
+	// PurgeEvents deletes events from before before and returns how many;
+	// safe to run from many processes at once.
+	PurgeEvents(ctx context.Context, before time.Time) (int64, error)
+}

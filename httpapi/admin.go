@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"widgetapi"
+)
+
+// The routes of contract Part 2, "Accounts an administrator manages" and
+// "Audit log". All are behind requireAdmin.
+
+type userAdminBody struct {
+	Email               string `json:"email"`
+	PublicID            string `json:"public_id"`
+	Admin               bool   `json:"admin"`
+	Disabled            bool   `json:"disabled"`
+	RegisteredOn        string `json:"registered_on"`
+	RegisteredOnISO8601 string `json:"registered_on_iso8601"`
+	Link                string `json:"link"`
+}
+
+func (s *Server) userAdminBody(u *widgetapi.User) userAdminBody {
+	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled,
+		RegisteredOn: localized(u.RegisteredOn, s.Location), RegisteredOnISO8601: iso8601(u.RegisteredOn),
+		Link: "/api/v1/users/" + u.PublicID}
+}
+
+// pageBody is the pagination object of every list, items aside.
+type pageBody[T any] struct {
+	Links        linksBody `json:"links"`
+	HasPrev      bool      `json:"has_prev"`
+	HasNext      bool      `json:"has_next"`
+	Page         int       `json:"page"`
+	TotalPages   int       `json:"total_pages"`
+	ItemsPerPage int       `json:"items_per_page"`
+	TotalItems   int       `json:"total_items"`
+	Items        []T       `json:"items"`
+}
+
+// writePage answers a page of a list at path, whose links carry the query
+// of filters, with the Link and Total-Count headers.
+func writePage[T any](w http.ResponseWriter, path string, filters url.Values, page widgetapi.Page, total int, items []T) {
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range filters {
+			q[k] = v
+		}
+		q.Set("page", strconv.Itoa(n))
+		q.Set("per_page", strconv.Itoa(page.Size))
+		return path + "?" + q.Encode()
+	}
+	last := page.TotalPages(total)
+	body := pageBody[T]{
+		Links:   linksBody{Self: link(page.Number), First: link(1), Last: link(last)},
+		HasPrev: page.Number > 1, HasNext: page.Number < last,
+		Page: page.Number, TotalPages: last, ItemsPerPage: page.Size, TotalItems: total, Items: items,
+	}
+	header := []string{`<` + body.Links.Self + `>; rel="self"`, `<` + body.Links.First + `>; rel="first"`}
+	if body.HasPrev {
+		// A page past the end points back at the last real page.
+		body.Links.Prev = link(min(page.Number-1, last))
+		header = append(header, `<`+body.Links.Prev+`>; rel="prev"`)
+	}
+	if body.HasNext {
+		body.Links.Next = link(page.Number + 1)
+		header = append(header, `<`+body.Links.Next+`>; rel="next"`)
+	}
+	header = append(header, `<`+body.Links.Last+`>; rel="last"`)
+	w.Header().Set("Link", strings.Join(header, ", "))
+	w.Header().Set("Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, body)
+}
+
+// parseBoolParam reads an optional true/false query parameter.
+func parseBoolParam(q url.Values, name string, problems map[string]string) *bool {
+	switch v := q.Get(name); v {
+	case "":
+		return nil
+	case "true", "false":
+		b := v == "true"
+		return &b
+	}
+	problems[name] = name + " must be true or false"
+	return nil
+}
+
+func (s *Server) handleUserList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		problems := map[string]string{}
+		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
+		var pe *widgetapi.Error
+		if errors.As(err, &pe) {
+			for k, v := range pe.Fields {
+				problems[k] = v
+			}
+		}
+		f := widgetapi.UserFilter{Email: q.Get("email"), Admin: parseBoolParam(q, "admin", problems),
+			Disabled: parseBoolParam(q, "disabled", problems)}
+		if len(f.Email) > widgetapi.MaxEmailLength || !printable(f.Email) {
+			problems["email"] = "email must be printable text of at most 255 characters"
+		}
+		if err := widgetapi.Invalid(problems); err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		users, total, err := s.Accounts.List(r.Context(), f, page)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		items := make([]userAdminBody, 0, len(users))
+		for _, u := range users {
+			items = append(items, s.userAdminBody(u))
+		}
+		filters := url.Values{}
+		for _, k := range []string{"email", "admin", "disabled"} {
+			if v := q.Get(k); v != "" {
+				filters.Set(k, v)
+			}
+		}
+		writePage(w, "/api/v1/users", filters, page, total, items)
+	})
+}
+
+func (s *Server) handleUserGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.Accounts.Get(r.Context(), r.PathValue("public_id"))
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.userAdminBody(u))
+	})
+}
+
+func (s *Server) handleUserPatch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, bad, err := decodeBools(w, r, "admin", "disabled")
+		if err == nil && len(bad) > 0 {
+			err = widgetapi.Invalid(bad)
+		}
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"]})
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.userAdminBody(u))
+	})
+}
+
+func (s *Server) handleUserDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Accounts.Delete(r.Context(), r.PathValue("public_id"), r.URL.Query().Get("transfer_to")); err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+type eventActorBody struct {
+	Email    string `json:"email"`
+	PublicID string `json:"public_id"`
+}
+
+type eventBody struct {
+	ID        int64           `json:"id"`
+	AtISO8601 string          `json:"at_iso8601"`
+	Action    string          `json:"action"`
+	Actor     *eventActorBody `json:"actor"`
+	Target    *string         `json:"target"`
+	Address   string          `json:"address"`
+	RequestID string          `json:"request_id"`
+	Source    string          `json:"source"`
+	Detail    map[string]any  `json:"detail"`
+}
+
+// maxFilterLength bounds the audit log's text filters.
+const maxFilterLength = 255
+
+func (s *Server) handleAudit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		problems := map[string]string{}
+		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
+		var pe *widgetapi.Error
+		if errors.As(err, &pe) {
+			for k, v := range pe.Fields {
+				problems[k] = v
+			}
+		}
+		f := widgetapi.EventFilter{Action: q.Get("action"), Actor: q.Get("actor"), Target: q.Get("target")}
+		filters := url.Values{}
+		for k, v := range map[string]string{"action": f.Action, "actor": f.Actor, "target": f.Target} {
+			if !printable(v) || len(v) > maxFilterLength {
+				problems[k] = k + " must be printable text of at most 255 characters"
+			} else if v != "" {
+				filters.Set(k, v)
+			}
+		}
+		if err := widgetapi.Invalid(problems); err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		events, total, err := s.Audit.List(r.Context(), f, page)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		items := make([]eventBody, 0, len(events))
+		for _, ev := range events {
+			b := eventBody{ID: ev.ID, AtISO8601: iso8601(ev.At), Action: ev.Action, Address: ev.Address,
+				RequestID: ev.RequestID, Source: ev.Source, Detail: ev.Detail}
+			if ev.Actor != nil {
+				b.Actor = &eventActorBody{Email: ev.Actor.Email, PublicID: ev.Actor.PublicID}
+			}
+			if ev.Target != "" {
+				b.Target = &ev.Target
+			}
+			if b.Detail == nil {
+				b.Detail = map[string]any{}
+			}
+			items = append(items, b)
+		}
+		writePage(w, "/api/v1/audit", filters, page, total, items)
+	})
+}
+
+// printable reports whether s is valid UTF-8 without control characters:
+// filters are compared with stored text on every engine, and PostgreSQL
+// refuses some bytes that SQLite stores.
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return false
+		}
+	}
+	return true
+}
