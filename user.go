@@ -90,9 +90,15 @@ func (u *User) IsEnabledAdmin() bool { return u != nil && u.Admin && !u.Disabled
 // over the widgets of u: it must be an enabled administrator other than u.
 func CheckHeir(heir, u *User) error {
 	if heir == nil || !heir.IsEnabledAdmin() || heir.ID == u.ID {
-		return Invalid(map[string]string{"transfer_to": "transfer_to must be the public_id of another enabled administrator"})
+		return BadHeir()
 	}
 	return nil
+}
+
+// BadHeir is the refusal of a transfer_to that names no other enabled
+// administrator.
+func BadHeir() error {
+	return Invalid(map[string]string{"transfer_to": "transfer_to must be the public_id of another enabled administrator"})
 }
 
 // Errors of account administration, with the contract's messages.
@@ -119,6 +125,14 @@ func LoginDisabled() error {
 // names the address as the client sent it.
 func EmailTaken(email string) error {
 	return Errorf(ECONFLICT, "%s is already registered", email)
+}
+
+// AccountGone is the refusal of a change made for an account that was
+// deleted while the request was in flight (the database's foreign key
+// refused it): from the next request on, the account's tokens get the same
+// answer.
+func AccountGone(cause error) error {
+	return &Error{Code: EUNAUTHORIZED, Message: "Invalid token. Please log in again.", Err: cause}
 }
 
 // UserNotFound is the error for an email or public id that matches no

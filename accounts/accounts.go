@@ -74,6 +74,9 @@ func (s *Service) Delete(ctx context.Context, publicID, transferTo string) error
 	if !widgetapi.IsPublicID(publicID) {
 		return widgetapi.UserNotFound(publicID)
 	}
+	if transferTo != "" && !widgetapi.IsPublicID(transferTo) {
+		return widgetapi.BadHeir()
+	}
 	ev := s.audit.Event(ctx, widgetapi.ActionUserDeleted, publicID, nil)
 	if err := s.users.DeleteUser(ctx, publicID, transferTo, ev); err != nil {
 		return err

@@ -90,19 +90,24 @@ func (l *Log) List(ctx context.Context, f widgetapi.EventFilter, page widgetapi.
 	return l.store.ListEvents(ctx, f, page)
 }
 
-// PurgeLoop deletes events older than retention every interval until ctx
-// ends, reporting failures to onErr.
-func (l *Log) PurgeLoop(ctx context.Context, retention, interval time.Duration, onErr func(error)) {
+// Purge deletes the events older than retention and returns how many.
+func (l *Log) Purge(ctx context.Context, retention time.Duration) (int64, error) {
+	return l.store.PurgeEvents(ctx, l.now().Add(-retention))
+}
+
+// PurgeLoop purges events older than retention at once and then every
+// interval until ctx ends, reporting each purge to report.
+func (l *Log) PurgeLoop(ctx context.Context, retention, interval time.Duration, report func(n int64, err error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if n, err := l.Purge(ctx, retention); ctx.Err() == nil {
+			report(n, err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := l.store.PurgeEvents(ctx, l.now().Add(-retention)); err != nil && ctx.Err() == nil {
-				onErr(err)
-			}
 		}
 	}
 }

@@ -138,3 +138,63 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPatchUser sends arbitrary bodies to PATCH /users/{public_id}: the
+// answer is never a 5xx, and a 200 says what is stored.
+func FuzzPatchUser(f *testing.F) {
+	e := newEnv(f, testdb.Engine{Name: "sqlite", Open: testdb.OpenSQLite})
+	admin := e.admin("root@example.com")
+	target := publicID(f, e.register("target@example.com", "target-password"))
+	for _, c := range []struct{ ct, body string }{
+		{"application/json", `{"admin": true}`},
+		{"application/json", `{"admin": false, "disabled": true}`},
+		{"application/json", `{"admin": "true", "disabled": null}`},
+		{"application/json", `{"admin": true, "admin": false}`},
+		{"application/json", `{"disabled": 0}`},
+		{"application/json", `[]`},
+		{"application/x-www-form-urlencoded", "admin=true&disabled=false"},
+		{"application/x-www-form-urlencoded", "admin=TRUE"},
+		{"application/x-www-form-urlencoded", "disabled=%ff"},
+		{"multipart/form-data; boundary=XYZ", "--XYZ\r\nContent-Disposition: form-data; name=\"disabled\"\r\n\r\ntrue\r\n--XYZ--\r\n"},
+		{"text/plain", "admin=true"},
+	} {
+		f.Add(c.ct, []byte(c.body))
+	}
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		ct = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, ct)
+		req, err := http.NewRequestWithContext(context.Background(), "PATCH", e.srv.URL+"/api/v1/users/"+target, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+			t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
+		}
+		if !slices.Contains([]int{200, 400, 413, 415}, res.StatusCode) {
+			t.Fatalf("Content-Type %q, body %q: status %d: %v", ct, body, res.StatusCode, m)
+		}
+		if res.StatusCode == 200 {
+			u, err := e.store.FindUserByEmail(context.Background(), "target@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["admin"] != u.Admin || m["disabled"] != u.Disabled {
+				t.Fatalf("answered %v, stored admin=%v disabled=%v", m, u.Admin, u.Disabled)
+			}
+		}
+	})
+}

@@ -184,11 +184,12 @@ func decodeJSON(body io.Reader, size int64, names []string, bools map[string]boo
 		}
 		seen[key] = true
 		switch {
-		case string(raw) == "null": // counts as missing
 		case bools[key] && (string(raw) == "true" || string(raw) == "false"):
 			out[key] = string(raw)
 		case bools[key]:
+			// null too: a flag is set or left out, never cleared.
 			bad[key] = key + " must be true or false"
+		case string(raw) == "null": // counts as missing
 		case raw[0] != '"':
 			bad[key] = key + " must be a string"
 		case len(raw) > MaxFieldBytes+2:

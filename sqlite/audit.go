@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"widgetapi/internal/sqlutil"
@@ -33,9 +34,13 @@ func insertEvent(ctx context.Context, ex execer, ev *widgetapi.Event) error {
 	if ev == nil {
 		return nil
 	}
-	detail, err := json.Marshal(ev.Detail)
-	if err != nil || ev.Detail == nil {
-		detail = []byte("{}")
+	detail := []byte("{}")
+	if ev.Detail != nil {
+		var err error
+		// An event whose detail cannot be kept fails its change.
+		if detail, err = json.Marshal(ev.Detail); err != nil {
+			return fmt.Errorf("audit event %s: detail: %w", ev.Action, err)
+		}
 	}
 	var email, publicID sql.NullString
 	if ev.Actor != nil {

@@ -122,7 +122,13 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 	}
 	bg, stopPurge := context.WithCancel(context.Background())
 	go svc.Auth.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
-	go svc.Audit.PurgeLoop(bg, cfg.AuditRetention, time.Hour, func(err error) { logger.Warn("purge old audit events", "err", err) })
+	go svc.Audit.PurgeLoop(bg, cfg.AuditRetention, time.Hour, func(n int64, err error) {
+		if err != nil {
+			logger.Warn("purge old audit events", "err", err)
+		} else if n > 0 {
+			logger.Info("purged old audit events", "events", n, "retention", cfg.AuditRetention)
+		}
+	})
 	return func() { stopPurge(); stopPprof() }, nil
 }
 
