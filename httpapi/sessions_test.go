@@ -325,3 +325,22 @@ func TestHostileUserAgentsAreStoredSafely(t *testing.T) {
 		}
 	})
 }
+
+// A token is taken from the Authorization header only: never from the URL,
+// where it would reach logs and Referer headers (ASVS V3.1.1), nor from a
+// cookie, which a cross-site request would carry.
+func TestATokenIsOnlyTakenFromTheAuthorizationHeader(t *testing.T) {
+	e := newEnv(t, sqliteEngine())
+	token := e.register("bob@example.com", "bob-password")
+	for _, r := range []request{
+		{Method: "GET", Path: "/api/v1/auth/user?access_token=" + token},
+		{Method: "GET", Path: "/api/v1/auth/user?token=" + token},
+		{Method: "GET", Path: "/api/v1/auth/user", Header: map[string]string{"Cookie": "access_token=" + token + "; token=" + token}},
+		{Method: "GET", Path: "/api/v1/auth/user", Header: map[string]string{"Authorization": "Basic " + token}},
+	} {
+		if res := e.do(r); res.Status != http.StatusUnauthorized {
+			t.Errorf("%s %v: %d %s", r.Path, r.Header, res.Status, res.Body)
+		}
+	}
+	wantLive(t, e, "the same token in the header", token)
+}
