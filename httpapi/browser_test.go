@@ -54,7 +54,8 @@ document.addEventListener("securitypolicyviolation",
 
 // TestSwaggerUIInABrowser opens the UI in headless chromium the way a person
 // would: authorizes with a real token, runs GET /api/v1/widgets with "Try it
-// out", and reads the 200 and the widget in the page.
+// out", and reads the 200 and the widget in the page; then the same for GET
+// /api/v1/users under the "admin" tag.
 func TestSwaggerUIInABrowser(t *testing.T) {
 	browser := chromiumPath(t)
 	e := newEnv(t, sqliteEngine())
@@ -116,6 +117,35 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	}
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-widget"`) {
 		t.Fatalf("the page shows status %q and body %.300q", status, body)
+	}
+	// The admin routes are under their own "admin" tag, and work from the
+	// page with the same authorization.
+	const users = `#operations-admin-listUsers`
+	const usersResult = users + ` .live-responses-table .response`
+	err = chromedp.Do(bctx,
+		chromedp.WaitVisible(`#operations-tag-admin`),
+		chromedp.WaitVisible(`#operations-admin-listAuditEvents`),
+		chromedp.WaitVisible(`#operations-admin-changeUser`),
+		chromedp.Click(users+` .opblock-summary-control`),
+		chromedp.WaitVisible(users+` .try-out__btn`),
+		chromedp.Click(users+` .try-out__btn`),
+		chromedp.WaitVisible(users+` .execute`),
+		chromedp.Click(users+` .execute`),
+		chromedp.WaitVisible(usersResult+` .response-col_status`),
+	)
+	if err != nil {
+		t.Fatalf("driving the admin routes: %v", err)
+	}
+	status, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_description .highlight-code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-admin@example.com"`) {
+		t.Fatalf("GET /users shows status %q and body %.300q", status, body)
 	}
 	violations, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`window.cspViolations`))
 	if err != nil {
