@@ -63,14 +63,7 @@ func (s *Server) handleLogin() http.Handler {
 		if !ok {
 			return
 		}
-		// Every attempt takes its token before bcrypt runs, and a success
-		// gives it back: guesses released together on many connections
-		// get no more comparisons than the bucket holds, and a throttled
-		// account costs the server nothing.
-		key := s.loginKey(r, email)
-		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
-			s.Audit.Throttled(r.Context(), "login\x00"+key, widgetapi.NormalizeEmail(email), "failed logins")
-			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
+		if !s.attempt(w, r, email) {
 			return
 		}
 		_, tok, err := s.Auth.Login(r.Context(), email, password, s.origin(r))
@@ -78,7 +71,7 @@ func (s *Server) handleLogin() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		s.LoginFailureLimit.Reset(key)
+		s.Throttle.Succeeded(r.Context(), widgetapi.NormalizeEmail(email), s.addressKey(r))
 		writeToken(w, http.StatusOK, "successfully logged in", tok)
 	})
 }
@@ -202,10 +195,7 @@ func (s *Server) handlePassword() http.Handler {
 			return
 		}
 		u := widgetapi.UserFromContext(r.Context())
-		key := s.loginKey(r, u.Email)
-		if ok, wait := s.LoginFailureLimit.Allow(key, s.Now()); !ok {
-			s.Audit.Throttled(r.Context(), "login\x00"+key, u.Email, "failed logins")
-			s.writeError(w, r, s.Realm, tooMany("Too many failed logins for this account.", wait))
+		if !s.attempt(w, r, u.Email) {
 			return
 		}
 		tok, err := s.Auth.ChangePassword(r.Context(), u, f["current_password"], f["new_password"], s.origin(r))
@@ -213,7 +203,7 @@ func (s *Server) handlePassword() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		s.LoginFailureLimit.Reset(key)
+		s.Throttle.Succeeded(r.Context(), u.Email, s.addressKey(r))
 		writeToken(w, http.StatusOK, "password changed", tok)
 	})
 }

@@ -66,7 +66,7 @@ type envOptions struct {
 // read from, before options change it.
 var testEnvironment = map[string]string{
 	"APP_ENV": "testing", "SECRET_KEY": string(testKey), "TOKEN_TTL": "1h", "TOKEN_LEEWAY": "0s", "TZ": "UTC",
-	"LOGIN_FAILURE_LIMIT": "0", "AUTH_RATE_LIMIT": "0",
+	"LOGIN_FAILURE_LIMIT": "0", "AUTH_RATE_LIMIT": "0", "LOGIN_ACCOUNT_LIMIT": "0",
 }
 
 // newEnv starts a server on a fresh database of engine, wired as serve

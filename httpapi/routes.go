@@ -10,12 +10,12 @@ import "net/http"
 func (s *Server) addRoutes() {
 	m := routeRecorder{s}
 	m.Handle("POST /api/v1/auth/register", s.public(s.throttle(s.handleRegister())))
-	m.Handle("POST /api/v1/auth/login", s.public(s.throttle(s.handleLogin())))
+	m.Handle("POST /api/v1/auth/login", s.public(s.handleLogin()))
 	m.Handle("GET /api/v1/auth/user", s.requireUser(s.handleCurrentUser()))
 	m.Handle("POST /api/v1/auth/logout", s.requireUser(s.handleLogout()))
 	m.Handle("GET /api/v1/auth/sessions", s.requireUser(s.handleSessions()))
 	m.Handle("DELETE /api/v1/auth/sessions/{id}", s.requireUser(s.handleSessionDelete()))
-	m.Handle("POST /api/v1/auth/password", s.throttle(s.requireUser(s.handlePassword())))
+	m.Handle("POST /api/v1/auth/password", s.requireUser(s.handlePassword()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
 	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))

@@ -13,7 +13,6 @@ import (
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/audit"
-	"widgetapi/ratelimit"
 )
 
 // Config holds the dependencies and settings of a Server.
@@ -42,11 +41,8 @@ type Config struct {
 	// CORSOrigins are the allowed browser origins; "*" allows any, and
 	// none allows no cross-origin request.
 	CORSOrigins []string
-	// AuthLimit throttles the credential routes per client address;
-	// LoginFailureLimit throttles failed logins per account and address.
-	// Nil disables either.
-	AuthLimit         *ratelimit.Keyed
-	LoginFailureLimit *ratelimit.Keyed
+	// Throttle keeps the limits of the credential routes; required.
+	Throttle widgetapi.Throttle
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -69,6 +65,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("httpapi: Accounts and Audit are required")
 	case cfg.Ready == nil:
 		return nil, errors.New("httpapi: Ready is required")
+	case cfg.Throttle == nil:
+		return nil, errors.New("httpapi: Throttle is required")
 	case cfg.Logger == nil:
 		return nil, errors.New("httpapi: Logger is required")
 	case cfg.Realm == "":

@@ -23,29 +23,61 @@ func tooMany(msg string, wait time.Duration) error {
 		Message: fmt.Sprintf("%s Try again in %d seconds.", msg, max(secs, 1)), Err: retryAfter(wait)}
 }
 
-// throttle limits requests per client address. It guards the credential
-// routes only (register, login): a request with a valid token is never
-// refused for its address, however busy the address is.
+// throttle limits requests per client address. It guards registration;
+// login and password change take their address token in attempt. A
+// request with a valid token is never refused for its address, however
+// busy the address is.
 func (s *Server) throttle(next http.Handler) http.Handler {
-	if !s.AuthLimit.Enabled() {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr := s.clientAddr(r).String()
-		if ok, wait := s.AuthLimit.Allow(addr, s.Now()); !ok {
-			s.Audit.Throttled(r.Context(), "address\x00"+addr, addr, "address")
-			s.writeError(w, r, s.Realm, tooMany("Too many requests from your address.", wait))
+		addr := s.addressKey(r)
+		v, err := s.Throttle.Request(r.Context(), addr, s.Now())
+		if s.refused(w, r, v, err, addr, addr) {
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// loginKey names the bucket of failed logins for one account from one
-// address. Keying on both means an attacker elsewhere cannot use up the
-// bucket of the account's owner.
-func (s *Server) loginKey(r *http.Request, email string) string {
-	return widgetapi.NormalizeEmail(email) + "\x00" + s.clientAddr(r).String()
+// attempt takes one login attempt at the account email from the client's
+// address before the password is checked, and answers 429 (or the error)
+// when a limit refuses. Every attempt takes its tokens before bcrypt runs,
+// and a success gives the failed-login token back: guesses released
+// together on many connections, or many processes, get no more
+// comparisons than the limits hold, and a throttled account costs the
+// server no hashing.
+func (s *Server) attempt(w http.ResponseWriter, r *http.Request, email string) bool {
+	email, addr := widgetapi.NormalizeEmail(email), s.addressKey(r)
+	v, err := s.Throttle.Attempt(r.Context(), email, addr, s.Now())
+	return !s.refused(w, r, v, err, email, addr)
+}
+
+// refused answers a refusal of v (or err) and records it, once a minute
+// per limit and key, in the audit log, with target as its target.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, v widgetapi.Verdict, err error, target, addr string) bool {
+	if err != nil {
+		s.writeError(w, r, s.Realm, err)
+		return true
+	}
+	if v.Allowed {
+		return false
+	}
+	// One event a minute per address, per account and address, or per
+	// account, whichever refused.
+	msg, key := "Too many failed logins for this account.", v.Limit+"\x00"+target
+	switch v.Limit {
+	case widgetapi.LimitAddress:
+		msg, target, key = "Too many requests from your address.", addr, v.Limit+"\x00"+addr
+	case widgetapi.LimitFailures:
+		key += "\x00" + addr
+	}
+	s.Audit.Throttled(r.Context(), key, target, v.Limit)
+	s.writeError(w, r, s.Realm, tooMany(msg, v.Wait))
+	return true
+}
+
+// addressKey is the client's address as the throttles count it.
+func (s *Server) addressKey(r *http.Request) string {
+	return widgetapi.AddressKey(s.clientAddr(r).String())
 }
 
 // clientAddr is the address of the client: the peer, or, when the peer is a

@@ -16,9 +16,6 @@ const maxListedSessions = 1000
 
 // CreateSession records s, and sets s.Seq, with ev.
 func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
-	if ev == nil {
-		return mapError("create session", insertSession(ctx, db.write, s))
-	}
 	return db.inTx(ctx, "create session", func(tx *sql.Tx) error {
 		if err := insertSession(ctx, tx, s); err != nil {
 			return err
@@ -33,12 +30,22 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// insertSession records s, in the transaction of ex, and its address as
+// one its user logged in from.
 func insertSession(ctx context.Context, ex execer, s *widgetapi.Session) error {
-	return ex.QueryRowContext(ctx, `
+	err := ex.QueryRowContext(ctx, `
 		INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
 		s.JTI, s.UserID, s.CreatedAt.Unix(), s.ExpiresAt.Unix(), s.Address, s.UserAgent,
 	).Scan(&s.Seq)
+	if err != nil {
+		return err
+	}
+	_, err = ex.ExecContext(ctx, `
+		INSERT INTO login_addresses (user_id, address, last_login) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, address) DO UPDATE SET last_login = max(last_login, excluded.last_login)`,
+		s.UserID, widgetapi.AddressKey(s.Address), s.CreatedAt.Unix())
+	return err
 }
 
 // ListSessions returns userID's live sessions at now, newest first.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"widgetapi"
 
 	// Its handlers are mounted on PPROF_ADDR's own mux; the registration on
 	// http.DefaultServeMux it also makes is never served.
@@ -111,7 +112,7 @@ func listen(cfg config.Config, stdout io.Writer) (net.Listener, error) {
 }
 
 // startBackground starts what runs beside the API: the purges of expired
-// sessions and old audit events and, with PPROF_ADDR, the profiles'
+// sessions, throttle state and old audit events and, with PPROF_ADDR, the profiles'
 // listener. stop ends them all.
 func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
 	stopPprof := func() {}
@@ -122,6 +123,7 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 	}
 	bg, stopPurge := context.WithCancel(context.Background())
 	go svc.Auth.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
+	go purgeThrottle(bg, svc.Throttle, time.Minute, logger)
 	go svc.Audit.PurgeLoop(bg, cfg.AuditRetention, time.Hour, func(n int64, err error) {
 		if err != nil {
 			logger.Warn("purge old audit events", "err", err)
@@ -130,6 +132,23 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 		}
 	})
 	return func() { stopPurge(); stopPprof() }, nil
+}
+
+// purgeThrottle forgets, every interval until ctx ends, the throttle state
+// that limits nothing any more.
+func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if _, err := th.Purge(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Warn("purge throttle state", "err", err)
+			}
+		}
+	}
 }
 
 // newHTTPServer bounds what one connection may take. Requests keep their

@@ -21,7 +21,6 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/store"
-	"widgetapi/ratelimit"
 )
 
 // Deps are what the service needs besides its configuration.
@@ -44,12 +43,18 @@ type App struct {
 	Tokens *auth.Tokens
 	Auth   *auth.Service
 	Audit  *audit.Log
-	API    *httpapi.Server
+	// Throttle keeps the limits; serve purges it.
+	Throttle widgetapi.Throttle
+	API      *httpapi.Server
 }
 
-// maxThrottleKeys bounds each throttle's memory (a few MiB) under a flood of
-// addresses or accounts.
-const maxThrottleKeys = 100_000
+// Limits are the throttling policy of cfg. An address is known to an
+// account for 30 days after it logged in to it.
+func Limits(cfg config.Config) widgetapi.Limits {
+	return widgetapi.Limits{AddressPerMinute: cfg.AuthPerMinute, AddressBurst: cfg.AuthBurst,
+		FailuresPerMinute: cfg.LoginFailuresPerMinute, AccountPerHour: cfg.AccountFailuresPerHour,
+		KnownFor: 30 * 24 * time.Hour}
+}
 
 // New builds the service from cfg, which must hold its signing keys.
 func New(cfg config.Config, d Deps) (*App, error) {
@@ -84,6 +89,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	throttle := d.Store.Throttle(Limits(cfg))
 	metrics := httpapi.NewMetrics()
 	if err := metrics.RegisterPools(d.Store.PoolStats); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -92,13 +98,12 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, maxThrottleKeys),
-		LoginFailureLimit: ratelimit.New(float64(cfg.LoginFailuresPerMinute), cfg.LoginFailuresPerMinute, maxThrottleKeys),
+		Throttle: throttle,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, API: api}, nil
+	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api}, nil
 }
 
 // NewHashGate bounds the bcrypt work in flight: hashes may use every core

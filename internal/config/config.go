@@ -60,6 +60,9 @@ type Config struct {
 	AuthPerMinute          int
 	AuthBurst              int
 	LoginFailuresPerMinute int
+	// AccountFailuresPerHour limits failed logins per account across
+	// addresses, but from addresses that logged in to it lately.
+	AccountFailuresPerHour int
 	// AuditRetention is how long audit events are kept.
 	AuditRetention time.Duration
 	// PprofAddr, when set, serves Go's profiles on a listener of its own,
@@ -232,6 +235,9 @@ func table(c *Config) []setting {
 			def: always("100"), value: integer(&c.AuthBurst, 0, 1_000_000)},
 		{name: "LOGIN_FAILURE_LIMIT", help: "failed logins a minute for one account from one address, also the burst (`0` disables)",
 			def: always("5"), value: integer(&c.LoginFailuresPerMinute, 0, 1_000_000)},
+		{name: "LOGIN_ACCOUNT_LIMIT",
+			help: "failed logins an hour for one account across all addresses, also the burst; an address that logged in to the account in the last 30 days is not held to it (`0` disables)",
+			def:  always("100"), value: integer(&c.AccountFailuresPerHour, 0, 1_000_000)},
 		{name: "AUDIT_RETENTION", help: "how long audit events are kept before the background purge deletes them",
 			def: always("2160h"), value: duration(&c.AuditRetention, true)},
 		{name: "PPROF_ADDR",

@@ -22,6 +22,9 @@ type Store interface {
 	Close() error
 	// Migrations returns the engine's embedded migrations.
 	Migrations() (*goose.Provider, error)
+	// Throttle is the engine's throttling policy of limits: shared by every
+	// process where the engine is shared, else in this process's memory.
+	Throttle(limits widgetapi.Limits) widgetapi.Throttle
 	// PoolStats describes every pool of connections the engine holds.
 	PoolStats() []dbstats.Pool
 }

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"widgetapi"
+	"widgetapi/internal/sqlutil"
+	"widgetapi/ratelimit"
+)
+
+// maxThrottleKeys bounds each limit's memory (a few MiB) under a flood of
+// addresses or accounts.
+const maxThrottleKeys = 100_000
+
+// Throttle is the throttling policy of this process, in memory, with the
+// addresses each account logged in from read from the database.
+func (db *DB) Throttle(limits widgetapi.Limits) widgetapi.Throttle {
+	return ratelimit.NewPolicy(limits, maxThrottleKeys, db.knownAddress, db.purgeLoginAddresses)
+}
+
+// knownAddress reports whether addr logged in to the account email since.
+func (db *DB) knownAddress(ctx context.Context, email, addr string, since time.Time) (bool, error) {
+	var one int
+	err := db.queryRow(ctx, false, `
+		SELECT 1 FROM login_addresses k JOIN users u ON u.id = k.user_id
+		WHERE u.email = ? AND k.address = ? AND k.last_login >= ?`, email, addr, since.Unix()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, mapError("known address", err)
+}
+
+// purgeLoginAddresses forgets the logins from before before.
+func (db *DB) purgeLoginAddresses(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		n, err := sqlutil.Affected(db.exec(ctx, `
+			DELETE FROM login_addresses WHERE (user_id, address) IN (
+				SELECT user_id, address FROM login_addresses WHERE last_login < ? LIMIT ?)`, before.Unix(), purgeBatch))
+		if err != nil {
+			return total, mapError("purge login addresses", err)
+		}
+		if total += n; n < purgeBatch {
+			return total, nil
+		}
+	}
+}
