@@ -2,6 +2,8 @@ package widgetapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -108,6 +110,21 @@ func OwnsWidgets(email string, n int) error {
 // AccountDisabled is the refusal of a disabled account's token.
 func AccountDisabled() error {
 	return Errorf(EUNAUTHORIZED, "Account disabled. Please contact an administrator.")
+}
+
+// MsgInvalidToken is the refusal of a token that names no one (any more),
+// among others: exactly as clients of the API expect it.
+const MsgInvalidToken = "Invalid token. Please log in again."
+
+// ErrUserGone is the cause of a write for a user who was deleted while it
+// was under way: it broke a foreign key, and every foreign key of the
+// schema references a user.
+var ErrUserGone = errors.New("the user was deleted while the request was under way")
+
+// UserGone wraps the engine's error of such a write. It is answered as the
+// user's next request would be: their token names no one any more.
+func UserGone(err error) error {
+	return &Error{Code: EUNAUTHORIZED, Message: MsgInvalidToken, Err: fmt.Errorf("%w: %w", ErrUserGone, err)}
 }
 
 // LoginDisabled is the answer to the right password of a disabled account.

@@ -294,6 +294,8 @@ func mapError(op string, err error) error {
 		return widgetapi.Unavailable(fmt.Errorf("sqlite: %s: %w", op, err))
 	case errors.Is(err, context.Canceled), errors.Is(err, sqlite3.INTERRUPT):
 		return widgetapi.Canceled(fmt.Errorf("sqlite: %s: %w", op, err))
+	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
+		return widgetapi.UserGone(fmt.Errorf("sqlite: %s: %w", op, err))
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }

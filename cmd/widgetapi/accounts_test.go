@@ -794,3 +794,92 @@ func (c *cli) userID(email string) string {
 	c.t.Helper()
 	return c.show(email)["public_id"]
 }
+
+// A user deleted while their own requests are under way, on another
+// process: each request either happened before the delete, and its widget
+// went to the heir with the others, or is answered as the next request of
+// someone who no longer exists. None is a 500.
+func TestDeletingAUserRacingTheirOwnRequests(t *testing.T) {
+	eachEngine(t, func(t *testing.T, c *cli) {
+		s := [2]*server{c.serve(), c.serve()}
+		ann := c.add("ann@example.com", "racing-password-0", true)
+		admin := login(t, s[0], "ann@example.com", "racing-password-0")
+		const rounds, perRound = 40, 12
+		created, answers := 0, map[string]int{}
+		for round := range rounds {
+			email := fmt.Sprintf("bob%d@example.com", round)
+			bob := c.add(email, "racing-password-1", true)
+			token := login(t, s[1], email, "racing-password-1")
+			// Request 0 deletes bob through process 0; the others are his,
+			// logins and widget creates, through process 1.
+			kind := func(i int) string {
+				switch {
+				case i == 0:
+					return "delete"
+				case i%2 == 0:
+					return "login"
+				}
+				return "widget"
+			}
+			var got [perRound]answer
+			race(t, perRound, func(i int) int {
+				var res *http.Response
+				var body []byte
+				switch kind(i) {
+				case "delete":
+					res, body, got[i].err = send("DELETE", s[0].URL+"/api/v1/users/"+bob+"?transfer_to="+ann, admin, nil)
+				case "login":
+					res, body, got[i].err = send("POST", s[1].URL+"/api/v1/auth/login", "", creds(email, "racing-password-1"))
+				default:
+					res, body, got[i].err = send("POST", s[1].URL+"/api/v1/widgets", token, url.Values{
+						"name": {fmt.Sprintf("w-%d-%d", round, i)}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+				}
+				if got[i].err == nil {
+					got[i].code = res.StatusCode
+					if len(body) > 0 {
+						got[i].err = json.Unmarshal(body, &got[i].body)
+					}
+				}
+				return got[i].code
+			})
+			for i, a := range got {
+				kind := kind(i)
+				if a.err != nil {
+					t.Fatalf("round %d, %s: %v", round, kind, a.err)
+				}
+				answers[fmt.Sprint(kind, " ", a.code)]++
+				ok := false
+				switch kind {
+				case "delete":
+					ok = a.code == 204
+				case "widget":
+					ok = a.code == 201 || a.code == 401 && jsonEqual(a.body, map[string]any{"message": "Invalid token. Please log in again."})
+					if a.code == 201 {
+						created++
+					}
+				case "login":
+					ok = a.code == 200 || a.code == 401 && jsonEqual(a.body, map[string]any{"status": "fail", "message": "email or password does not match"})
+				}
+				if !ok {
+					t.Fatalf("round %d, %s: %d %v", round, kind, a.code, a.body)
+				}
+			}
+		}
+		t.Logf("answers: %v", answers)
+		// Every widget acknowledged is there, and ann's.
+		listed := 0
+		for page := 1; listed < created; page++ {
+			code, body, _ := call(t, "GET", fmt.Sprintf("%s/api/v1/widgets?per_page=100&page=%d", s[0].URL, page), admin, nil)
+			items, _ := body["items"].([]any)
+			if code != 200 || body["total_items"] != float64(created) || len(items) == 0 {
+				t.Fatalf("widgets, page %d: %d %v; want the %d created", page, code, body["total_items"], created)
+			}
+			for _, it := range items {
+				if owner := it.(map[string]any)["owner"].(map[string]any); owner["public_id"] != ann {
+					t.Fatalf("widget %v: owner %v, want ann", it.(map[string]any)["name"], owner)
+				}
+			}
+			listed += len(items)
+		}
+	})
+}
