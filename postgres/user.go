@@ -196,20 +196,25 @@ func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *w
 				return err
 			}
 		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = $1`, u.ID).Scan(&owned); err != nil {
-			return err
-		}
-		if owned > 0 {
-			if transferTo == "" {
-				return widgetapi.OwnsWidgets(u.Email, owned)
-			}
-			heir, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR SHARE`, transferTo))
+		// transferTo, when given, must name an heir whether or not there
+		// is anything to move.
+		var heir *widgetapi.User
+		if transferTo != "" {
+			heir, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR SHARE`, transferTo))
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if err := widgetapi.CheckHeir(heir, u); err != nil {
 				return err
+			}
+		}
+		var owned int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = $1`, u.ID).Scan(&owned); err != nil {
+			return err
+		}
+		if owned > 0 {
+			if heir == nil {
+				return widgetapi.OwnsWidgets(u.Email, owned)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE widgets SET owner_id = $1 WHERE owner_id = $2`, heir.ID, u.ID); err != nil {
 				return err

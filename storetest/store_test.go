@@ -550,3 +550,27 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 		}
 	})
 }
+
+// DeleteUser checks transferTo whenever it is given, not only when there
+// are widgets to move.
+func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		admin := mustCreateUser(t, st, "admin@example.com", true)
+		plain := mustCreateUser(t, st, "plain@example.com", false)
+		other := mustCreateUser(t, st, "other@example.com", false)
+		for _, heir := range []string{other.PublicID, plain.PublicID, uuid.NewString(), "not-a-public-id"} {
+			err := st.DeleteUser(ctx, plain.PublicID, heir, nil)
+			var de *widgetapi.Error
+			if !errors.As(err, &de) || de.Code != widgetapi.EINVALID || de.Fields["transfer_to"] == "" {
+				t.Fatalf("transfer to %s: %v", heir, err)
+			}
+		}
+		if _, err := st.FindUser(ctx, plain.PublicID); err != nil {
+			t.Fatalf("a refused delete deleted: %v", err)
+		}
+		if err := st.DeleteUser(ctx, plain.PublicID, admin.PublicID, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

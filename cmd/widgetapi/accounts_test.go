@@ -517,6 +517,7 @@ func TestUserDelete(t *testing.T) {
 		c.add("bob@example.com", "delete-password-2", true)
 		c.add("carol@example.com", "delete-password-3", false)
 		c.add("dave@example.com", "delete-password-4", true)
+		c.add("erin@example.com", "delete-password-5", false)
 		s := c.serve()
 		api := s.URL + "/api/v1"
 		bob := login(t, s, "bob@example.com", "delete-password-2")
@@ -560,7 +561,13 @@ func TestUserDelete(t *testing.T) {
 		c.fails("user show: bob@example.com not found in database.", "user", "show", "bob@example.com")
 
 		c.fails("user delete: cannot remove the last administrator", "user", "delete", "alice@example.com")
-		c.ok("user", "delete", "carol@example.com")
+		// --transfer-to must name an heir even when there is nothing to move.
+		c.fails("user delete: transfer_to: ", "user", "delete", "carol@example.com", "--transfer-to", "erin@example.com")
+		c.fails("user delete: transfer_to: ", "user", "delete", "carol@example.com", "--transfer-to", "dave@example.com")
+		c.fails("user delete: transfer_to: ", "user", "delete", "carol@example.com", "--transfer-to", "carol@example.com")
+		c.show("carol@example.com")
+		c.ok("user", "delete", "carol@example.com", "--transfer-to", "alice@example.com")
+		c.ok("user", "delete", "erin@example.com")
 		// A disabled administrator is not the last one.
 		c.ok("user", "delete", "dave@example.com")
 		c.fails("user delete: cannot remove the last administrator", "user", "delete", "alice@example.com")
