@@ -2,6 +2,8 @@ package widgetapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -116,6 +118,21 @@ func AccountDisabled() error {
 	return Errorf(EUNAUTHORIZED, "Account disabled. Please contact an administrator.")
 }
 
+// MsgInvalidToken is the refusal of a token that names no one (any more),
+// among others: exactly as clients of the API expect it.
+const MsgInvalidToken = "Invalid token. Please log in again."
+
+// ErrUserGone is the cause of a write for a user who was deleted while it
+// was under way: it broke a foreign key, and every foreign key of the
+// schema references a user.
+var ErrUserGone = errors.New("the user was deleted while the request was under way")
+
+// UserGone wraps the engine's error of such a write. It is answered as the
+// user's next request would be: their token names no one any more.
+func UserGone(err error) error {
+	return &Error{Code: EUNAUTHORIZED, Message: MsgInvalidToken, Err: fmt.Errorf("%w: %w", ErrUserGone, err)}
+}
+
 // LoginDisabled is the answer to the right password of a disabled account.
 func LoginDisabled() error {
 	return Errorf(EDISABLED, "account disabled")
@@ -125,14 +142,6 @@ func LoginDisabled() error {
 // names the address as the client sent it.
 func EmailTaken(email string) error {
 	return Errorf(ECONFLICT, "%s is already registered", email)
-}
-
-// AccountGone is the refusal of a change made for an account that was
-// deleted while the request was in flight (the database's foreign key
-// refused it): from the next request on, the account's tokens get the same
-// answer.
-func AccountGone(cause error) error {
-	return &Error{Code: EUNAUTHORIZED, Message: "Invalid token. Please log in again.", Err: cause}
 }
 
 // UserNotFound is the error for an email or public id that matches no

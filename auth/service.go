@@ -195,6 +195,11 @@ func (s *Service) Login(ctx context.Context, email, password string, from widget
 		return nil, widgetapi.AccessToken{}, widgetapi.LoginDisabled()
 	}
 	tok, err := s.openSession(ctx, u, from)
+	if errors.Is(err, widgetapi.ErrUserGone) {
+		// Deleted since it was read: answered as an unknown email is.
+		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "account deleted"}))
+		return nil, widgetapi.AccessToken{}, widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
+	}
 	return u, tok, err
 }
 

@@ -18,7 +18,7 @@ import (
 const (
 	MsgUnauthorized = "Unauthorized"
 	MsgExpired      = "Access token expired. Please log in again."
-	MsgInvalid      = "Invalid token. Please log in again."
+	MsgInvalid      = widgetapi.MsgInvalidToken
 	MsgRevoked      = "Token blacklisted. Please log in again."
 )
 

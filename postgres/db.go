@@ -181,8 +181,8 @@ func mapError(op string, err error) error {
 			pgErr.Code == "53300",                        // too many connections
 			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
 			return widgetapi.Unavailable(wrapped)
-		case pgErr.Code == "23503": // a foreign key: the account was deleted meanwhile
-			return widgetapi.AccountGone(wrapped)
+		case pgErr.Code == "23503": // foreign_key_violation
+			return widgetapi.UserGone(wrapped)
 		case pgErr.Code == "22021", pgErr.Code == "22P05": // NUL or another character not in the encoding
 			// Every text is validated before it gets here; this is the
 			// last line, so that such input is a 400 as on SQLite.

@@ -35,14 +35,14 @@ func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widge
 // in one statement: a login pays no round trip for the throttles.
 func insertSession(ctx context.Context, ex execer, s *widgetapi.Session) error {
 	return ex.QueryRowContext(ctx, `
-		WITH s AS (
+		WITH u AS (SELECT email FROM users WHERE id = $2), s AS (
 			INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq
 		), known AS (
-			INSERT INTO login_addresses AS k (user_id, address, last_login) VALUES ($2, $7, $3)
-			ON CONFLICT (user_id, address) DO UPDATE SET last_login = greatest(k.last_login, EXCLUDED.last_login)
+			INSERT INTO login_addresses AS k (email, address, last_login) SELECT email, $7, $3 FROM u
+			ON CONFLICT (email, address) DO UPDATE SET last_login = greatest(k.last_login, EXCLUDED.last_login)
 		), reset AS (
-			DELETE FROM throttle_buckets WHERE key = (SELECT $8 || email || ' ' || $7 FROM users WHERE id = $2)
+			DELETE FROM throttle_buckets WHERE key = (SELECT $8 || email || ' ' || $7 FROM u)
 		)
 		SELECT seq FROM s`,
 		s.JTI, s.UserID, s.CreatedAt, s.ExpiresAt, s.Address, s.UserAgent, widgetapi.AddressKey(s.Address),

@@ -53,8 +53,8 @@ var attemptSQL = func() string {
 		"$9::float8 > 0 AND ($3::float8 = 0 OR EXISTS (SELECT 1 FROM a)) AND ($6::float8 = 0 OR EXISTS (SELECT 1 FROM f)) AND NOT EXISTS (SELECT 1 FROM known)")
 	return `
 		WITH known AS (
-			SELECT 1 FROM login_addresses k JOIN users u ON u.id = k.user_id
-			WHERE u.email = $11::text AND k.address = $12::text AND k.last_login >= $13::timestamptz
+			SELECT 1 FROM login_addresses
+			WHERE email = $11::text AND address = $12::text AND last_login >= $13::timestamptz
 		),
 		a AS (` + aTake + `), f AS (` + fTake + `), g AS (` + gTake + `)
 		SELECT $3::float8 = 0 OR EXISTS (SELECT 1 FROM a), $6::float8 = 0 OR EXISTS (SELECT 1 FROM f),
@@ -131,8 +131,8 @@ func (th *throttle) Purge(ctx context.Context, now time.Time) (int64, error) {
 	}{
 		{"purge throttle buckets", `DELETE FROM throttle_buckets WHERE key IN (
 			SELECT key FROM throttle_buckets WHERE full_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now},
-		{"purge login addresses", `DELETE FROM login_addresses WHERE (user_id, address) IN (
-			SELECT user_id, address FROM login_addresses WHERE last_login < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now.Add(-th.limits.KnownFor)},
+		{"purge login addresses", `DELETE FROM login_addresses WHERE (email, address) IN (
+			SELECT email, address FROM login_addresses WHERE last_login < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now.Add(-th.limits.KnownFor)},
 	} {
 		for {
 			bctx, cancel := th.db.bound(ctx)

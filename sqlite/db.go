@@ -295,7 +295,7 @@ func mapError(op string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, sqlite3.INTERRUPT):
 		return widgetapi.Canceled(fmt.Errorf("sqlite: %s: %w", op, err))
 	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
-		return widgetapi.AccountGone(fmt.Errorf("sqlite: %s: %w", op, err))
+		return widgetapi.UserGone(fmt.Errorf("sqlite: %s: %w", op, err))
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }

@@ -42,9 +42,9 @@ func insertSession(ctx context.Context, ex execer, s *widgetapi.Session) error {
 		return err
 	}
 	_, err = ex.ExecContext(ctx, `
-		INSERT INTO login_addresses (user_id, address, last_login) VALUES (?, ?, ?)
-		ON CONFLICT (user_id, address) DO UPDATE SET last_login = max(last_login, excluded.last_login)`,
-		s.UserID, widgetapi.AddressKey(s.Address), s.CreatedAt.Unix())
+		INSERT INTO login_addresses (email, address, last_login) SELECT email, ?, ? FROM users WHERE id = ?
+		ON CONFLICT (email, address) DO UPDATE SET last_login = max(last_login, excluded.last_login)`,
+		widgetapi.AddressKey(s.Address), s.CreatedAt.Unix(), s.UserID)
 	return err
 }
 

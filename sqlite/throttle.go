@@ -25,8 +25,7 @@ func (db *DB) Throttle(limits widgetapi.Limits) widgetapi.Throttle {
 func (db *DB) knownAddress(ctx context.Context, email, addr string, since time.Time) (bool, error) {
 	var one int
 	err := db.queryRow(ctx, false, `
-		SELECT 1 FROM login_addresses k JOIN users u ON u.id = k.user_id
-		WHERE u.email = ? AND k.address = ? AND k.last_login >= ?`, email, addr, since.Unix()).Scan(&one)
+		SELECT 1 FROM login_addresses WHERE email = ? AND address = ? AND last_login >= ?`, email, addr, since.Unix()).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -38,8 +37,8 @@ func (db *DB) purgeLoginAddresses(ctx context.Context, before time.Time) (int64,
 	var total int64
 	for {
 		n, err := sqlutil.Affected(db.exec(ctx, `
-			DELETE FROM login_addresses WHERE (user_id, address) IN (
-				SELECT user_id, address FROM login_addresses WHERE last_login < ? LIMIT ?)`, before.Unix(), purgeBatch))
+			DELETE FROM login_addresses WHERE (email, address) IN (
+				SELECT email, address FROM login_addresses WHERE last_login < ? LIMIT ?)`, before.Unix(), purgeBatch))
 		if err != nil {
 			return total, mapError("purge login addresses", err)
 		}

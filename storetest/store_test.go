@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -523,6 +524,53 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 		}
 		if list, err := st.ListSessions(ctx, u.ID, t0.Add(2*time.Hour)); err != nil || len(list) != live {
 			t.Fatalf("%d live sessions left, %v; want %d", len(list), err, live)
+		}
+	})
+}
+
+// A write for a user deleted before it ran fails with ErrUserGone on every
+// engine: it is answered as the user's next request, never as a 500.
+func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		gone := mustCreateUser(t, st, "gone@example.com", false)
+		if err := st.DeleteUser(ctx, gone.PublicID, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		_, putErr := st.PutWidget(ctx, newWidget("put", gone, 2), nil)
+		for what, err := range map[string]error{
+			"create session": st.CreateSession(ctx, newSession(gone.ID, 0), nil),
+			"create widget":  st.CreateWidget(ctx, newWidget("create", gone, 1), nil),
+			"put widget":     putErr,
+		} {
+			if !errors.Is(err, widgetapi.ErrUserGone) || widgetapi.ErrorCode(err) != widgetapi.EUNAUTHORIZED ||
+				widgetapi.ErrorMessage(err) != widgetapi.MsgInvalidToken {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	})
+}
+
+// DeleteUser checks transferTo whenever it is given, not only when there
+// are widgets to move.
+func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		admin := mustCreateUser(t, st, "admin@example.com", true)
+		plain := mustCreateUser(t, st, "plain@example.com", false)
+		other := mustCreateUser(t, st, "other@example.com", false)
+		for _, heir := range []string{other.PublicID, plain.PublicID, uuid.NewString(), "not-a-public-id"} {
+			err := st.DeleteUser(ctx, plain.PublicID, heir, nil)
+			var de *widgetapi.Error
+			if !errors.As(err, &de) || de.Code != widgetapi.EINVALID || de.Fields["transfer_to"] == "" {
+				t.Fatalf("transfer to %s: %v", heir, err)
+			}
+		}
+		if _, err := st.FindUser(ctx, plain.PublicID); err != nil {
+			t.Fatalf("a refused delete deleted: %v", err)
+		}
+		if err := st.DeleteUser(ctx, plain.PublicID, admin.PublicID, nil); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

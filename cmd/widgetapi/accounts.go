@@ -82,7 +82,11 @@ func runUserList(ctx context.Context, args []string, getenv func(string) string,
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "page %d of %d, %d users\n", page.Number, page.TotalPages(total), total)
+	noun := "users"
+	if total == 1 {
+		noun = "user"
+	}
+	fmt.Fprintf(stdout, "page %d of %d, %d %s\n", page.Number, page.TotalPages(total), total, noun)
 	return nil
 }
 

@@ -48,19 +48,27 @@ func baseEnv(vars ...string) []string {
 // runCmd runs the binary to completion in dir.
 func runCmd(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	stdout, stderr, code, err := execCmd(dir, stdin, env, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stdout, stderr, code
+}
+
+// execCmd runs the binary to completion in dir; err is set only when it
+// could not be run. Unlike runCmd it is safe to use from goroutines.
+func execCmd(dir, stdin string, env []string, args ...string) (stdout, stderr string, code int, err error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+		return out.String(), errb.String(), ee.ExitCode(), nil
 	}
-	return out.String(), errb.String(), 0
+	return out.String(), errb.String(), 0, err
 }
 
 // server is a running `widgetapi serve` process.

@@ -229,3 +229,271 @@ func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 	}
 	return counts
 }
+
+// startProcesses launches n servers at once on env and waits until each
+// listens.
+func startProcesses(t *testing.T, n int, env []string) []*server {
+	t.Helper()
+	var launched []*pending
+	for range n {
+		launched = append(launched, launchServer(t, t.TempDir(), env))
+	}
+	var s []*server
+	for _, p := range launched {
+		s = append(s, p.ready())
+	}
+	return s
+}
+
+// answer is what a request sent from a goroutine got.
+type answer struct {
+	code int
+	body map[string]any
+	err  error
+}
+
+// TestThreeProcessesAdministerAccountsAsOne checks that what an
+// administrator does to an account through one process holds on the others
+// from the account's very next request, and that administrators racing to
+// demote, disable or delete each other through different processes always
+// leave one enabled administrator.
+func TestThreeProcessesAdministerAccountsAsOne(t *testing.T) {
+	env := baseEnv("DATABASE_URL="+testdb.FreshSchemaURL(t), "APP_ENV=testing", "TOKEN_TTL=1h",
+		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
+	s := startProcesses(t, 3, env)
+	c := newCLI(t, env)
+	api := func(i int, path string) string { return s[i].URL + "/api/v1" + path }
+	c.add("root@example.com", "root-password", true)
+	root := login(t, s[0], "root@example.com", "root-password")
+	// updated counts the user.updated events there must be: one for each
+	// PATCH answered 200, none for the others.
+	updated := 0
+	patch := func(i int, token, id string, body any) (int, map[string]any) {
+		t.Helper()
+		code, m := callJSON(t, "PATCH", api(i, "/users/"+id), token, body)
+		if code == 200 {
+			updated++
+		}
+		return code, m
+	}
+	// register makes an account on process i and returns its public id,
+	// as the administrator with token finds it.
+	register := func(i int, token, email, password string) string {
+		t.Helper()
+		c.mu.Lock()
+		c.secrets = append(c.secrets, password)
+		c.mu.Unlock()
+		if code, body, _ := call(t, "POST", api(i, "/auth/register"), "", creds(email, password)); code != 201 {
+			t.Fatalf("register %s: %d %v", email, code, body)
+		}
+		code, body, _ := call(t, "GET", api(i, "/users?email="+url.QueryEscape(email)), token, nil)
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) != 1 {
+			t.Fatalf("find %s: %d %v", email, code, body)
+		}
+		return items[0].(map[string]any)["public_id"].(string)
+	}
+	refused := func(what string, code int, body map[string]any, wantCode int, message string) {
+		t.Helper()
+		wantBody(t, what, code, body, wantCode, map[string]any{"message": message})
+	}
+
+	// Disabled through process 0: refused by 1 and 2 on the very next request.
+	bob := register(1, root, "bob@example.com", "bob-password")
+	var tokens []string
+	for i := range s {
+		tokens = append(tokens, login(t, s[i], "bob@example.com", "bob-password"))
+	}
+	for i, tok := range tokens {
+		if code, _, _ := call(t, "GET", api((i+1)%3, "/auth/user"), tok, nil); code != 200 {
+			t.Fatalf("bob's token %d before: %d", i, code)
+		}
+	}
+	if code, body := patch(0, root, bob, map[string]any{"disabled": true}); code != 200 || body["disabled"] != true || body["public_id"] != bob {
+		t.Fatalf("disable bob on 0: %d %v", code, body)
+	}
+	for _, i := range []int{1, 2} {
+		for j, tok := range tokens {
+			for _, path := range []string{"/auth/user", "/widgets"} {
+				code, body, _ := call(t, "GET", api(i, path), tok, nil)
+				refused(fmt.Sprintf("bob's token %d on %d, %s", j, i, path), code, body, 401, msgDisabled)
+			}
+		}
+	}
+	code, body, _ := call(t, "POST", api(2, "/auth/login"), "", creds("bob@example.com", "bob-password"))
+	wantBody(t, "disabled bob's login on 2", code, body, 403, map[string]any{"status": "fail", "message": "account disabled"})
+	// Enabled again through 1, with a form: he logs in on 2, his old
+	// sessions stay ended on 0.
+	if code, body, _ := call(t, "PATCH", api(1, "/users/"+bob), root, url.Values{"disabled": {"false"}}); code != 200 || body["disabled"] != false {
+		t.Fatalf("enable bob on 1: %d %v", code, body)
+	}
+	updated++
+	bobNow := login(t, s[2], "bob@example.com", "bob-password")
+	for _, tok := range tokens {
+		code, body, _ := call(t, "GET", api(0, "/auth/user"), tok, nil)
+		refused("bob's session from before, on 0", code, body, 401, "Token blacklisted. Please log in again.")
+	}
+	// A form disables as well, through 2; 0 refuses at once.
+	if code, body, _ := call(t, "PATCH", api(2, "/users/"+bob), root, url.Values{"disabled": {"true"}}); code != 200 || body["disabled"] != true {
+		t.Fatalf("disable bob on 2 with a form: %d %v", code, body)
+	}
+	updated++
+	code, body, _ = call(t, "GET", api(0, "/auth/user"), bobNow, nil)
+	refused("bob disabled with a form, on 0", code, body, 401, msgDisabled)
+	if code, _ := patch(0, root, bob, map[string]any{"disabled": false}); code != 200 {
+		t.Fatalf("enable bob: %d", code)
+	}
+
+	// Promoted through 2, bob administers on 1; demoted through 0, he is
+	// refused on 1 and 2 at his next request, with the same token.
+	if code, body := patch(2, root, bob, map[string]any{"admin": true}); code != 200 || body["admin"] != true {
+		t.Fatalf("promote bob on 2: %d %v", code, body)
+	}
+	bobNow = login(t, s[1], "bob@example.com", "bob-password")
+	if code, body, _ := call(t, "GET", api(1, "/users"), bobNow, nil); code != 200 {
+		t.Fatalf("bob administers on 1: %d %v", code, body)
+	}
+	if code, body, _ := call(t, "PATCH", api(0, "/users/"+bob), root, url.Values{"admin": {"false"}}); code != 200 || body["admin"] != false {
+		t.Fatalf("demote bob on 0 with a form: %d %v", code, body)
+	}
+	updated++
+	for _, i := range []int{1, 2} {
+		for _, path := range []string{"/users", "/audit", "/users/" + bob} {
+			code, body, _ := call(t, "GET", api(i, path), bobNow, nil)
+			refused(fmt.Sprintf("demoted bob on %d, %s", i, path), code, body, 403, "You are not an administrator")
+		}
+		if code, body, _ := call(t, "GET", api(i, "/auth/user"), bobNow, nil); code != 200 || body["admin"] != false {
+			t.Fatalf("demoted bob's own account on %d: %d %v", i, code, body)
+		}
+	}
+
+	// Two administrators, and only two, race to remove each other through
+	// processes 0 and 1; root gives its rights up first.
+	emails := [2]string{"ann@example.com", "ben@example.com"}
+	var ids, admins [2]string
+	for k, e := range emails {
+		ids[k] = register(2, root, e, e+"-password")
+		if code, _ := patch(2, root, ids[k], map[string]any{"admin": true}); code != 200 {
+			t.Fatalf("promote %s: %d", e, code)
+		}
+		admins[k] = login(t, s[2], e, e+"-password")
+	}
+	if code, body := patch(0, root, c.userID("root@example.com"), map[string]any{"admin": false}); code != 200 {
+		t.Fatalf("root steps down: %d %v", code, body)
+	}
+	// survivor is the one of the two whose token still lists the enabled
+	// administrators, and finds themself alone among them.
+	survivor := func(what string) int {
+		t.Helper()
+		found := -1
+		for k := range admins {
+			code, body, _ := call(t, "GET", api(2, "/users?admin=true&disabled=false"), admins[k], nil)
+			if code != 200 {
+				continue
+			}
+			items, _ := body["items"].([]any)
+			if found >= 0 || len(items) != 1 || items[0].(map[string]any)["email"] != emails[k] {
+				t.Fatalf("%s: enabled administrators seen by %s: %v", what, emails[k], body)
+			}
+			found = k
+		}
+		if found < 0 {
+			t.Fatalf("%s: no enabled administrator is left", what)
+		}
+		return found
+	}
+	lastAdmin := map[string]any{"status": "fail", "message": "cannot remove the last administrator"}
+	notAdmin := map[string]any{"message": "You are not an administrator"}
+	disabled := map[string]any{"message": msgDisabled}
+	gone := map[string]any{"message": "Invalid token. Please log in again."}
+	deletes := 0
+	for _, k := range []struct {
+		name string
+		// req is what administrator i asks of process i in the race.
+		req func(i int) (method, path string, body any)
+		win int
+		// late are the answers the loser may get instead of the 409 when the
+		// winner's change is committed before the loser's request reads
+		// its token: it has lost its rights by then.
+		late []map[string]any
+	}{
+		{"each demotes the other", func(i int) (string, string, any) {
+			return "PATCH", "/users/" + ids[1-i], map[string]any{"admin": false}
+		}, 200, []map[string]any{notAdmin}},
+		{"each demotes themself", func(i int) (string, string, any) {
+			return "PATCH", "/users/" + ids[i], map[string]any{"admin": false}
+		}, 200, nil},
+		{"each deletes the other", func(i int) (string, string, any) {
+			return "DELETE", "/users/" + ids[1-i], nil
+		}, 204, []map[string]any{gone}},
+		{"each deletes themself", func(i int) (string, string, any) {
+			return "DELETE", "/users/" + ids[i], nil
+		}, 204, nil},
+		{"one demotes the other, who disables the first", func(i int) (string, string, any) {
+			if i == 0 {
+				return "PATCH", "/users/" + ids[1], map[string]any{"admin": false}
+			}
+			return "PATCH", "/users/" + ids[0], map[string]any{"disabled": true}
+		}, 200, []map[string]any{notAdmin, disabled}},
+		{"one demotes themself as the other disables themself", func(i int) (string, string, any) {
+			if i == 0 {
+				return "PATCH", "/users/" + ids[0], map[string]any{"admin": false}
+			}
+			return "PATCH", "/users/" + ids[1], map[string]any{"disabled": true}
+		}, 200, nil},
+	} {
+		const rounds = 20
+		losses := map[string]int{}
+		for round := range rounds {
+			what := fmt.Sprintf("%s, round %d", k.name, round)
+			var got [2]answer
+			race(t, 2, func(i int) int {
+				method, path, body := k.req(i)
+				got[i].code, got[i].body, got[i].err = sendJSON(method, api(i, path), admins[i], body)
+				return got[i].code
+			})
+			if got[0].err != nil || got[1].err != nil {
+				t.Fatalf("%s: %v, %v", what, got[0].err, got[1].err)
+			}
+			won := 0
+			if got[1].code == k.win {
+				won = 1
+			}
+			lost := got[1-won]
+			ok := got[won].code == k.win && lost.code == 409 && jsonEqual(lost.body, lastAdmin)
+			for _, late := range k.late {
+				ok = ok || got[won].code == k.win && lost.code != 409 && jsonEqual(lost.body, late)
+			}
+			if !ok {
+				t.Fatalf("%s: %d %v and %d %v; want one %d and one 409 %v (or a refusal of the late one's token: %v)",
+					what, got[0].code, got[0].body, got[1].code, got[1].body, k.win, lastAdmin, k.late)
+			}
+			losses[fmt.Sprint(lost.code)]++
+			if k.win == 200 {
+				updated++
+			} else {
+				deletes++
+			}
+
+			// One enabled administrator is left; it restores the other.
+			left := survivor(what)
+			other := 1 - left
+			method, _, _ := k.req(won)
+			if method == "DELETE" {
+				ids[other] = register(2, admins[left], emails[other], emails[other]+"-password")
+			}
+			if code, body := patch(2, admins[left], ids[other], map[string]any{"admin": true, "disabled": false}); code != 200 {
+				t.Fatalf("%s: restore %s: %d %v", what, emails[other], code, body)
+			}
+			admins[other] = login(t, s[2], emails[other], emails[other]+"-password")
+		}
+		t.Logf("%s: the losers' answers over %d rounds: %v", k.name, rounds, losses)
+	}
+
+	// Each change answered has its event, and no refusal has one.
+	for action, want := range map[string]int{"user.updated": updated, "user.deleted": deletes} {
+		if n, _ := c.events(s[2], admins[0], "action="+action); n != want {
+			t.Fatalf("%d %s events, want %d", n, action, want)
+		}
+	}
+}
