@@ -23,4 +23,6 @@ type Store interface {
 	Migrations() (*goose.Provider, error)
 	// PoolStats describes every pool of connections the engine holds.
 	PoolStats() []dbstats.Pool
+	// Engine names the engine: "sqlite" or "postgres".
+	Engine() string
 }
