@@ -95,3 +95,22 @@ func BenchmarkCeiling(b *testing.B) {
 	defer srv.Close()
 	benchGET(b, &env{t: b, srv: srv}, tok, "/")
 }
+
+// BenchmarkTracedWidgetRead is BenchmarkGetWidget with tracing on, every
+// request sampled, exporting to a collector that discards what it gets:
+// what tracing costs when it is on.
+func BenchmarkTracedWidgetRead(b *testing.B) {
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	b.Cleanup(collector.Close) // after the service's last export
+	e := newEnv(b, sqliteEngine(), func(o *envOptions) { o.cfg.OTLPEndpoint = collector.URL })
+	admin := e.admin("bench-admin@example.com")
+	res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
+		"name": {"w00042"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}})
+	if res.Status != http.StatusCreated {
+		b.Fatalf("seed: %d %s", res.Status, res.Body)
+	}
+	benchGET(b, e, e.register("bench-user@example.com", "bench-password"), "/api/v1/widgets/w00042")
+}

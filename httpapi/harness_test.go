@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"widgetapi"
 	"widgetapi/admission"
 	"widgetapi/auth"
@@ -42,6 +44,8 @@ type env struct {
 	auth   *auth.Service
 	tokens *auth.Tokens
 	loc    *time.Location
+	// tracing is the tracer provider when cfg.OTLPEndpoint is set.
+	tracing *sdktrace.TracerProvider
 }
 
 // envOptions adjust a test server: its configuration, as the service reads
@@ -96,9 +100,17 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := svc.Shutdown(ctx); err != nil {
+			t.Errorf("app shutdown: %v", err)
+		}
+	})
 	srv := httptest.NewServer(svc.API)
 	t.Cleanup(srv.Close)
-	return &env{t: t, api: svc.API, srv: srv, clock: clk, store: st, auth: svc.Auth, tokens: svc.Tokens, loc: o.cfg.Location}
+	return &env{t: t, api: svc.API, srv: srv, clock: clk, store: st, auth: svc.Auth, tokens: svc.Tokens, loc: o.cfg.Location,
+		tracing: svc.Tracing}
 }
 
 // prefixes parses CIDRs for TrustedProxies.

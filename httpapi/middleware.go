@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"widgetapi"
 )
 
@@ -52,10 +54,18 @@ func (rw *responseRecorder) Write(b []byte) (int, error) {
 func (rw *responseRecorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 
 // observe assigns the request id, sets headers every response carries, and
-// logs and measures each request once it is done.
+// logs and measures each request once it is done; with tracing on, the
+// request is a span, and its trace id is in the log line.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx := r.Context()
+		var span trace.Span
+		if s.tracer != nil {
+			ctx, span = s.startSpan(ctx, r)
+			// Ends it too when a handler aborts the response with a panic.
+			defer span.End()
+		}
 		id := validRequestID(r.Header.Get("X-Request-ID"))
 		if id == "" {
 			id = newRequestID()
@@ -73,7 +83,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.inFlight.Inc()
 			defer s.Metrics.inFlight.Dec()
 		}
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = context.WithValue(ctx, requestIDKey{}, id)
 		// What the audit log records of a change's origin.
 		ctx = widgetapi.NewContextWithRequest(ctx, widgetapi.RequestInfo{ID: id, Address: s.clientAddr(r).String(), Source: widgetapi.SourceAPI})
 		r = r.WithContext(ctx)
@@ -95,7 +105,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		s.logger.LogAttrs(r.Context(), level, "request",
+		attrs := [...]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("path", r.URL.Path),
@@ -104,7 +114,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.Duration("duration", elapsed),
 			slog.String("request_id", id),
 			slog.String("remote", r.RemoteAddr),
-		)
+			{}, // trace_id, with tracing on
+		}
+		n := len(attrs) - 1
+		if span != nil {
+			endSpan(span, route, rec.status, id)
+			attrs[n] = slog.String("trace_id", span.SpanContext().TraceID().String())
+			n++
+		}
+		s.logger.LogAttrs(r.Context(), level, "request", attrs[:n]...)
 	})
 }
 

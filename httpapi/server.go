@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/audit"
@@ -43,12 +45,18 @@ type Config struct {
 	CORSOrigins []string
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
+	// TracerProvider, when set, traces each request as a server span named
+	// by its route, continuing the trace of an incoming W3C traceparent,
+	// and puts the trace id in the request's log line. Nil turns tracing
+	// off, at the cost of a nil check per request.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
 	Config
 	logger  *slog.Logger
+	tracer  trace.Tracer // nil when tracing is off
 	mux     *http.ServeMux
 	routes  []string
 	handler http.Handler
@@ -81,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Location = time.Local
 	}
 	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.TracerProvider != nil {
+		s.tracer = cfg.TracerProvider.Tracer("widgetapi/httpapi")
+	}
 	s.addRoutes()
 	s.handler = s.observe(s.recoverPanics(s.limitHeaders(s.cors(s.mux))))
 	return s, nil

@@ -133,6 +133,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return mapError("ping", db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
 
+// Engine names the engine, as DATABASE_URL's scheme does.
+func (db *DB) Engine() string { return "postgres" }
+
 // PoolStats describes the one pool of connections, which the per-request
 // reads use natively and everything else through database/sql.
 func (db *DB) PoolStats() []dbstats.Pool {

@@ -229,6 +229,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Engine names the engine, as DATABASE_URL's scheme does.
+func (db *DB) Engine() string { return "sqlite" }
+
 // PoolStats describes the three pools the database holds: the writer, the
 // read-only connections behind database/sql, and the per-request (hot)
 // read-only connections.

@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"widgetapi/internal/config"
 	"widgetapi/internal/testlog"
@@ -187,5 +193,68 @@ func TestRunServeStopsWhenItsContextEnds(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"starting"`) || !strings.Contains(logs, `"secret_key":"`+filepath.Join(dir, "secret_key")+`"`) ||
 		!strings.Contains(logs, `"msg":"stopped"`) || strings.Contains(logs, string(key)) {
 		t.Fatalf("log:\n%s", logs)
+	}
+}
+
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, serve exports the spans it still
+// holds when it stops, after the HTTP server has shut down.
+func TestRunServeExportsItsSpansWhenItStops(t *testing.T) {
+	// The batch would otherwise leave by itself after 5 s; now only the
+	// flush at shutdown can send it.
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "3600000")
+	var mu sync.Mutex
+	var names []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		var req coltracepb.ExportTraceServiceRequest
+		if err == nil {
+			err = proto.Unmarshal(b, &req)
+		}
+		if err != nil || r.URL.Path != "/v1/traces" {
+			t.Errorf("export to %s: %v", r.URL.Path, err)
+		}
+		mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					names = append(names, s.Name)
+				}
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+
+	env := envMap(map[string]string{"APP_ENV": "testing", "DATA_DIR": t.TempDir(), "LOG_FORMAT": "json",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := newLineWatch(" listening on "), &testlog.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)
+	}()
+	var base string
+	select {
+	case line := <-stdout.found:
+		_, base, _ = strings.Cut(line, " listening on ")
+	case err := <-done:
+		t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
+	}
+	if code, body, _ := call(t, "GET", base+"/healthz", "", nil); code != http.StatusOK {
+		t.Fatalf("healthz: %d %v", code, body)
+	}
+	mu.Lock()
+	early := len(names)
+	mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if early != 0 || !slices.Contains(names, "GET /healthz") {
+		t.Fatalf("spans before the stop: %d; after: %v\n%s", early, names, stderr.String())
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"golang.org/x/term"
 
 	"widgetapi/httpapi"
@@ -37,10 +38,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	svc, err := app.New(cfg, app.Deps{Store: st, Logger: logger})
+	if cfg.OTLPEndpoint != "" {
+		// The exporter reports failures (a collector down) through
+		// OpenTelemetry's process-wide handler, by default the standard
+		// logger; they belong in the service's log.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("tracing", "err", err) }))
+	}
+	v, _ := buildVersion()
+	svc, err := app.New(cfg, app.Deps{Store: st, Logger: logger, Version: v})
 	if err != nil {
 		return err
 	}
+	// On the way out without a drain (which stops tracing itself), the
+	// spans not yet sent get SHUTDOWN_TIMEOUT to leave.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = svc.Shutdown(ctx)
+	}()
 	ln, err := listen(cfg, stdout)
 	if err != nil {
 		return err
@@ -51,7 +66,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stop()
-	return serveUntilDone(ctx, newHTTPServer(ctx, svc.API, logger), ln, cfg.ShutdownTimeout, logger)
+	return serveUntilDone(ctx, newHTTPServer(ctx, svc.API, logger), ln, cfg.ShutdownTimeout, svc.Shutdown, logger)
 }
 
 const serveUsage = `Usage: widgetapi serve [flags]
@@ -166,8 +181,10 @@ func newHTTPServer(ctx context.Context, api http.Handler, logger *slog.Logger) *
 	}
 }
 
-// serveUntilDone serves on ln until ctx ends, then drains.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, logger *slog.Logger) error {
+// serveUntilDone serves on ln until ctx ends, then drains; after the HTTP
+// server has shut down, stop flushes what the requests left (the spans).
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration,
+	stop func(context.Context) error, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -175,18 +192,25 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, time
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return drain(ctx, srv, serveErr, timeout, logger)
+	return drain(ctx, srv, serveErr, timeout, stop, logger)
 }
 
 // drain stops accepting connections and waits up to timeout for the
-// requests in flight; serveErr delivers what Serve returned.
-func drain(ctx context.Context, srv *http.Server, serveErr <-chan error, timeout time.Duration, logger *slog.Logger) error {
+// requests in flight, then for stop; serveErr delivers what Serve returned.
+func drain(ctx context.Context, srv *http.Server, serveErr <-chan error, timeout time.Duration,
+	stop func(context.Context) error, logger *slog.Logger) error {
 	logger.Info("shutting down", "timeout", timeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
+		_ = stop(sctx) // past the deadline: stops without waiting
 		return fmt.Errorf("shutdown: in-flight requests did not finish within SHUTDOWN_TIMEOUT=%s and were cut off", timeout)
+	}
+	// What is left of the same deadline bounds the export of the last
+	// spans: SIGTERM never waits longer than SHUTDOWN_TIMEOUT.
+	if err := stop(sctx); err != nil {
+		logger.Warn("tracing: the last spans may be lost", "err", err)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

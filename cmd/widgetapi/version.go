@@ -16,7 +16,13 @@ var (
 )
 
 func versionString() string {
-	v, c := version, commit
+	v, c := buildVersion()
+	return fmt.Sprintf("%s (commit %s, %s)", v, c, runtime.Version())
+}
+
+// buildVersion returns the binary's version and commit.
+func buildVersion() (v, c string) {
+	v, c = version, commit
 	if info, ok := debug.ReadBuildInfo(); ok {
 		if v == "" {
 			v = info.Main.Version
@@ -33,7 +39,7 @@ func versionString() string {
 	if c == "" {
 		c = "unknown"
 	}
-	return fmt.Sprintf("%s (commit %s, %s)", v, c, runtime.Version())
+	return v, c
 }
 
 func runVersion(stdout io.Writer) error {

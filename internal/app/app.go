@@ -1,6 +1,7 @@
 // Package app puts widgetapi together: from a configuration and a store it
 // builds the token issuer, the auth service, the admission gate for
-// password hashing, the throttles, the metrics and the HTTP API. It is the
+// password hashing, the throttles, the metrics, the tracing (when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set) and the HTTP API. It is the
 // one wiring of the service, used by `widgetapi serve` and by the HTTP
 // tests alike, so that what is tested is what runs.
 package app
@@ -13,6 +14,9 @@ import (
 	"runtime"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/admission"
@@ -21,6 +25,7 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/store"
+	"widgetapi/internal/tracing"
 )
 
 // Deps are what the service needs besides its configuration.
@@ -36,6 +41,8 @@ type Deps struct {
 	Users   widgetapi.UserStore
 	Widgets widgetapi.WidgetStore
 	Ready   func(context.Context) error
+	// Version is the service.version of the traces, if any.
+	Version string
 }
 
 // App is the service, put together.
@@ -46,6 +53,9 @@ type App struct {
 	// Throttle keeps the limits; serve purges it.
 	Throttle widgetapi.Throttle
 	API      *httpapi.Server
+	// Tracing exports the traces when OTEL_EXPORTER_OTLP_ENDPOINT is set;
+	// it is nil otherwise.
+	Tracing *sdktrace.TracerProvider
 }
 
 // Limits are the throttling policy of cfg. An address is known to an
@@ -56,10 +66,37 @@ func Limits(cfg config.Config) widgetapi.Limits {
 		KnownFor: 30 * 24 * time.Hour}
 }
 
-// New builds the service from cfg, which must hold its signing keys.
-func New(cfg config.Config, d Deps) (*App, error) {
+// New builds the service from cfg, which must hold its signing keys. With
+// cfg.OTLPEndpoint set, requests and their database calls are traced; call
+// Shutdown after the HTTP server has shut down.
+func New(cfg config.Config, d Deps) (a *App, err error) {
 	if d.Store == nil || d.Logger == nil {
 		return nil, errors.New("app: Store and Logger are required")
+	}
+	// Without an endpoint nothing of tracing is built: no tracer, no
+	// wrapped store, nothing on the request path but a nil check.
+	var tp *sdktrace.TracerProvider
+	var tracer trace.TracerProvider
+	if cfg.OTLPEndpoint != "" {
+		tp, err = tracing.NewProvider(context.Background(), tracing.Options{
+			Endpoint: cfg.OTLPEndpoint, ServiceName: cfg.ServiceName, ServiceVersion: d.Version})
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				_ = tp.Shutdown(context.Background())
+			}
+		}()
+		tracer = tp
+		db := tracing.NewDB(tp, d.Store.Engine())
+		if d.Users != nil {
+			d.Users = db.Users(d.Users)
+		}
+		if d.Widgets != nil {
+			d.Widgets = db.Widgets(d.Widgets)
+		}
+		d.Store = db.Store(d.Store)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -98,12 +135,22 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		Throttle: throttle,
+		Throttle:       throttle,
+		TracerProvider: tracer,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api}, nil
+	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp}, nil
+}
+
+// Shutdown exports the spans not yet sent and stops tracing, within ctx;
+// with tracing off it does nothing. Later calls return at once.
+func (a *App) Shutdown(ctx context.Context) error {
+	if a.Tracing == nil {
+		return nil
+	}
+	return a.Tracing.Shutdown(ctx)
 }
 
 // NewHashGate bounds the bcrypt work in flight: hashes may use every core

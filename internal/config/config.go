@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -68,6 +69,11 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiles on a listener of its own,
 	// never on the API's.
 	PprofAddr string
+	// OTLPEndpoint, when set, turns tracing on: the base URL of an
+	// OpenTelemetry collector's OTLP/HTTP receiver. ServiceName is the
+	// service.name of the traces.
+	OTLPEndpoint string
+	ServiceName  string
 }
 
 // setting is one environment variable.
@@ -243,6 +249,20 @@ func table(c *Config) []setting {
 		{name: "PPROF_ADDR",
 			help:  "serve Go's runtime profiles (`/debug/pprof/`) on this separate address, e.g. `127.0.0.1:6060`; it must name a host",
 			unset: "off", value: text(&c.PprofAddr).then(checkPprofAddr)},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+			help:  "turns tracing on: the OTLP/HTTP base URL of an OpenTelemetry collector, e.g. `http://127.0.0.1:4318`; spans go to its `/v1/traces`",
+			unset: "off", value: value{
+				parse: func(name, v string) error {
+					if err := checkOTLPEndpoint(name, v); err != nil {
+						return err
+					}
+					c.OTLPEndpoint = v
+					return nil
+				},
+				show: func() any { return redactURL(c.OTLPEndpoint) },
+			}},
+		{name: "OTEL_SERVICE_NAME", help: "`service.name` of the traces",
+			def: always("widgetapi"), value: text(&c.ServiceName)},
 	}
 }
 
@@ -375,6 +395,28 @@ func checkPprofAddr(name, addr string) error {
 		return fmt.Errorf("%s: %q must be host:port with a host, e.g. 127.0.0.1:6060", name, addr)
 	}
 	return nil
+}
+
+// checkOTLPEndpoint accepts what the OpenTelemetry exporters do: an http
+// or https URL with a host, and no query or fragment.
+func checkOTLPEndpoint(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s: %q must be an http or https URL with a host and no query, e.g. http://127.0.0.1:4318", name, v)
+	}
+	return nil
+}
+
+// redactURL hides the password a URL may carry, for the log.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return v
+	}
+	return u.Redacted()
 }
 
 func splitList(v string) []string {

@@ -93,7 +93,7 @@ func TestEnvironmentDefaults(t *testing.T) {
 		// The per-address limit is off for test suites; per account it stays on.
 		if err != nil || c.TokenTTL != tc.ttl || c.BcryptCost != tc.cost || c.Addr != "127.0.0.1:5000" ||
 			c.AuthPerMinute != tc.perAddr || c.LoginFailuresPerMinute != 5 ||
-			c.DatabaseURL != "sqlite:///data/widgetapi-"+tc.env+".db" {
+			c.DatabaseURL != "sqlite:///data/widgetapi-"+tc.env+".db" || c.OTLPEndpoint != "" || c.ServiceName != "widgetapi" {
 			t.Errorf("%s: %+v, %v", tc.env, c, err)
 		}
 	}
@@ -161,6 +161,10 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		{"PPROF_ADDR", "0.0.0.0:6060", "PPROF_ADDR: "},
 		{"PPROF_ADDR", ":6060", "PPROF_ADDR: "},
 		{"PPROF_ADDR", "127.0.0.1", "PPROF_ADDR: "},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: "},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317", "OTEL_EXPORTER_OTLP_ENDPOINT: "},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://", "OTEL_EXPORTER_OTLP_ENDPOINT: "},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/?x=1", "OTEL_EXPORTER_OTLP_ENDPOINT: "},
 	} {
 		if _, err := Load(envOf(map[string]string{tc.name: tc.value})); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%s=%q: %v; want an error starting %q", tc.name, tc.value, err, tc.want)
@@ -169,10 +173,12 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	// Valid values of the same variables.
 	c, err := Load(envOf(map[string]string{"TOKEN_LEEWAY": "0", "SHUTDOWN_TIMEOUT": "30", "TZ": ":Europe/Paris",
 		"TRUSTED_PROXIES": "10.1.2.3/8, 192.0.2.1", "PPROF_ADDR": "localhost:6060", "AUTH_RATE_LIMIT": "0",
-		"CORS_ORIGINS": "https://a.example, https://b.example", "TOKEN_ISSUER": "issuer", "LOG_LEVEL": "debug"}))
+		"CORS_ORIGINS": "https://a.example, https://b.example", "TOKEN_ISSUER": "issuer", "LOG_LEVEL": "debug",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.example/otlp", "OTEL_SERVICE_NAME": "widgets-eu"}))
 	if err != nil || c.TokenLeeway != 0 || c.ShutdownTimeout != 30*time.Second || c.Location.String() != "Europe/Paris" ||
 		fmt.Sprint(c.TrustedProxies) != "[10.0.0.0/8 192.0.2.1/32]" || c.PprofAddr != "localhost:6060" || c.AuthPerMinute != 0 ||
-		len(c.CORSOrigins) != 2 || c.TokenIssuer != "issuer" || c.TokenAudience != "issuer" || c.LogLevel.String() != "DEBUG" {
+		len(c.CORSOrigins) != 2 || c.TokenIssuer != "issuer" || c.TokenAudience != "issuer" || c.LogLevel.String() != "DEBUG" ||
+		c.OTLPEndpoint != "https://collector.example/otlp" || c.ServiceName != "widgets-eu" {
 		t.Fatalf("%+v, %v", c, err)
 	}
 }
@@ -205,7 +211,8 @@ func TestFlagsOverrideTheirVariables(t *testing.T) {
 // database without its password.
 func TestLogAttrsHideSecrets(t *testing.T) {
 	key := strings.Repeat("k", 32)
-	c, err := Load(envOf(map[string]string{"SECRET_KEY": key, "DATABASE_URL": "postgres://alice:pw-s3cr3t@db.example/app"}))
+	c, err := Load(envOf(map[string]string{"SECRET_KEY": key, "DATABASE_URL": "postgres://alice:pw-s3cr3t@db.example/app",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel:s3cr3t@collector.example:4318"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +222,8 @@ func TestLogAttrsHideSecrets(t *testing.T) {
 		t.Fatalf("a secret is logged: %s", got)
 	}
 	want := map[string]any{"secret_key": "SECRET_KEY", "database_url": "postgres://alice@db.example:5432/app",
-		"token_ttl": "15m0s", "app_env": "development", "bcrypt_cost": 4}
+		"token_ttl": "15m0s", "app_env": "development", "bcrypt_cost": 4,
+		"otel_exporter_otlp_endpoint": "https://otel:xxxxx@collector.example:4318"}
 	if len(attrs) != 2*len(table(new(Config))) {
 		t.Fatalf("%d attributes for %d settings", len(attrs), len(table(new(Config))))
 	}

@@ -50,7 +50,8 @@ func writeEntry(b *strings.Builder, name, text string) {
 	const indent, width = 22, 80
 	line := "  " + name + strings.Repeat(" ", max(1, indent-2-len(name)))
 	if len(line) > indent {
-		b.WriteString(line + "\n")
+		// A name too long for the column has its text on the next line.
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
 		line = strings.Repeat(" ", indent)
 	}
 	n := 0

@@ -27,4 +27,6 @@ type Store interface {
 	Throttle(limits widgetapi.Limits) widgetapi.Throttle
 	// PoolStats describes every pool of connections the engine holds.
 	PoolStats() []dbstats.Pool
+	// Engine names the engine: "sqlite" or "postgres".
+	Engine() string
 }
