@@ -18,6 +18,10 @@ import (
 type Config struct {
 	Auth    widgetapi.AuthService // required
 	Widgets widgetapi.WidgetStore // required
+	// SigningKeys are the service's signing keys (SECRET_KEY); list
+	// cursors are signed with a key derived from the first, and those of
+	// any are accepted. Required.
+	SigningKeys [][]byte
 	// Ready reports whether the database answers; /readyz calls it.
 	Ready  func(ctx context.Context) error // required
 	Logger *slog.Logger                    // required
@@ -50,6 +54,7 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []string
 	handler http.Handler
+	cursors *cursorCodec
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -74,7 +79,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	cursors, err := newCursorCodec(cfg.SigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors}
 	s.addRoutes()
 	s.handler = s.observe(s.recoverPanics(s.limitHeaders(s.cors(s.mux))))
 	return s, nil

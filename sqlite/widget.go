@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
+	"strings"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
 )
 
 var _ widgetapi.WidgetStore = (*DB)(nil)
-
-const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id`
 
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget) error {
@@ -86,60 +84,10 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	return sub, w, nil
 }
 
-// FindWidgets returns one page in creation order and the total count, which
-// comes from the trigger-maintained counter rather than a scan. One statement
-// reads both, so they come from one snapshot.
+// FindWidgets returns one page in creation order and the total count.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	q := sqlutil.PlanPage(page, func() (int, error) {
-		var total int
-		err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total)
-		return total, err
-	})
-	if q.Err != nil {
-		return nil, 0, mapError("count widgets", q.Err)
-	}
-	if q.Empty {
-		return []*widgetapi.Widget{}, q.Total, nil
-	}
-	// The inner query walks only the primary key to skip the offset, so
-	// deep pages do not join every skipped row; pages past the middle are
-	// walked from the far end.
-	st, err := db.stmt(ctx, false, `
-		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.id IN (SELECT id FROM widgets ORDER BY id `+q.Direction+` LIMIT ? OFFSET ?)
-		ORDER BY w.id`)
-	if err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	rows, err := st.QueryContext(ctx, q.Limit, q.Offset)
-	if err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	defer rows.Close()
-	items := make([]*widgetapi.Widget, 0, page.Size)
-	total := -1
-	for rows.Next() {
-		var w widgetapi.Widget
-		var created, deadline int64
-		if err := rows.Scan(&total, &w.ID, &w.Name, &w.InfoURL, &created, &deadline,
-			&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
-			return nil, 0, mapError("list widgets", err)
-		}
-		w.CreatedAt = time.Unix(created, 0).UTC()
-		w.Deadline = time.Unix(deadline, 0).UTC()
-		items = append(items, &w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	if total < 0 {
-		// An empty page carries no row to read the total from.
-		if err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
-			return nil, 0, mapError("count widgets", err)
-		}
-	}
-	return items, total, nil
+	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
+	return l.Items, l.Total, err
 }
 
 // PutWidget updates the widget named w.Name or creates it, in one
@@ -178,4 +126,178 @@ func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) 
 func (db *DB) DeleteWidget(ctx context.Context, name string) error {
 	res, err := db.exec(ctx, `DELETE FROM widgets WHERE name = ?`, name)
 	return sqlutil.ExpectOne("delete widget", name, res, err, mapError)
+}
+
+// bucketShift is the size of a bucket of widget_buckets, which counts the
+// widgets of each 1<<bucketShift ids; migration 00006 uses the same shift.
+const bucketShift = 12
+
+// ListWidgets reads one page of a filtered, sorted list and its total in
+// one read transaction on a hot connection, so that both come from one
+// snapshot. The total of an unfiltered list is the sum of the
+// trigger-kept stripes, never a count of the table; a filtered one counts
+// its matches through an index. A page number in creation order (either
+// direction) walks the per-bucket counts to the bucket that holds its
+// offset and skips within that bucket only, so every page costs the same;
+// other orders and filtered lists skip their offset in an index. A cursor
+// (q.After) continues after its key through an index, skipping nothing.
+func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgetapi.WidgetList, error) {
+	var l widgetapi.WidgetList
+	err := db.hot.read(ctx, func(hc *hotConn) error {
+		filter, params := widgetFilterSQL(q.Filter)
+		var err error
+		if q.Filter.Filtered() {
+			err = hc.rows(`SELECT count(*) AS n FROM widgets w WHERE `+filter, params,
+				func(r row) bool { l.Total = int(r.int64("n")); return false })
+		} else {
+			err = hc.rows(`SELECT coalesce(sum(n), 0) AS n FROM widget_stripes`, nil,
+				func(r row) bool { l.Total = int(r.int64("n")); return false })
+		}
+		if err != nil || q.After == nil && q.Offset >= l.Total {
+			return err
+		}
+		page, pageParams, err := db.widgetPageSQL(hc, q, filter, params)
+		if err != nil || page == "" {
+			return err
+		}
+		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
+		err = hc.rows(page, pageParams, func(r row) bool {
+			l.Items = append(l.Items, &widgetapi.Widget{
+				ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
+				CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
+				Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
+			})
+			return true
+		})
+		if len(l.Items) > q.Limit {
+			l.Items, l.More = l.Items[:q.Limit], true
+		}
+		return err
+	})
+	if err != nil {
+		return widgetapi.WidgetList{}, mapError("list widgets", err)
+	}
+	if l.Items == nil {
+		l.Items = []*widgetapi.Widget{}
+	}
+	return l, nil
+}
+
+// widgetFilterSQL is the WHERE condition of f on widgets w, and its parameters.
+func widgetFilterSQL(f widgetapi.WidgetFilter) (string, []param) {
+	conds := []string{"1"}
+	var params []param
+	if f.NamePrefix != "" {
+		conds = append(conds, `w.name >= :name_from AND w.name < :name_to`)
+		params = append(params, param{":name_from", f.NamePrefix}, param{":name_to", widgetapi.NamePrefixEnd(f.NamePrefix)})
+	}
+	if f.Owner != "" {
+		conds = append(conds, `w.owner_id = (SELECT id FROM users WHERE public_id = :owner)`)
+		params = append(params, param{":owner", f.Owner})
+	}
+	if !f.DeadlineFrom.IsZero() {
+		conds = append(conds, `w.deadline >= :deadline_from`)
+		params = append(params, param{":deadline_from", f.DeadlineFrom.Unix()})
+	}
+	if !f.DeadlineTo.IsZero() {
+		conds = append(conds, `w.deadline <= :deadline_to`)
+		params = append(params, param{":deadline_to", f.DeadlineTo.Unix()})
+	}
+	switch f.Passed {
+	case widgetapi.PassedTrue:
+		conds = append(conds, `w.deadline <= :passed_at`)
+		params = append(params, param{":passed_at", f.PassedAt.Unix()})
+	case widgetapi.PassedFalse:
+		conds = append(conds, `w.deadline > :passed_at`)
+		params = append(params, param{":passed_at", f.PassedAt.Unix()})
+	}
+	return strings.Join(conds, " AND "), params
+}
+
+// widgetOrderSQL is the ORDER BY of each sort, on a relation named w.
+var widgetOrderSQL = [...]string{
+	widgetapi.SortCreated:      `w.id`,
+	widgetapi.SortCreatedDesc:  `w.id DESC`,
+	widgetapi.SortName:         `w.name`,
+	widgetapi.SortNameDesc:     `w.name DESC`,
+	widgetapi.SortDeadline:     `w.deadline, w.id`,
+	widgetapi.SortDeadlineDesc: `w.deadline DESC, w.id`,
+}
+
+// listColumns are the columns of a listed widget and its owner, from a
+// relation w of widget rows joined with users u.
+const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
+	w.deadline AS deadline, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
+
+// widgetPageSQL is the statement of q's page, which selects the rows of
+// widgets that filter selects, and its parameters; "" when the page is
+// known to be empty. Each reads one row more than the page holds, to tell
+// whether more follow.
+func (db *DB) widgetPageSQL(hc *hotConn, q widgetapi.WidgetQuery, filter string, params []param) (string, []param, error) {
+	order := widgetOrderSQL[q.Sort]
+	params = append(params, param{":limit", int64(q.Limit + 1)})
+	// The widgets of the page are chosen in a subquery of widgets alone,
+	// and only they are joined with their owners.
+	page := func(where, skip string) string {
+		return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
+			` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id ORDER BY ` + order
+	}
+	if a := q.After; a != nil {
+		switch q.Sort {
+		case widgetapi.SortCreated:
+			return page(`w.id > :after_id`, ""), append(params, param{":after_id", a.ID}), nil
+		case widgetapi.SortCreatedDesc:
+			return page(`w.id < :after_id`, ""), append(params, param{":after_id", a.ID}), nil
+		case widgetapi.SortName:
+			return page(`w.name > :after_name`, ""), append(params, param{":after_name", a.Name}), nil
+		case widgetapi.SortNameDesc:
+			return page(`w.name < :after_name`, ""), append(params, param{":after_name", a.Name}), nil
+		}
+		// By deadline: the rest of the cursor's deadline in id order, then
+		// the later (or earlier) deadlines; each part is one index range.
+		next := `w.deadline > :after_deadline`
+		if q.Sort == widgetapi.SortDeadlineDesc {
+			next = `w.deadline < :after_deadline`
+		}
+		return `SELECT ` + listColumns + ` FROM (
+			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND w.deadline = :after_deadline AND w.id > :after_id
+				ORDER BY w.id LIMIT :limit)
+			UNION ALL
+			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + next + ` ORDER BY ` + order + ` LIMIT :limit)
+		) w JOIN users u ON u.id = w.owner_id ORDER BY ` + order + ` LIMIT :limit`,
+			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID}), nil
+	}
+	if q.Offset == 0 {
+		return page(`1`, ""), params, nil
+	}
+	if q.Filter.Filtered() || q.Sort != widgetapi.SortCreated && q.Sort != widgetapi.SortCreatedDesc {
+		return page(`1`, ` OFFSET :offset`), append(params, param{":offset", int64(q.Offset)}), nil
+	}
+	// Creation order by page number: find the bucket that holds the
+	// offset, counting from the far end for the reverse order, then skip
+	// within it to the page's first id.
+	desc := q.Sort == widgetapi.SortCreatedDesc
+	walk := `SELECT bucket, sum(n) AS n FROM widget_buckets GROUP BY bucket ORDER BY bucket`
+	if desc {
+		walk += ` DESC`
+	}
+	bucket, skip, before := int64(-1), int64(0), int64(0)
+	err := hc.rows(walk, nil, func(r row) bool {
+		n := r.int64("n")
+		if before+n > int64(q.Offset) {
+			bucket, skip = r.int64("bucket"), int64(q.Offset)-before
+			return false
+		}
+		before += n
+		return true
+	})
+	if err != nil || bucket < 0 {
+		return "", nil, err
+	}
+	if desc {
+		return page(`w.id <= (SELECT id FROM widgets WHERE id < :bucket_end ORDER BY id DESC LIMIT 1 OFFSET :skip)`, ""),
+			append(params, param{":bucket_end", (bucket + 1) << bucketShift}, param{":skip", skip}), nil
+	}
+	return page(`w.id >= (SELECT id FROM widgets WHERE id >= :bucket_start ORDER BY id LIMIT 1 OFFSET :skip)`, ""),
+		append(params, param{":bucket_start", bucket << bucketShift}, param{":skip", skip}), nil
 }

@@ -85,7 +85,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Auth: authSvc, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
+		Auth: authSvc, Widgets: d.Widgets, SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
 		AuthLimit:         ratelimit.New(float64(cfg.AuthPerMinute), cfg.AuthBurst, maxThrottleKeys),
