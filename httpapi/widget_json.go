@@ -26,15 +26,15 @@ func AppendWidget(b []byte, w *widgetapi.Widget, now time.Time, loc *time.Locati
 	b = append(b, `,"info_url":`...)
 	b = appendJSONString(b, w.InfoURL)
 	b = append(b, `,"created_at":`...)
-	b = appendJSONTime(b, w.CreatedAt.In(loc), localizedLayout)
-	b = append(b, `,"created_at_iso8601":`...)
-	b = appendJSONTime(b, w.CreatedAt.UTC(), iso8601Layout)
-	b = append(b, `,"created_at_rfc822":`...)
-	b = appendJSONTime(b, w.CreatedAt.UTC(), rfc822Layout)
+	b = appendLocalized(b, w.CreatedAt.In(loc))
+	b = append(b, `,"created_at_iso8601":"`...)
+	b = append(appendISO8601(b, w.CreatedAt.UTC()), '"')
+	b = append(b, `,"created_at_rfc822":"`...)
+	b = append(appendRFC822(b, w.CreatedAt.UTC()), '"')
 	b = append(b, `,"deadline":`...)
-	b = appendJSONTime(b, w.Deadline.In(loc), localizedLayout)
-	b = append(b, `,"deadline_iso8601":`...)
-	b = appendJSONTime(b, w.Deadline.UTC(), iso8601Layout)
+	b = appendLocalized(b, w.Deadline.In(loc))
+	b = append(b, `,"deadline_iso8601":"`...)
+	b = append(appendISO8601(b, w.Deadline.UTC()), '"')
 	b = append(b, `,"deadline_passed":`...)
 	b = strconv.AppendBool(b, remaining <= 0)
 	b = append(b, `,"time_remaining":`...)
@@ -48,19 +48,105 @@ func AppendWidget(b []byte, w *widgetapi.Widget, now time.Time, loc *time.Locati
 	return append(b, '}')
 }
 
-// appendJSONTime appends t formatted with layout as a JSON string. A zone
-// abbreviation is the only part that is not digits and fixed text, and
-// tzdata's are letters, digits, '+' and '-', but it is escaped like any text.
-func appendJSONTime(b []byte, t time.Time, layout string) []byte {
+// The time strings of a widget are written digit by digit: time's
+// AppendFormat, which reads its layout anew each call, was a tenth of a
+// list page's cost. TestTimeStringsMatchTimeFormat checks them against
+// Format with the layouts of format.go.
+
+// appendLocalized appends t, already in its zone, as a JSON string in
+// localizedLayout ("01/02/06 03:04:05 PM MST").
+func appendLocalized(b []byte, t time.Time) []byte {
 	var buf [64]byte
-	return appendJSONBytes(b, t.AppendFormat(buf[:0], layout))
+	return appendJSONBytes(b, appendLocalizedText(buf[:0], t))
 }
 
-func appendJSONString(b []byte, s string) []byte {
-	// Most strings need no escaping: copy them at once.
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return appendJSONEscaped(b, s)
+func appendLocalizedText(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append2(b, int(m))
+	b = append(b, '/')
+	b = append2(b, d)
+	b = append(b, '/')
+	b = append2(b, y%100)
+	b = append(b, ' ')
+	h12 := h % 12
+	if h12 == 0 {
+		h12 = 12
+	}
+	b = append2(b, h12)
+	b = append(b, ':')
+	b = append2(b, mi)
+	b = append(b, ':')
+	b = append2(b, s)
+	if h >= 12 {
+		b = append(b, " PM "...)
+	} else {
+		b = append(b, " AM "...)
+	}
+	name, offset := t.Zone()
+	if name == "" {
+		// As time formats a zone without an abbreviation: -0700.
+		sign := byte('+')
+		if offset < 0 {
+			sign, offset = '-', -offset
+		}
+		b = append(b, sign)
+		b = append2(b, offset/3600)
+		return append2(b, offset/60%60)
+	}
+	return append(b, name...)
+}
+
+// appendISO8601 appends t, in UTC, in iso8601Layout.
+func appendISO8601(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append4(b, y)
+	b = append(b, '-')
+	b = append2(b, int(m))
+	b = append(b, '-')
+	b = append2(b, d)
+	b = append(b, 'T')
+	b = append2(b, h)
+	b = append(b, ':')
+	b = append2(b, mi)
+	b = append(b, ':')
+	b = append2(b, s)
+	return append(b, 'Z')
+}
+
+// appendRFC822 appends t, in UTC, in rfc822Layout.
+func appendRFC822(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append(b, t.Weekday().String()[:3]...)
+	b = append(b, ", "...)
+	b = append2(b, d)
+	b = append(b, ' ')
+	b = append(b, m.String()[:3]...)
+	b = append(b, ' ')
+	b = append4(b, y)
+	b = append(b, ' ')
+	b = append2(b, h)
+	b = append(b, ':')
+	b = append2(b, mi)
+	b = append(b, ':')
+	b = append2(b, s)
+	return append(b, " -0000"...)
+}
+
+func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10%10), byte('0'+n%10)) }
+
+// append4 appends a year of four digits; widget times are between the
+// years 1000 and 9999, which the rules and the import check.
+func append4(b []byte, n int) []byte {
+	return append(b, byte('0'+n/1000%10), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
+}
+
+func appendJSONBytes(b, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return appendJSONEscaped(b, string(s))
 		}
 	}
 	b = append(b, '"')
@@ -68,10 +154,11 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func appendJSONBytes(b, s []byte) []byte {
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return appendJSONEscaped(b, string(s))
+func appendJSONString(b []byte, s string) []byte {
+	// Most strings need no escaping: copy them at once.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return appendJSONEscaped(b, s)
 		}
 	}
 	b = append(b, '"')

@@ -140,6 +140,16 @@ func (h *hotReads) release(hc *hotConn) {
 	h.conns <- hc
 }
 
+// with runs fn on a free connection.
+func (h *hotReads) with(ctx context.Context, fn func(hc *hotConn) error) error {
+	hc, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.release(hc)
+	return fn(hc)
+}
+
 // read runs fn on a free connection inside one read transaction, so that
 // every statement fn runs reads the same snapshot of the database (WAL
 // mode keeps it while writers commit).

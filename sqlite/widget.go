@@ -143,42 +143,58 @@ const bucketShift = 12
 // (q.After) continues after its key through an index, skipping nothing.
 func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgetapi.WidgetList, error) {
 	var l widgetapi.WidgetList
-	err := db.hot.read(ctx, func(hc *hotConn) error {
-		filter, params := widgetFilterSQL(q.Filter)
-		var err error
-		if q.Filter.Filtered() {
-			err = hc.rows(`SELECT count(*) AS n FROM widgets w WHERE `+filter, params,
-				func(r row) bool { l.Total = int(r.int64("n")); return false })
-		} else {
-			err = hc.rows(`SELECT coalesce(sum(n), 0) AS n FROM widget_stripes`, nil,
-				func(r row) bool { l.Total = int(r.int64("n")); return false })
-		}
-		if err != nil || q.After == nil && q.Offset >= l.Total {
-			return err
-		}
-		page, pageParams, err := db.widgetPageSQL(hc, q, filter, params)
-		if err != nil || page == "" {
-			return err
-		}
-		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
-		err = hc.rows(page, pageParams, func(r row) bool {
+	filter, params := widgetFilterSQL(q.Filter)
+	total := `SELECT coalesce(sum(n), 0) FROM widget_stripes`
+	if q.Filter.Filtered() {
+		total = `SELECT count(*) FROM widgets w WHERE ` + filter
+	}
+	scan := func(r row) bool {
+		l.Total = int(r.int64("total"))
+		if !r.null("id") {
 			l.Items = append(l.Items, &widgetapi.Widget{
 				ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
 				CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
 				Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
 			})
-			return true
-		})
-		if len(l.Items) > q.Limit {
-			l.Items, l.More = l.Items[:q.Limit], true
 		}
-		return err
-	})
+		return true
+	}
+	// page reads the total and the page in one statement: its rows, or
+	// one row of NULLs when the page is empty.
+	page := func(hc *hotConn, query string, params []param) error {
+		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
+		return hc.rows(`SELECT t.total AS total, p.* FROM (SELECT (`+total+`) AS total) t LEFT JOIN (`+query+`) p ON 1 ORDER BY `+
+			strings.ReplaceAll(widgetOrderSQL[q.Sort], "w.", "p."), params, scan)
+	}
+	var err error
+	if q.After == nil && q.Offset > 0 && !q.Filter.Filtered() && (q.Sort == widgetapi.SortCreated || q.Sort == widgetapi.SortCreatedDesc) {
+		// A page number in creation order needs the total and the bucket
+		// counts before its page: one read transaction holds one snapshot
+		// for the three statements.
+		err = db.hot.read(ctx, func(hc *hotConn) error {
+			if err := hc.rows(`SELECT (`+total+`) AS n`, nil, func(r row) bool { l.Total = int(r.int64("n")); return false }); err != nil {
+				return err
+			}
+			query, params, err := creationPageSQL(hc, q, l.Total, params)
+			if err != nil || query == "" {
+				return err
+			}
+			return page(hc, query, params)
+		})
+	} else {
+		err = db.hot.with(ctx, func(hc *hotConn) error {
+			query, params := widgetPageSQL(q, filter, params)
+			return page(hc, query, params)
+		})
+	}
 	if err != nil {
 		return widgetapi.WidgetList{}, mapError("list widgets", err)
 	}
 	if l.Items == nil {
 		l.Items = []*widgetapi.Widget{}
+	}
+	if len(l.Items) > q.Limit {
+		l.Items, l.More = l.Items[:q.Limit], true
 	}
 	return l, nil
 }
@@ -229,32 +245,34 @@ var widgetOrderSQL = [...]string{
 const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
 	w.deadline AS deadline, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
 
-// widgetPageSQL is the statement of q's page, which selects the rows of
-// widgets that filter selects, and its parameters; "" when the page is
-// known to be empty. Each reads one row more than the page holds, to tell
-// whether more follow.
-func (db *DB) widgetPageSQL(hc *hotConn, q widgetapi.WidgetQuery, filter string, params []param) (string, []param, error) {
+// pageRows is the query of the rows of a page: the widgets of widgets w
+// that filter and where select, in order, one more than the page holds (to
+// tell whether more follow), then skip; only they are joined with their
+// owners.
+func pageRows(q widgetapi.WidgetQuery, filter, where, skip string) string {
 	order := widgetOrderSQL[q.Sort]
+	return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
+		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id`
+}
+
+// widgetPageSQL is the query of q's page, unless it is a page number in
+// creation order (creationPageSQL), and its parameters.
+func widgetPageSQL(q widgetapi.WidgetQuery, filter string, params []param) (string, []param) {
 	params = append(params, param{":limit", int64(q.Limit + 1)})
-	// The widgets of the page are chosen in a subquery of widgets alone,
-	// and only they are joined with their owners.
-	page := func(where, skip string) string {
-		return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
-			` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id ORDER BY ` + order
-	}
 	if a := q.After; a != nil {
 		switch q.Sort {
 		case widgetapi.SortCreated:
-			return page(`w.id > :after_id`, ""), append(params, param{":after_id", a.ID}), nil
+			return pageRows(q, filter, `w.id > :after_id`, ""), append(params, param{":after_id", a.ID})
 		case widgetapi.SortCreatedDesc:
-			return page(`w.id < :after_id`, ""), append(params, param{":after_id", a.ID}), nil
+			return pageRows(q, filter, `w.id < :after_id`, ""), append(params, param{":after_id", a.ID})
 		case widgetapi.SortName:
-			return page(`w.name > :after_name`, ""), append(params, param{":after_name", a.Name}), nil
+			return pageRows(q, filter, `w.name > :after_name`, ""), append(params, param{":after_name", a.Name})
 		case widgetapi.SortNameDesc:
-			return page(`w.name < :after_name`, ""), append(params, param{":after_name", a.Name}), nil
+			return pageRows(q, filter, `w.name < :after_name`, ""), append(params, param{":after_name", a.Name})
 		}
 		// By deadline: the rest of the cursor's deadline in id order, then
 		// the later (or earlier) deadlines; each part is one index range.
+		order := widgetOrderSQL[q.Sort]
 		next := `w.deadline > :after_deadline`
 		if q.Sort == widgetapi.SortDeadlineDesc {
 			next = `w.deadline < :after_deadline`
@@ -264,28 +282,47 @@ func (db *DB) widgetPageSQL(hc *hotConn, q widgetapi.WidgetQuery, filter string,
 				ORDER BY w.id LIMIT :limit)
 			UNION ALL
 			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + next + ` ORDER BY ` + order + ` LIMIT :limit)
-		) w JOIN users u ON u.id = w.owner_id ORDER BY ` + order + ` LIMIT :limit`,
-			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID}), nil
+			ORDER BY ` + strings.ReplaceAll(order, "w.", "") + ` LIMIT :limit
+		) w JOIN users u ON u.id = w.owner_id`,
+			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID})
 	}
 	if q.Offset == 0 {
-		return page(`1`, ""), params, nil
+		return pageRows(q, filter, `1`, ""), params
 	}
-	if q.Filter.Filtered() || q.Sort != widgetapi.SortCreated && q.Sort != widgetapi.SortCreatedDesc {
-		return page(`1`, ` OFFSET :offset`), append(params, param{":offset", int64(q.Offset)}), nil
-	}
-	// Creation order by page number: find the bucket that holds the
-	// offset, counting from the far end for the reverse order, then skip
-	// within it to the page's first id.
+	return pageRows(q, filter, `1`, ` OFFSET :offset`), append(params, param{":offset", int64(q.Offset)})
+}
+
+// creationPageSQL is the query of a page number in creation order, with
+// total widgets in all: it finds the bucket that holds the page's offset,
+// walking the bucket counts from the nearer end, then skips within that
+// bucket (from its nearer end too) to the page's first id. "" when the
+// page is past the end.
+func creationPageSQL(hc *hotConn, q widgetapi.WidgetQuery, total int, params []param) (string, []param, error) {
+	params = append(params, param{":limit", int64(q.Limit + 1)})
 	desc := q.Sort == widgetapi.SortCreatedDesc
-	walk := `SELECT bucket, sum(n) AS n FROM widget_buckets GROUP BY bucket ORDER BY bucket`
+	// rank is the page's first widget's position counted from the low ids.
+	rank := int64(q.Offset)
 	if desc {
-		walk += ` DESC`
+		rank = int64(total - 1 - q.Offset)
 	}
-	bucket, skip, before := int64(-1), int64(0), int64(0)
+	if rank < 0 || rank >= int64(total) {
+		return "", nil, nil
+	}
+	fromTop := rank >= int64(total)/2
+	walk := `SELECT bucket, sum(n) AS n FROM widget_buckets GROUP BY bucket ORDER BY bucket`
+	target := rank
+	if fromTop {
+		walk += ` DESC`
+		target = int64(total) - 1 - rank
+	}
+	bucket, skip, size, before := int64(-1), int64(0), int64(0), int64(0)
 	err := hc.rows(walk, nil, func(r row) bool {
 		n := r.int64("n")
-		if before+n > int64(q.Offset) {
-			bucket, skip = r.int64("bucket"), int64(q.Offset)-before
+		if before+n > target {
+			bucket, skip, size = r.int64("bucket"), target-before, n
+			if fromTop {
+				skip = n - 1 - skip // from the bucket's low end
+			}
 			return false
 		}
 		before += n
@@ -294,10 +331,15 @@ func (db *DB) widgetPageSQL(hc *hotConn, q widgetapi.WidgetQuery, filter string,
 	if err != nil || bucket < 0 {
 		return "", nil, err
 	}
-	if desc {
-		return page(`w.id <= (SELECT id FROM widgets WHERE id < :bucket_end ORDER BY id DESC LIMIT 1 OFFSET :skip)`, ""),
-			append(params, param{":bucket_end", (bucket + 1) << bucketShift}, param{":skip", skip}), nil
+	first := `(SELECT id FROM widgets WHERE id >= :bucket_start ORDER BY id LIMIT 1 OFFSET :skip)`
+	bound := param{":bucket_start", bucket << bucketShift}
+	if skip > size/2 {
+		first = `(SELECT id FROM widgets WHERE id < :bucket_end ORDER BY id DESC LIMIT 1 OFFSET :skip)`
+		bound, skip = param{":bucket_end", (bucket + 1) << bucketShift}, size-1-skip
 	}
-	return page(`w.id >= (SELECT id FROM widgets WHERE id >= :bucket_start ORDER BY id LIMIT 1 OFFSET :skip)`, ""),
-		append(params, param{":bucket_start", bucket << bucketShift}, param{":skip", skip}), nil
+	params = append(params, bound, param{":skip", skip})
+	if desc {
+		return pageRows(q, `1`, `w.id <= `+first, ""), params, nil
+	}
+	return pageRows(q, `1`, `w.id >= `+first, ""), params, nil
 }
