@@ -131,7 +131,7 @@ func parseOptions(args []string) (options, error) {
 	pgURL := fs.String("pg-url", os.Getenv("WIDGETAPI_BENCH_POSTGRES_URL"), "PostgreSQL server URL whose user may create databases")
 	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works (SQLite, 100 widgets, 1 s runs, one round); fails on any non-2xx")
 	out := fs.String("out", "", "also write the report to this Markdown file")
-	profile := fs.String("cpuprofile", "", "save a CPU profile of the server during GET /widgets/{name} to this path, one file per engine and seed (path-ENGINE-SEED.pprof)")
+	profile := fs.String("cpuprofile", "", "save CPU profiles of the server during GET /widgets/{name} (path-ENGINE-SEED.pprof) and GET /widgets page 1 (path-ENGINE-SEED-list.pprof), one per engine and seed")
 	creatorProcs := fs.Int("creates-procs", 0, "instead of the scenarios, measure widget creates from this many serve processes on one PostgreSQL (-pg-url)")
 	creatorWorkers := fs.Int("creates-workers", 8, "with -creates-procs: goroutines creating widgets in each process")
 	only := fs.String("scenarios", "", `comma-separated parts of scenario names to run, e.g. "widgets/{name},auth/user" (default: all)`)
