@@ -150,42 +150,46 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	}
 	scan := func(r row) bool {
 		l.Total = int(r.int64("total"))
-		if !r.null("id") {
-			l.Items = append(l.Items, &widgetapi.Widget{
-				ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
-				CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
-				Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
-			})
-		}
+		l.Items = append(l.Items, &widgetapi.Widget{
+			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
+			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
+			Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
+		})
 		return true
 	}
-	// page reads the total and the page in one statement: its rows, or
-	// one row of NULLs when the page is empty.
+	// page reads the page with the total as a column of each row, in one
+	// statement; an empty page has no row to carry it.
 	page := func(hc *hotConn, query string, params []param) error {
 		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
-		return hc.rows(`SELECT t.total AS total, p.* FROM (SELECT (`+total+`) AS total) t LEFT JOIN (`+query+`) p ON 1 ORDER BY `+
+		return hc.rows(`SELECT (`+total+`) AS total, p.* FROM (`+query+`) p ORDER BY `+
 			strings.ReplaceAll(widgetOrderSQL[q.Sort], "w.", "p."), params, scan)
 	}
-	var err error
-	if q.After == nil && q.Offset > 0 && !q.Filter.Filtered() && (q.Sort == widgetapi.SortCreated || q.Sort == widgetapi.SortCreatedDesc) {
-		// A page number in creation order needs the total and the bucket
-		// counts before its page: one read transaction holds one snapshot
-		// for the three statements.
-		err = db.hot.read(ctx, func(hc *hotConn) error {
-			if err := hc.rows(`SELECT (`+total+`) AS n`, nil, func(r row) bool { l.Total = int(r.int64("n")); return false }); err != nil {
+	// inTx reads the total first, then the page, in one read transaction,
+	// so that both come from one snapshot.
+	inTx := func(pageSQL func(hc *hotConn) (string, []param, error)) error {
+		return db.hot.read(ctx, func(hc *hotConn) error {
+			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.int64("total")); return false }); err != nil {
 				return err
 			}
-			query, params, err := creationPageSQL(hc, q, l.Total, params)
+			query, params, err := pageSQL(hc)
 			if err != nil || query == "" {
 				return err
 			}
 			return page(hc, query, params)
 		})
+	}
+	var err error
+	if q.After == nil && q.Offset > 0 && !q.Filter.Filtered() && (q.Sort == widgetapi.SortCreated || q.Sort == widgetapi.SortCreatedDesc) {
+		// A page number in creation order needs the total and the bucket
+		// counts before its page.
+		err = inTx(func(hc *hotConn) (string, []param, error) { return creationPageSQL(hc, q, l.Total, params) })
 	} else {
-		err = db.hot.with(ctx, func(hc *hotConn) error {
-			query, params := widgetPageSQL(q, filter, params)
-			return page(hc, query, params)
-		})
+		query, pageParams := widgetPageSQL(q, filter, params)
+		err = db.hot.with(ctx, func(hc *hotConn) error { return page(hc, query, pageParams) })
+		if err == nil && len(l.Items) == 0 {
+			// Nothing carried the total: read both again in one snapshot.
+			err = inTx(func(*hotConn) (string, []param, error) { return query, pageParams, nil })
+		}
 	}
 	if err != nil {
 		return widgetapi.WidgetList{}, mapError("list widgets", err)
