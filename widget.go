@@ -40,6 +40,7 @@ func WidgetNotFound(name string) error {
 
 // WidgetStore persists widgets. Names passed in are already normalized.
 type WidgetStore interface {
+	WidgetLister
 	// CreateWidget inserts w, setting w.ID and w.CreatedAt when zero, and
 	// records ev, when set, in the same transaction. ECONFLICT when the
 	// name is taken.
@@ -55,7 +56,7 @@ type WidgetStore interface {
 	// widget; the subject's User is nil when there is no such user.
 	FindWidgetForToken(ctx context.Context, publicID, jti, name string) (TokenSubject, *Widget, error)
 	// FindWidgets returns one page of widgets in creation order and the total
-	// number of widgets.
+	// number of widgets: ListWidgets without filters.
 	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)
 	// PutWidget creates w, or, when a widget of that name exists, changes
 	// its info_url and deadline (owner and created_at stay), in one atomic

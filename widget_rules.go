@@ -278,6 +278,27 @@ func echoInput(s string) string {
 // "deadline"), or nil. The normalized name is returned even on failure; the
 // deadline is zero when it failed.
 func ValidateWidget(name, infoURL, deadline string, now time.Time, loc *time.Location) (normName string, dl time.Time, err error) {
+	return validateWidget(name, infoURL, deadline, func(s string) (time.Time, string) { return ParseDeadline(s, now, loc) })
+}
+
+// ValidateWidgetRecord is ValidateWidget for a widget that already exists
+// elsewhere, such as a line of an export being imported: the same rules,
+// except that its deadline may be any day, past ones included, since the
+// "today or later" rule held when the widget was made.
+func ValidateWidgetRecord(name, infoURL, deadline string, loc *time.Location) (normName string, dl time.Time, err error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return validateWidget(name, infoURL, deadline, func(s string) (time.Time, string) {
+		d, why := ParseDay(s)
+		if why != "" {
+			return time.Time{}, why
+		}
+		return endOfDay(d.Year, d.Month, d.Day, loc), ""
+	})
+}
+
+func validateWidget(name, infoURL, deadline string, parse func(string) (time.Time, string)) (normName string, dl time.Time, err error) {
 	problems := map[string]string{}
 	normName = NormalizeWidgetName(name)
 	if why := ValidateWidgetName(normName); why != "" {
@@ -286,7 +307,7 @@ func ValidateWidget(name, infoURL, deadline string, now time.Time, loc *time.Loc
 	if why := ValidateInfoURL(infoURL); why != "" {
 		problems["info_url"] = why
 	}
-	dl, why := ParseDeadline(deadline, now, loc)
+	dl, why := parse(deadline)
 	if why != "" {
 		problems["deadline"] = why
 	}

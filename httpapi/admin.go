@@ -29,7 +29,17 @@ func (s *Server) userAdminBody(u *widgetapi.User) userAdminBody {
 		Link: "/api/v1/users/" + u.PublicID}
 }
 
-// pageBody is the pagination object of every list, items aside.
+// linksBody is the links of a page of the admin lists.
+type linksBody struct {
+	Self  string `json:"self"`
+	First string `json:"first"`
+	Prev  string `json:"prev,omitempty"`
+	Next  string `json:"next,omitempty"`
+	Last  string `json:"last"`
+}
+
+// pageBody is the pagination object of the admin lists (the widget list
+// writes its own, with cursors), items aside.
 type pageBody[T any] struct {
 	Links        linksBody `json:"links"`
 	HasPrev      bool      `json:"has_prev"`

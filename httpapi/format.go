@@ -15,7 +15,6 @@ const (
 
 func localized(t time.Time, loc *time.Location) string { return t.In(loc).Format(localizedLayout) }
 func iso8601(t time.Time) string                       { return t.UTC().Format(iso8601Layout) }
-func rfc822(t time.Time) string                        { return t.UTC().Format(rfc822Layout) }
 
 // formatExpiresIn renders d as HH:MM:SS, or "N day(s), HH:MM:SS" past a day.
 func formatExpiresIn(d time.Duration) string {

@@ -25,6 +25,10 @@ type Config struct {
 	// Audit records the events of widget changes and refusals, and serves
 	// the audit log; required.
 	Audit *audit.Log
+	// SigningKeys are the service's signing keys (SECRET_KEY); list
+	// cursors are signed with a key derived from the first, and those of
+	// any are accepted. Required.
+	SigningKeys [][]byte
 	// Ready reports whether the database answers; /readyz calls it.
 	Ready  func(ctx context.Context) error // required
 	Logger *slog.Logger                    // required
@@ -60,6 +64,7 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []string
 	handler http.Handler
+	cursors *cursorCodec
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -88,7 +93,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	cursors, err := newCursorCodec(cfg.SigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors}
 	if cfg.TracerProvider != nil {
 		s.tracer = cfg.TracerProvider.Tracer("widgetapi/httpapi")
 	}

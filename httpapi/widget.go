@@ -5,49 +5,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"widgetapi"
 )
 
-type ownerBody struct {
-	Email    string `json:"email"`
-	PublicID string `json:"public_id"`
-}
-
-type widgetBody struct {
-	Name             string    `json:"name"`
-	InfoURL          string    `json:"info_url"`
-	CreatedAt        string    `json:"created_at"`
-	CreatedAtISO8601 string    `json:"created_at_iso8601"`
-	CreatedAtRFC822  string    `json:"created_at_rfc822"`
-	Deadline         string    `json:"deadline"`
-	DeadlineISO8601  string    `json:"deadline_iso8601"`
-	DeadlinePassed   bool      `json:"deadline_passed"`
-	TimeRemaining    string    `json:"time_remaining"`
-	Owner            ownerBody `json:"owner"`
-	Link             string    `json:"link"`
-}
-
 func widgetPath(name string) string { return "/api/v1/widgets/" + name }
-
-func (s *Server) widgetBody(wd *widgetapi.Widget) widgetBody {
-	remaining := wd.Deadline.Sub(s.Now())
-	return widgetBody{
-		Name:             wd.Name,
-		InfoURL:          wd.InfoURL,
-		CreatedAt:        localized(wd.CreatedAt, s.Location),
-		CreatedAtISO8601: iso8601(wd.CreatedAt),
-		CreatedAtRFC822:  rfc822(wd.CreatedAt),
-		Deadline:         localized(wd.Deadline, s.Location),
-		DeadlineISO8601:  iso8601(wd.Deadline),
-		DeadlinePassed:   remaining <= 0,
-		TimeRemaining:    widgetapi.FormatTimeRemaining(remaining),
-		Owner:            ownerBody{Email: wd.Owner.Email, PublicID: wd.Owner.PublicID},
-		Link:             widgetPath(wd.Name),
-	}
-}
 
 // readWidget decodes and validates a widget from the body; the name comes
 // from the URL when urlName is not empty.
@@ -108,81 +71,6 @@ func (s *Server) handleWidgetCreate() http.Handler {
 	})
 }
 
-type linksBody struct {
-	Self  string `json:"self"`
-	First string `json:"first"`
-	Prev  string `json:"prev,omitempty"`
-	Next  string `json:"next,omitempty"`
-	Last  string `json:"last"`
-}
-
-type widgetListBody struct {
-	Links        linksBody    `json:"links"`
-	HasPrev      bool         `json:"has_prev"`
-	HasNext      bool         `json:"has_next"`
-	Page         int          `json:"page"`
-	TotalPages   int          `json:"total_pages"`
-	ItemsPerPage int          `json:"items_per_page"`
-	TotalItems   int          `json:"total_items"`
-	Items        []widgetBody `json:"items"`
-}
-
-func pageLink(page, perPage int) string {
-	return "/api/v1/widgets?page=" + strconv.Itoa(page) + "&per_page=" + strconv.Itoa(perPage)
-}
-
-func (s *Server) handleWidgetList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
-			return
-		}
-		items, total, err := s.Widgets.FindWidgets(r.Context(), page)
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
-			return
-		}
-		last := page.TotalPages(total)
-		body := widgetListBody{
-			Links: linksBody{
-				Self:  pageLink(page.Number, page.Size),
-				First: pageLink(1, page.Size),
-				Last:  pageLink(last, page.Size),
-			},
-			HasPrev:      page.Number > 1,
-			HasNext:      page.Number < last,
-			Page:         page.Number,
-			TotalPages:   last,
-			ItemsPerPage: page.Size,
-			TotalItems:   total,
-			Items:        make([]widgetBody, 0, len(items)),
-		}
-		if body.HasPrev {
-			// A page past the end points back at the last real page.
-			body.Links.Prev = pageLink(min(page.Number-1, last), page.Size)
-		}
-		if body.HasNext {
-			body.Links.Next = pageLink(page.Number+1, page.Size)
-		}
-		for _, wd := range items {
-			body.Items = append(body.Items, s.widgetBody(wd))
-		}
-		link := []string{`<` + body.Links.Self + `>; rel="self"`, `<` + body.Links.First + `>; rel="first"`}
-		if body.Links.Prev != "" {
-			link = append(link, `<`+body.Links.Prev+`>; rel="prev"`)
-		}
-		if body.Links.Next != "" {
-			link = append(link, `<`+body.Links.Next+`>; rel="next"`)
-		}
-		link = append(link, `<`+body.Links.Last+`>; rel="last"`)
-		w.Header().Set("Link", strings.Join(link, ", "))
-		w.Header().Set("Total-Count", strconv.Itoa(total))
-		writeJSON(w, http.StatusOK, body)
-	})
-}
-
 // handleWidgetGet serves a widget to any user, behind requireToken: the
 // token's user, its revocation and the widget come from one statement (with
 // PostgreSQL, a second round trip was the largest cost of the most frequent
@@ -210,7 +98,10 @@ func (s *Server) handleWidgetGet() http.Handler {
 			s.writeError(w, r, s.Realm, widgetapi.WidgetNotFound(name))
 			return
 		}
-		writeJSON(w, http.StatusOK, s.widgetBody(wd))
+		bp := bodyBuffers.Get().(*[]byte)
+		defer bodyBuffers.Put(bp)
+		*bp = AppendWidget((*bp)[:0], wd, s.Now(), s.Location)
+		writeJSONBytes(w, http.StatusOK, *bp)
 	})
 }
 

@@ -87,6 +87,32 @@ func (db *DB) queryOne(ctx context.Context, st hotStatement, params [][]byte, sc
 	return found, r.err
 }
 
+// queryRows runs st with text parameters (nil for NULL) and hands each row
+// to each, in order.
+func (db *DB) queryRows(ctx context.Context, st hotStatement, params [][]byte, each func(*row)) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	sd, err := c.Conn().Prepare(ctx, st.name, st.sql)
+	if err != nil {
+		return err
+	}
+	rr := c.Conn().PgConn().ExecStatement(ctx, sd, params, nil, binaryResults)
+	r := row{cols: db.columns.of(st.name, sd)}
+	for rr.NextRow() && r.err == nil {
+		r.values = rr.Values()
+		each(&r)
+	}
+	if _, err := rr.Close(); err != nil {
+		return err
+	}
+	return r.err
+}
+
 // row decodes the binary columns of one row by name. A column of the wrong
 // size, or a name the statement does not have, sets err, reported once the
 // row is read, instead of panicking.

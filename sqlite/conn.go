@@ -88,23 +88,11 @@ type arg struct{ name, value string }
 // row to scan; errNoRow when there is none. SQLite is interrupted if ctx
 // ends.
 func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), args ...arg) error {
-	var hc *hotConn
-	select {
-	case hc = <-h.conns:
-	default:
-		h.waits.Add(1)
-		start := time.Now()
-		select {
-		case hc = <-h.conns:
-			h.waited.Add(int64(time.Since(start)))
-		case <-ctx.Done():
-			h.waited.Add(int64(time.Since(start)))
-			return ctx.Err()
-		}
+	hc, err := h.acquire(ctx)
+	if err != nil {
+		return err
 	}
-	defer func() { h.conns <- hc }()
-	hc.conn.SetInterrupt(ctx)
-	defer hc.conn.SetInterrupt(context.Background())
+	defer h.release(hc)
 
 	hs, err := hc.prepared(query)
 	if err != nil {
@@ -123,6 +111,109 @@ func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), a
 		return errNoRow
 	}
 	scan(row{hs})
+	return hs.st.Reset()
+}
+
+// acquire takes a free connection, waiting for one as long as ctx allows,
+// and has SQLite interrupted if ctx ends while it is in use.
+func (h *hotReads) acquire(ctx context.Context) (*hotConn, error) {
+	var hc *hotConn
+	select {
+	case hc = <-h.conns:
+	default:
+		h.waits.Add(1)
+		start := time.Now()
+		select {
+		case hc = <-h.conns:
+			h.waited.Add(int64(time.Since(start)))
+		case <-ctx.Done():
+			h.waited.Add(int64(time.Since(start)))
+			return nil, ctx.Err()
+		}
+	}
+	hc.conn.SetInterrupt(ctx)
+	return hc, nil
+}
+
+func (h *hotReads) release(hc *hotConn) {
+	hc.conn.SetInterrupt(context.Background())
+	h.conns <- hc
+}
+
+// with runs fn on a free connection.
+func (h *hotReads) with(ctx context.Context, fn func(hc *hotConn) error) error {
+	hc, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.release(hc)
+	return fn(hc)
+}
+
+// read runs fn on a free connection inside one read transaction, so that
+// every statement fn runs reads the same snapshot of the database (WAL
+// mode keeps it while writers commit).
+func (h *hotReads) read(ctx context.Context, fn func(hc *hotConn) error) error {
+	hc, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.release(hc)
+	if err := hc.exec("BEGIN"); err != nil {
+		return err
+	}
+	if err := fn(hc); err != nil {
+		return errors.Join(err, hc.exec("ROLLBACK"))
+	}
+	return hc.exec("COMMIT")
+}
+
+// exec runs a statement without parameters or rows, prepared once.
+func (hc *hotConn) exec(query string) error {
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return err
+	}
+	hs.st.Step()
+	return hs.st.Reset()
+}
+
+// param is a named parameter of a hot statement: an int64 or a string.
+type param struct {
+	name  string
+	value any
+}
+
+// rows runs query with params and hands each row to each, which may stop
+// the walk by returning false.
+func (hc *hotConn) rows(query string, params []param, each func(row) bool) error {
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return err
+	}
+	for _, p := range params {
+		i := hs.st.BindIndex(p.name)
+		if i == 0 {
+			panic("sqlite: no parameter " + p.name + " in " + query)
+		}
+		switch v := p.value.(type) {
+		case int64:
+			err = hs.st.BindInt64(i, v)
+		case string:
+			err = hs.st.BindText(i, v)
+		default:
+			panic(fmt.Sprintf("sqlite: parameter %s of type %T", p.name, v))
+		}
+		if err != nil {
+			_ = hs.st.Reset()
+			return err
+		}
+	}
+	for hs.st.Step() {
+		if !each(row{hs}) {
+			break
+		}
+	}
 	return hs.st.Reset()
 }
 

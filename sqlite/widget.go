@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
+	"strings"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
 )
 
 var _ widgetapi.WidgetStore = (*DB)(nil)
-
-const widgetColumns = `w.id, w.name, w.info_url, w.created_at, w.deadline, u.id, u.email, u.public_id`
 
 // CreateWidget inserts w, with ev. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
@@ -95,60 +93,10 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	return sub, w, nil
 }
 
-// FindWidgets returns one page in creation order and the total count, which
-// comes from the trigger-maintained counter rather than a scan. One statement
-// reads both, so they come from one snapshot.
+// FindWidgets returns one page in creation order and the total count.
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	q := sqlutil.PlanPage(page, func() (int, error) {
-		var total int
-		err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total)
-		return total, err
-	})
-	if q.Err != nil {
-		return nil, 0, mapError("count widgets", q.Err)
-	}
-	if q.Empty {
-		return []*widgetapi.Widget{}, q.Total, nil
-	}
-	// The inner query walks only the primary key to skip the offset, so
-	// deep pages do not join every skipped row; pages past the middle are
-	// walked from the far end.
-	st, err := db.stmt(ctx, false, `
-		SELECT (SELECT total FROM widget_count WHERE id = 1), `+widgetColumns+`
-		FROM widgets w JOIN users u ON u.id = w.owner_id
-		WHERE w.id IN (SELECT id FROM widgets ORDER BY id `+q.Direction+` LIMIT ? OFFSET ?)
-		ORDER BY w.id`)
-	if err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	rows, err := st.QueryContext(ctx, q.Limit, q.Offset)
-	if err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	defer rows.Close()
-	items := make([]*widgetapi.Widget, 0, page.Size)
-	total := -1
-	for rows.Next() {
-		var w widgetapi.Widget
-		var created, deadline int64
-		if err := rows.Scan(&total, &w.ID, &w.Name, &w.InfoURL, &created, &deadline,
-			&w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID); err != nil {
-			return nil, 0, mapError("list widgets", err)
-		}
-		w.CreatedAt = time.Unix(created, 0).UTC()
-		w.Deadline = time.Unix(deadline, 0).UTC()
-		items = append(items, &w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, mapError("list widgets", err)
-	}
-	if total < 0 {
-		// An empty page carries no row to read the total from.
-		if err := db.queryRow(ctx, false, `SELECT total FROM widget_count WHERE id = 1`).Scan(&total); err != nil {
-			return nil, 0, mapError("count widgets", err)
-		}
-	}
-	return items, total, nil
+	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
+	return l.Items, l.Total, err
 }
 
 // PutWidget updates the widget named w.Name or creates it, in one
@@ -191,4 +139,224 @@ func (db *DB) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event
 		}
 		return insertEvent(ctx, tx, ev)
 	})
+}
+
+// bucketShift is the size of a bucket of widget_buckets, which counts the
+// widgets of each 1<<bucketShift ids; migration 00006 uses the same shift.
+const bucketShift = 12
+
+// ListWidgets reads one page of a filtered, sorted list and its total in
+// one read transaction on a hot connection, so that both come from one
+// snapshot. The total of an unfiltered list is the sum of the
+// trigger-kept stripes, never a count of the table; a filtered one counts
+// its matches through an index. A page number in creation order (either
+// direction) walks the per-bucket counts to the bucket that holds its
+// offset and skips within that bucket only, so every page costs the same;
+// other orders and filtered lists skip their offset in an index. A cursor
+// (q.After) continues after its key through an index, skipping nothing.
+func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgetapi.WidgetList, error) {
+	var l widgetapi.WidgetList
+	filter, params := widgetFilterSQL(q.Filter)
+	total := `SELECT coalesce(sum(n), 0) FROM widget_stripes`
+	if q.Filter.Filtered() {
+		total = `SELECT count(*) FROM widgets w WHERE ` + filter
+	}
+	scan := func(r row) bool {
+		l.Total = int(r.int64("total"))
+		l.Items = append(l.Items, &widgetapi.Widget{
+			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
+			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
+			Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
+		})
+		return true
+	}
+	// page reads the page with the total as a column of each row, in one
+	// statement; an empty page has no row to carry it.
+	page := func(hc *hotConn, query string, params []param) error {
+		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
+		return hc.rows(`SELECT (`+total+`) AS total, p.* FROM (`+query+`) p ORDER BY `+
+			strings.ReplaceAll(widgetOrderSQL[q.Sort], "w.", "p."), params, scan)
+	}
+	// inTx reads the total first, then the page, in one read transaction,
+	// so that both come from one snapshot.
+	inTx := func(pageSQL func(hc *hotConn) (string, []param, error)) error {
+		return db.hot.read(ctx, func(hc *hotConn) error {
+			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.int64("total")); return false }); err != nil {
+				return err
+			}
+			query, params, err := pageSQL(hc)
+			if err != nil || query == "" {
+				return err
+			}
+			return page(hc, query, params)
+		})
+	}
+	var err error
+	if q.After == nil && q.Offset > 0 && !q.Filter.Filtered() && (q.Sort == widgetapi.SortCreated || q.Sort == widgetapi.SortCreatedDesc) {
+		// A page number in creation order needs the total and the bucket
+		// counts before its page.
+		err = inTx(func(hc *hotConn) (string, []param, error) { return creationPageSQL(hc, q, l.Total, params) })
+	} else {
+		query, pageParams := widgetPageSQL(q, filter, params)
+		err = db.hot.with(ctx, func(hc *hotConn) error { return page(hc, query, pageParams) })
+		if err == nil && len(l.Items) == 0 {
+			// Nothing carried the total: read both again in one snapshot.
+			err = inTx(func(*hotConn) (string, []param, error) { return query, pageParams, nil })
+		}
+	}
+	if err != nil {
+		return widgetapi.WidgetList{}, mapError("list widgets", err)
+	}
+	if l.Items == nil {
+		l.Items = []*widgetapi.Widget{}
+	}
+	if len(l.Items) > q.Limit {
+		l.Items, l.More = l.Items[:q.Limit], true
+	}
+	return l, nil
+}
+
+// widgetFilterSQL is the WHERE condition of f on widgets w, and its parameters.
+func widgetFilterSQL(f widgetapi.WidgetFilter) (string, []param) {
+	conds := []string{"1"}
+	var params []param
+	if f.NamePrefix != "" {
+		conds = append(conds, `w.name >= :name_from AND w.name < :name_to`)
+		params = append(params, param{":name_from", f.NamePrefix}, param{":name_to", widgetapi.NamePrefixEnd(f.NamePrefix)})
+	}
+	if f.Owner != "" {
+		conds = append(conds, `w.owner_id = (SELECT id FROM users WHERE public_id = :owner)`)
+		params = append(params, param{":owner", f.Owner})
+	}
+	if !f.DeadlineFrom.IsZero() {
+		conds = append(conds, `w.deadline >= :deadline_from`)
+		params = append(params, param{":deadline_from", f.DeadlineFrom.Unix()})
+	}
+	if !f.DeadlineTo.IsZero() {
+		conds = append(conds, `w.deadline <= :deadline_to`)
+		params = append(params, param{":deadline_to", f.DeadlineTo.Unix()})
+	}
+	switch f.Passed {
+	case widgetapi.PassedTrue:
+		conds = append(conds, `w.deadline <= :passed_at`)
+		params = append(params, param{":passed_at", f.PassedAt.Unix()})
+	case widgetapi.PassedFalse:
+		conds = append(conds, `w.deadline > :passed_at`)
+		params = append(params, param{":passed_at", f.PassedAt.Unix()})
+	}
+	return strings.Join(conds, " AND "), params
+}
+
+// widgetOrderSQL is the ORDER BY of each sort, on a relation named w.
+var widgetOrderSQL = [...]string{
+	widgetapi.SortCreated:      `w.id`,
+	widgetapi.SortCreatedDesc:  `w.id DESC`,
+	widgetapi.SortName:         `w.name`,
+	widgetapi.SortNameDesc:     `w.name DESC`,
+	widgetapi.SortDeadline:     `w.deadline, w.id`,
+	widgetapi.SortDeadlineDesc: `w.deadline DESC, w.id`,
+}
+
+// listColumns are the columns of a listed widget and its owner, from a
+// relation w of widget rows joined with users u.
+const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
+	w.deadline AS deadline, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
+
+// pageRows is the query of the rows of a page: the widgets of widgets w
+// that filter and where select, in order, one more than the page holds (to
+// tell whether more follow), then skip; only they are joined with their
+// owners.
+func pageRows(q widgetapi.WidgetQuery, filter, where, skip string) string {
+	order := widgetOrderSQL[q.Sort]
+	return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
+		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id`
+}
+
+// widgetPageSQL is the query of q's page, unless it is a page number in
+// creation order (creationPageSQL), and its parameters.
+func widgetPageSQL(q widgetapi.WidgetQuery, filter string, params []param) (string, []param) {
+	params = append(params, param{":limit", int64(q.Limit + 1)})
+	if a := q.After; a != nil {
+		switch q.Sort {
+		case widgetapi.SortCreated:
+			return pageRows(q, filter, `w.id > :after_id`, ""), append(params, param{":after_id", a.ID})
+		case widgetapi.SortCreatedDesc:
+			return pageRows(q, filter, `w.id < :after_id`, ""), append(params, param{":after_id", a.ID})
+		case widgetapi.SortName:
+			return pageRows(q, filter, `w.name > :after_name`, ""), append(params, param{":after_name", a.Name})
+		case widgetapi.SortNameDesc:
+			return pageRows(q, filter, `w.name < :after_name`, ""), append(params, param{":after_name", a.Name})
+		}
+		// By deadline: the rest of the cursor's deadline in id order, then
+		// the later (or earlier) deadlines; each part is one index range.
+		order := widgetOrderSQL[q.Sort]
+		next := `w.deadline > :after_deadline`
+		if q.Sort == widgetapi.SortDeadlineDesc {
+			next = `w.deadline < :after_deadline`
+		}
+		return `SELECT ` + listColumns + ` FROM (
+			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND w.deadline = :after_deadline AND w.id > :after_id
+				ORDER BY w.id LIMIT :limit)
+			UNION ALL
+			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + next + ` ORDER BY ` + order + ` LIMIT :limit)
+			ORDER BY ` + strings.ReplaceAll(order, "w.", "") + ` LIMIT :limit
+		) w JOIN users u ON u.id = w.owner_id`,
+			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID})
+	}
+	if q.Offset == 0 {
+		return pageRows(q, filter, `1`, ""), params
+	}
+	return pageRows(q, filter, `1`, ` OFFSET :offset`), append(params, param{":offset", int64(q.Offset)})
+}
+
+// creationPageSQL is the query of a page number in creation order, with
+// total widgets in all: it finds the bucket that holds the page's offset,
+// walking the bucket counts from the nearer end, then skips within that
+// bucket (from its nearer end too) to the page's first id. "" when the
+// page is past the end.
+func creationPageSQL(hc *hotConn, q widgetapi.WidgetQuery, total int, params []param) (string, []param, error) {
+	params = append(params, param{":limit", int64(q.Limit + 1)})
+	desc := q.Sort == widgetapi.SortCreatedDesc
+	// rank is the page's first widget's position counted from the low ids.
+	rank := int64(q.Offset)
+	if desc {
+		rank = int64(total - 1 - q.Offset)
+	}
+	if rank < 0 || rank >= int64(total) {
+		return "", nil, nil
+	}
+	fromTop := rank >= int64(total)/2
+	walk := `SELECT bucket, sum(n) AS n FROM widget_buckets GROUP BY bucket ORDER BY bucket`
+	target := rank
+	if fromTop {
+		walk += ` DESC`
+		target = int64(total) - 1 - rank
+	}
+	bucket, skip, size, before := int64(-1), int64(0), int64(0), int64(0)
+	err := hc.rows(walk, nil, func(r row) bool {
+		n := r.int64("n")
+		if before+n > target {
+			bucket, skip, size = r.int64("bucket"), target-before, n
+			if fromTop {
+				skip = n - 1 - skip // from the bucket's low end
+			}
+			return false
+		}
+		before += n
+		return true
+	})
+	if err != nil || bucket < 0 {
+		return "", nil, err
+	}
+	first := `(SELECT id FROM widgets WHERE id >= :bucket_start ORDER BY id LIMIT 1 OFFSET :skip)`
+	bound := param{":bucket_start", bucket << bucketShift}
+	if skip > size/2 {
+		first = `(SELECT id FROM widgets WHERE id < :bucket_end ORDER BY id DESC LIMIT 1 OFFSET :skip)`
+		bound, skip = param{":bucket_end", (bucket + 1) << bucketShift}, size-1-skip
+	}
+	params = append(params, bound, param{":skip", skip})
+	if desc {
+		return pageRows(q, `1`, `w.id <= `+first, ""), params, nil
+	}
+	return pageRows(q, `1`, `w.id >= `+first, ""), params, nil
 }

@@ -47,6 +47,9 @@ type scenario struct {
 	// the scenario's own load runs on readerWorkers: the row then measures
 	// other users' requests under that flood.
 	flood vegeta.Targeter
+	// workers, when set, replaces the closed loop's connections: one
+	// client measures a request's own latency, with no queueing.
+	workers int
 }
 
 func (sc scenario) login() bool { return strings.HasPrefix(sc.name, "POST /auth/login") }
@@ -59,6 +62,8 @@ type bench struct {
 	srv         *server
 	ceiling     *ceilingProc
 	admin, user string
+	// cursor is the next_cursor of the middle page, for the cursor scenario.
+	cursor string
 }
 
 // benchOne measures every chosen scenario on engine with seed widgets and
@@ -118,6 +123,11 @@ func startBench(dir, bin, engine string, seed int, env []string, o options) (*be
 	if err == nil {
 		b.ceiling, err = startCeiling(bodyFile)
 	}
+	if err == nil && seed > 10 {
+		var page map[string]any
+		page, err = getJSON(fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", srv.url, max(1, (seed+9)/10/2)), b.user)
+		b.cursor, _ = page["next_cursor"].(string)
+	}
 	if err != nil {
 		srv.stop()
 		return nil, err
@@ -135,12 +145,18 @@ func (b *bench) scenarios() []scenario {
 	pages := (b.seed + 9) / 10
 	page := func(n int) string { return fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", base, n) }
 	var created atomic.Int64
+	// A filter of 1 % of the widgets: the names of a range of seed/100
+	// consecutive numbers share a prefix when seed/100 is a power of ten.
+	prefix, matches := filterPrefix(b.seed)
 	return []scenario{
 		{name: "GET /auth/user", targeter: static("GET", base+"/api/v1/auth/user", b.user, nil)},
 		{name: "GET /widgets/{name}", targeter: cycling(base, b.user, min(b.seed, 500))},
 		{name: "GET /widgets page 1", targeter: static("GET", page(1), b.user, nil)},
 		{name: fmt.Sprintf("GET /widgets page %d (middle)", max(1, pages/2)), targeter: static("GET", page(max(1, pages/2)), b.user, nil)},
 		{name: fmt.Sprintf("GET /widgets page %d (last)", pages), targeter: static("GET", page(pages), b.user, nil)},
+		{name: "GET /widgets by cursor (middle)", targeter: static("GET", base+"/api/v1/widgets?per_page=10&cursor="+b.cursor, b.user, nil)},
+		{name: fmt.Sprintf("GET /widgets name_prefix=%s (%d widgets), one client", prefix, matches),
+			targeter: static("GET", base+"/api/v1/widgets?per_page=10&name_prefix="+prefix, b.user, nil), workers: 1},
 		{name: "POST /widgets", targeter: creating(base, b.admin, &created)},
 		{name: "POST /auth/login (cost 12)", targeter: static("POST", base+"/api/v1/auth/login", "",
 			[]byte("email="+userEmail+"&password="+benchPassword))},
@@ -148,6 +164,24 @@ func (b *bench) scenarios() []scenario {
 		// bcrypt busy; the admission gate must leave a core to the readers.
 		{name: "GET /widgets page 1 under a login flood", targeter: static("GET", page(1), b.user, nil), flood: unknownLogins(base)},
 	}
+}
+
+// filterPrefix is a name prefix that 1 % of seed widgets have, and how many.
+func filterPrefix(seed int) (string, int) {
+	m := max(1, seed/100)
+	digits := 0
+	for p := 1; p*10 <= m; p *= 10 {
+		digits++
+	}
+	name := widgetName(m)
+	prefix := name[:len(name)-digits]
+	n := 0
+	for i := 1; i <= seed; i++ {
+		if strings.HasPrefix(widgetName(i), prefix) {
+			n++
+		}
+	}
+	return prefix, n
 }
 
 // measure runs sc for o.rounds rounds, each right after a run of the
@@ -195,14 +229,20 @@ func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, er
 // with the server's CPU profiled in the widget read's first round.
 func (b *bench) round(ctx context.Context, sc scenario, round int, o options) (vegeta.Metrics, string, error) {
 	so := o
+	if sc.workers > 0 {
+		so.workers = sc.workers
+	}
 	if sc.login() {
 		// Logins alone, as many at once as the service queues: a closed
 		// loop of more is answered 503 by its admission gate, by design.
 		so.duration, so.workers = o.loginDuration, loginWorkers()
 	}
 	var profiled chan error
-	if round == 0 && o.profile != "" && sc.name == "GET /widgets/{name}" {
-		path := fmt.Sprintf("%s-%s-%d.pprof", strings.TrimSuffix(o.profile, ".pprof"), b.engine, b.seed)
+	// The widget read's profile is cpu-ENGINE-SEED.pprof, the first
+	// page's cpu-ENGINE-SEED-list.pprof.
+	suffix, profile := map[string]string{"GET /widgets/{name}": "", "GET /widgets page 1": "-list"}[sc.name]
+	if round == 0 && o.profile != "" && profile {
+		path := fmt.Sprintf("%s-%s-%d%s.pprof", strings.TrimSuffix(o.profile, ".pprof"), b.engine, b.seed, suffix)
 		profiled = make(chan error, 1)
 		go func() { profiled <- b.srv.cpuProfile(ctx, o.duration, path) }()
 	}

@@ -50,6 +50,9 @@ type options struct {
 	loginDuration time.Duration
 	// smoke is a quick check of the instrument that fails on any non-2xx.
 	smoke bool
+	// creatorProcs, when set, measures only widget creates from that many
+	// serve processes on one PostgreSQL, creatorWorkers goroutines each.
+	creatorProcs, creatorWorkers int
 }
 
 func main() {
@@ -87,6 +90,15 @@ func run(ctx context.Context, args []string) error {
 	var report strings.Builder
 	report.WriteString(preamble(o))
 	fmt.Print(report.String())
+	if o.creatorProcs > 0 {
+		section, err := creates(ctx, work, bin, o)
+		fmt.Print(section)
+		report.WriteString(section)
+		if err != nil {
+			return err
+		}
+		o.engines = nil
+	}
 	for _, engine := range o.engines {
 		for _, seed := range o.seeds {
 			section, err := benchOne(ctx, work, bin, engine, seed, o)
@@ -119,13 +131,16 @@ func parseOptions(args []string) (options, error) {
 	pgURL := fs.String("pg-url", os.Getenv("WIDGETAPI_BENCH_POSTGRES_URL"), "PostgreSQL server URL whose user may create databases")
 	smoke := fs.Bool("smoke", false, "a quick check that the benchmark works (SQLite, 100 widgets, 1 s runs, one round); fails on any non-2xx")
 	out := fs.String("out", "", "also write the report to this Markdown file")
-	profile := fs.String("cpuprofile", "", "save a CPU profile of the server during GET /widgets/{name} to this path, one file per engine and seed (path-ENGINE-SEED.pprof)")
+	profile := fs.String("cpuprofile", "", "save CPU profiles of the server during GET /widgets/{name} (path-ENGINE-SEED.pprof) and GET /widgets page 1 (path-ENGINE-SEED-list.pprof), one per engine and seed")
+	creatorProcs := fs.Int("creates-procs", 0, "instead of the scenarios, measure widget creates from this many serve processes on one PostgreSQL (-pg-url)")
+	creatorWorkers := fs.Int("creates-workers", 8, "with -creates-procs: goroutines creating widgets in each process")
 	only := fs.String("scenarios", "", `comma-separated parts of scenario names to run, e.g. "widgets/{name},auth/user" (default: all)`)
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{engines: split(*engines), duration: *duration, rounds: *rounds, workers: *workers, pgURL: *pgURL,
-		out: *out, only: split(*only), profile: *profile, smoke: *smoke}
+		out: *out, only: split(*only), profile: *profile, smoke: *smoke,
+		creatorProcs: *creatorProcs, creatorWorkers: *creatorWorkers}
 	for _, s := range split(*seeds) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -136,6 +151,9 @@ func parseOptions(args []string) (options, error) {
 	o.loginDuration = max(o.duration, 15*time.Second)
 	if o.smoke {
 		o.engines, o.seeds, o.duration, o.rounds, o.loginDuration = []string{"sqlite"}, []int{100}, time.Second, 1, time.Second
+	}
+	if o.creatorProcs > 0 && o.pgURL == "" {
+		return o, fmt.Errorf("-creates-procs needs -pg-url or WIDGETAPI_BENCH_POSTGRES_URL")
 	}
 	for _, e := range o.engines {
 		if e == "postgres" && o.pgURL == "" {

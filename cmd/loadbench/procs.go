@@ -213,3 +213,12 @@ func get(u, token string) ([]byte, error) {
 	}
 	return io.ReadAll(res.Body)
 }
+
+func getJSON(u, token string) (map[string]any, error) {
+	b, err := get(u, token)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}

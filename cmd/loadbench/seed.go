@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,11 +16,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop the benchmark's database
-
-	"widgetapi"
-	"widgetapi/internal/store"
-	"widgetapi/postgres"
-	"widgetapi/sqlite"
 )
 
 // database is a fresh database of one engine, with the benchmark's users and
@@ -59,7 +56,7 @@ func prepareDatabase(ctx context.Context, dir, bin, engine string, n int, o opti
 		}
 	}
 	start := time.Now()
-	if err := seedWidgets(ctx, engine, db.url, n); err != nil {
+	if err := seedWidgets(ctx, bin, dir, db.env, n); err != nil {
 		db.drop()
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -67,42 +64,37 @@ func prepareDatabase(ctx context.Context, dir, bin, engine string, n int, o opti
 	return db, nil
 }
 
-// seedBatch is how many widgets one bulk create inserts.
-const seedBatch = 10_000
-
 // seedWidgets creates n widgets owned by the admin, named widgetName(1..n)
-// in creation order, through the engine's CreateWidgets.
-func seedWidgets(ctx context.Context, engine, dbURL string, n int) error {
-	st, err := openEngine(ctx, engine, dbURL)
+// in creation order, by piping them as JSON Lines into the built binary's
+// `widgetapi widget import`: the benchmark seeds through the import's own
+// path (validation, batches, the engines' CreateWidgets, ANALYZE).
+func seedWidgets(ctx context.Context, bin, dir string, env []string, n int) error {
+	if n == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, bin, "widget", "import", "--owner", adminEmail, "-")
+	cmd.Env, cmd.Dir = env, dir
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	admin, err := st.FindUserByEmail(ctx, adminEmail)
-	if err != nil {
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
 		return err
 	}
+	w := bufio.NewWriterSize(in, 64<<10)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	deadline := time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC)
-	batch := make([]*widgetapi.Widget, 0, seedBatch)
-	for i := 1; i <= n; i++ {
-		batch = append(batch, &widgetapi.Widget{Name: widgetName(i), InfoURL: fmt.Sprintf("https://example.com/%d", i),
-			CreatedAt: base.Add(time.Duration(i) * time.Second), Deadline: deadline, Owner: widgetapi.WidgetOwner{ID: admin.ID}})
-		if len(batch) == seedBatch || i == n {
-			if _, err := st.CreateWidgets(ctx, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
+	var werr error
+	for i := 1; i <= n && werr == nil; i++ {
+		_, werr = fmt.Fprintf(w, `{"name":%q,"info_url":"https://example.com/%d","deadline":"2099-12-31","created_at_iso8601":%q}`+"\n",
+			widgetName(i), i, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
 	}
-	return st.Analyze(ctx)
-}
-
-func openEngine(ctx context.Context, engine, dbURL string) (store.Store, error) {
-	if engine == "sqlite" {
-		return sqlite.Open(ctx, strings.TrimPrefix(dbURL, "sqlite:///"))
+	werr = errors.Join(werr, w.Flush(), in.Close())
+	if err := cmd.Wait(); err != nil || werr != nil {
+		return fmt.Errorf("widget import: %v %v: %s", err, werr, out.String())
 	}
-	return postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 2, Timeout: time.Minute})
+	return nil
 }
 
 // createPostgresDB makes a fresh database on the server at base and returns

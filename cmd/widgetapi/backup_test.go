@@ -233,10 +233,11 @@ func TestBackupOfACorruptDatabaseFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Pages 2 and up overwritten: the header still says SQLite, the tables
-	// behind it are garbage.
+	// The last two pages overwritten: the header and the schema still say
+	// SQLite and name every table (the schema takes several pages of its
+	// own), the index pages at the end are garbage.
 	corrupt := append([]byte(nil), good...)
-	for i := 4096; i < len(corrupt); i++ {
+	for i := len(corrupt) - 2*4096; i < len(corrupt); i++ {
 		corrupt[i] = byte(i * 7)
 	}
 	for _, tc := range []struct {

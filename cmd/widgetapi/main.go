@@ -46,6 +46,9 @@ Usage:
   widgetapi migrate up|down|status        manage the database schema
   widgetapi user add EMAIL [--admin] [--password-stdin]
                                           create a user
+  widgetapi widget import [--owner EMAIL] FILE
+                                          load widgets from JSON Lines (- for stdin)
+  widgetapi widget export [FILE]          write every widget as JSON Lines (default stdout)
   widgetapi backup [--force] PATH         copy the SQLite database to PATH while it serves
   widgetapi healthcheck [--addr ADDR]     exit 0 when /healthz answers 200
   widgetapi version                       print version, commit and Go version
@@ -69,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string,
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "widget":
+		return runWidget(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -496,4 +497,81 @@ func TestThreeProcessesAdministerAccountsAsOne(t *testing.T) {
 			t.Fatalf("%d %s events, want %d", n, action, want)
 		}
 	}
+}
+
+// Creates and deletes through three processes at once, on one PostgreSQL,
+// leave the striped total and every bucket's count exact: what each
+// process lists is the 201s less the 204s, and the count tables agree
+// with the rows they count.
+func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
+	dbURL := testdb.FreshSchemaURL(t)
+	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
+		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
+	var launched []*pending
+	for range 3 {
+		launched = append(launched, launchServer(t, t.TempDir(), env))
+	}
+	var s []*server
+	for _, p := range launched {
+		s = append(s, p.ready())
+	}
+	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+	_, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	admin := body["access_token"].(string)
+	var mu sync.Mutex
+	created, deleted := 0, 0
+	deadline := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	for g := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				name := fmt.Sprintf("race-%d-%d", g, i)
+				code := postStatus(s[g%3].URL+"/api/v1/widgets", admin,
+					url.Values{"name": {name}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+				mu.Lock()
+				if code == 201 {
+					created++
+				}
+				mu.Unlock()
+				if i%3 != 0 {
+					continue
+				}
+				code = sendStatus("DELETE", s[(g+1)%3].URL+"/api/v1/widgets/"+name, admin, nil)
+				mu.Lock()
+				if code == 204 {
+					deleted++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if created == 0 || deleted == 0 {
+		t.Fatalf("%d created, %d deleted", created, deleted)
+	}
+	for i := range s {
+		if code, body, _ := call(t, "GET", s[i].URL+"/api/v1/widgets?per_page=5", admin, nil); code != 200 || body["total_items"] != float64(created-deleted) {
+			t.Fatalf("list on %d: %d %v; want total_items %d", i, code, body["total_items"], created-deleted)
+		}
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows, striped, badBuckets int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM widgets), (SELECT sum(n) FROM widget_stripes),
+		(SELECT count(*) FROM (SELECT bucket, sum(n) AS n FROM widget_buckets GROUP BY bucket) b
+		 FULL JOIN (SELECT id >> 12 AS bucket, count(*) AS n FROM widgets GROUP BY 1) w USING (bucket)
+		 WHERE coalesce(b.n, 0) <> coalesce(w.n, 0))`).Scan(&rows, &striped, &badBuckets); err != nil {
+		t.Fatal(err)
+	}
+	if rows != created-deleted || striped != rows || badBuckets != 0 {
+		t.Fatalf("%d rows, stripes sum to %d, %d buckets wrong; want %d", rows, striped, badBuckets, created-deleted)
+	}
+	t.Logf("%d created and %d deleted through three processes", created, deleted)
 }

@@ -132,7 +132,8 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{
-		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
+		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets,
+		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
 		Throttle:       throttle,

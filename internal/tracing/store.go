@@ -260,6 +260,12 @@ func (w widgets) FindWidgetForToken(ctx context.Context, publicID, jti, name str
 	return sub, widget, end(span, err)
 }
 
+func (w widgets) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgetapi.WidgetList, error) {
+	ctx, span := w.db.start(ctx, "db ListWidgets")
+	l, err := w.next.ListWidgets(ctx, q)
+	return l, end(span, err)
+}
+
 func (w widgets) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
 	ctx, span := w.db.start(ctx, "db FindWidgets")
 	items, total, err := w.next.FindWidgets(ctx, page)

@@ -1,0 +1,448 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"widgetapi"
+	"widgetapi/httpapi"
+	"widgetapi/internal/config"
+	"widgetapi/internal/store"
+)
+
+// widgetCommands are the subcommands of `widgetapi widget`.
+var widgetCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error{
+	"import": runWidgetImport,
+	"export": runWidgetExport,
+}
+
+func runWidget(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		if cmd, ok := widgetCommands[args[0]]; ok {
+			return cmd(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
+		if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+			fmt.Fprint(stdout, widgetUsage)
+			return nil
+		}
+	}
+	fmt.Fprint(stderr, widgetUsage)
+	return errUsage
+}
+
+const widgetUsage = `Usage:
+  widgetapi widget import [--owner EMAIL] FILE
+  widgetapi widget export [FILE]
+
+Run 'widgetapi widget COMMAND --help' for what each does.
+`
+
+const widgetImportUsage = `Usage: widgetapi widget import [--owner EMAIL] FILE
+
+Loads widgets from FILE (- for standard input), JSON Lines: one widget
+object a line, as 'widgetapi widget export' writes it and GET
+/api/v1/widgets/{name} returns it. Each line needs name, info_url and
+deadline (deadline_iso8601, when present, is read instead); created_at_iso8601,
+when present, is kept, else the widget is created now. Lines are checked
+with the API's rules, except that a deadline may be in the past: an
+export of widgets whose deadlines have passed imports as it was written.
+Widgets are created in the order of the file, in batches.
+
+The owner of every widget is the administrator --owner names; without
+it, the administrator the line's owner.email names. Each rejected line
+(invalid, a name already taken, no such administrator) is reported on
+standard error with its number and reason, and the others are imported;
+a summary goes to standard output, and the command exits non-zero if
+any line was rejected.
+`
+
+const widgetExportUsage = `Usage: widgetapi widget export [FILE]
+
+Writes every widget as JSON Lines to FILE (created readable by its owner
+only), or to standard output without FILE or with -: one widget object a
+line, as GET /api/v1/widgets/{name} returns it, in creation order, in a
+form 'widgetapi widget import' reads back. It streams, in constant memory
+whatever the number of widgets, walking the list as a cursor does: each
+widget that exists throughout the export is written exactly once.
+`
+
+// widgetFlags sets up a widget subcommand's usage.
+func widgetFlags(fs *flag.FlagSet, usage string) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+config.Help())
+	}
+}
+
+// openWidgetStore opens the configured database, migrated.
+func openWidgetStore(ctx context.Context, getenv func(string) string) (config.Config, store.Store, error) {
+	cfg, st, err := openConfigured(ctx, getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if _, err := migrateUp(ctx, st); err != nil {
+		st.Close()
+		return cfg, nil, err
+	}
+	return cfg, st, nil
+}
+
+func runWidgetImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("widget import", flag.ContinueOnError)
+	owner := fs.String("owner", "", "the administrator who owns every imported widget (default: each line's owner.email)")
+	widgetFlags(fs, widgetImportUsage)
+	// FILE may come before the flags too.
+	var file string
+	rest := args
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") || len(rest) > 0 && rest[0] == "-" {
+		file, rest = rest[0], rest[1:]
+	}
+	if help, err := parseFlags(fs, rest, stdout, stderr); help || err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 || file == "" {
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return errUsage
+	}
+	in := stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("widget import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	cfg, st, err := openWidgetStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := importWidgets(ctx, st, in, importOptions{Owner: *owner, Now: time.Now, Location: cfg.Location}, stderr)
+	if err != nil {
+		return fmt.Errorf("widget import: %w", err)
+	}
+	fmt.Fprintf(stdout, "imported %d widgets from %d lines; %d lines rejected\n", res.Imported, res.Lines, res.Rejected)
+	if res.Rejected > 0 {
+		return fmt.Errorf("widget import: %d of %d lines rejected", res.Rejected, res.Lines)
+	}
+	return nil
+}
+
+func runWidgetExport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("widget export", flag.ContinueOnError)
+	widgetFlags(fs, widgetExportUsage)
+	var file string
+	rest := args
+	if len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
+		file, rest = rest[0], rest[1:]
+	}
+	if help, err := parseFlags(fs, rest, stdout, stderr); help || err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return errUsage
+	}
+	cfg, st, err := openWidgetStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out, name := stdout, "standard output"
+	var f *os.File
+	if file != "" && file != "-" {
+		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return fmt.Errorf("widget export: %w", err)
+		}
+		defer f.Close()
+		out, name = f, file
+	}
+	n, err := exportWidgets(ctx, st, out, time.Now(), cfg.Location)
+	if err == nil && f != nil {
+		err = errors.Join(f.Sync(), f.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("widget export: %w", err)
+	}
+	fmt.Fprintf(stderr, "exported %d widgets to %s\n", n, name)
+	return nil
+}
+
+// exportBatch is how many widgets one read of an export fetches.
+const exportBatch = 1000
+
+// exportWidgets writes every widget of st to w as JSON Lines in creation
+// order, as of now in loc, walking the list by keyset in batches.
+func exportWidgets(ctx context.Context, st widgetapi.WidgetLister, w io.Writer, now time.Time, loc *time.Location) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	q := widgetapi.WidgetQuery{Sort: widgetapi.SortCreated, Limit: exportBatch}
+	var line []byte
+	n := 0
+	for {
+		l, err := st.ListWidgets(ctx, q)
+		if err != nil {
+			return n, err
+		}
+		for _, wd := range l.Items {
+			line = append(httpapi.AppendWidget(line[:0], wd, now, loc), '\n')
+			if _, err := bw.Write(line); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if !l.More || len(l.Items) == 0 {
+			return n, bw.Flush()
+		}
+		key := widgetapi.KeyOf(l.Items[len(l.Items)-1])
+		q.After = &key
+	}
+}
+
+// importOptions say whom imported widgets belong to, and the clock and
+// zone their lines are read with.
+type importOptions struct {
+	// Owner, when set, is the email of the administrator who owns every
+	// widget; otherwise each line's owner.email names one.
+	Owner    string
+	Now      func() time.Time
+	Location *time.Location
+}
+
+type importResult struct {
+	Lines, Imported, Rejected int
+}
+
+// importBatch is how many widgets one bulk create inserts: on SQLite each
+// batch is one transaction, one fsync.
+const importBatch = 10_000
+
+// maxImportLine bounds one line; a widget object is well under 2 KiB.
+const maxImportLine = 1 << 20
+
+// importLine is what an import reads of a line: the fields of the widget
+// object it needs.
+type importLine struct {
+	Name             *string `json:"name"`
+	InfoURL          *string `json:"info_url"`
+	Deadline         *string `json:"deadline"`
+	DeadlineISO8601  *string `json:"deadline_iso8601"`
+	CreatedAtISO8601 *string `json:"created_at_iso8601"`
+	Owner            *struct {
+		Email *string `json:"email"`
+	} `json:"owner"`
+}
+
+// importWidgets creates the widgets of the JSON Lines in r, in batches,
+// reporting each rejected line on report.
+func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOptions, report io.Writer) (importResult, error) {
+	var res importResult
+	owners := map[string]*widgetapi.User{}
+	// admin returns the administrator with email, or why there is none.
+	admin := func(email string) (*widgetapi.User, string, error) {
+		email = widgetapi.NormalizeEmail(email)
+		u, ok := owners[email]
+		if !ok {
+			var err error
+			u, err = st.FindUserByEmail(ctx, email)
+			if widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND {
+				u, err = nil, nil
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			owners[email] = u
+		}
+		switch {
+		case u == nil:
+			return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
+		case !u.Admin:
+			return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
+		}
+		return u, "", nil
+	}
+	var fixed *widgetapi.User
+	if o.Owner != "" {
+		u, why, err := admin(o.Owner)
+		if err != nil {
+			return res, err
+		}
+		if u == nil {
+			return res, fmt.Errorf("--owner: %s", why)
+		}
+		fixed = u
+	}
+	reject := func(line int, why string) {
+		res.Rejected++
+		fmt.Fprintf(report, "line %d: %s\n", line, why)
+	}
+	batch := make([]*widgetapi.Widget, 0, importBatch)
+	lines := make([]int, 0, importBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		inserted, err := st.CreateWidgets(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, ok := range inserted {
+			if ok {
+				res.Imported++
+			} else {
+				reject(lines[i], "name: "+widgetapi.ErrorMessage(widgetapi.WidgetNameTaken(batch[i].Name)))
+			}
+		}
+		batch, lines = batch[:0], lines[:0]
+		return nil
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxImportLine)
+	// n is the line's number in the file; blank lines count there, not
+	// in res.Lines.
+	n := 0
+	for sc.Scan() {
+		n++
+		text := sc.Bytes()
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		res.Lines++
+		var l importLine
+		if err := json.Unmarshal(text, &l); err != nil {
+			reject(n, "not a JSON object: "+jsonProblem(err))
+			continue
+		}
+		w, why := l.widget(o.Now(), o.Location)
+		if why != "" {
+			reject(n, why)
+			continue
+		}
+		owner := fixed
+		if owner == nil {
+			if l.Owner == nil || l.Owner.Email == nil || *l.Owner.Email == "" {
+				reject(n, "owner.email: missing; name an administrator there or with --owner")
+				continue
+			}
+			u, why, err := admin(*l.Owner.Email)
+			if err != nil {
+				return res, err
+			}
+			if u == nil {
+				reject(n, "owner.email: "+why)
+				continue
+			}
+			owner = u
+		}
+		w.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
+		batch, lines = append(batch, w), append(lines, n)
+		if len(batch) == importBatch {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("line %d: longer than %d bytes", n+1, maxImportLine)
+		}
+		return res, errors.Join(err, flush())
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	if res.Imported > 0 {
+		return res, st.Analyze(ctx)
+	}
+	return res, nil
+}
+
+// widget checks a line with the API's rules, the deadline's "today or
+// later" excepted, and returns its widget, or why it is refused.
+func (l importLine) widget(now time.Time, loc *time.Location) (*widgetapi.Widget, string) {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	deadline := str(l.Deadline)
+	if l.DeadlineISO8601 != nil {
+		// The stored instant: its day is the one it has in loc, which is
+		// the day it was exported with when the zones agree.
+		if t, err := time.Parse(time.RFC3339, *l.DeadlineISO8601); err == nil {
+			deadline = t.In(loc).Format("2006-01-02")
+		} else {
+			deadline = *l.DeadlineISO8601
+		}
+	}
+	name, dl, err := widgetapi.ValidateWidgetRecord(str(l.Name), str(l.InfoURL), deadline, loc)
+	var de *widgetapi.Error
+	if errors.As(err, &de) {
+		if l.DeadlineISO8601 != nil {
+			if why, ok := de.Fields["deadline"]; ok {
+				delete(de.Fields, "deadline")
+				de.Fields["deadline_iso8601"] = strings.Replace(why, "deadline", "deadline_iso8601", 1)
+			}
+		}
+		var why []string
+		for _, f := range slices.Sorted(maps.Keys(de.Fields)) {
+			why = append(why, f+": "+de.Fields[f])
+		}
+		return nil, strings.Join(why, "; ")
+	}
+	created := now.UTC().Truncate(time.Second)
+	if l.CreatedAtISO8601 != nil {
+		t, err := time.Parse(time.RFC3339, *l.CreatedAtISO8601)
+		if err != nil || t.Year() < 1000 || t.Year() > 9999 {
+			return nil, "created_at_iso8601: must be an RFC 3339 time such as 2026-11-28T15:13:02Z"
+		}
+		created = t.UTC().Truncate(time.Second)
+	}
+	return &widgetapi.Widget{Name: name, InfoURL: str(l.InfoURL), CreatedAt: created, Deadline: dl}, ""
+}
+
+// jsonProblem says what is wrong with a line that is not a widget object,
+// without repeating the line.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return "a line must be one JSON object"
+		}
+		return te.Field + " must be a " + map[bool]string{true: "object", false: "string"}[te.Field == "owner"]
+	}
+	return "malformed JSON"
+}
+
+// echo makes text from a file safe to repeat on a terminal: at most 64
+// bytes, with control characters replaced.
+func echo(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
