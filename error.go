@@ -19,6 +19,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (403)
 	EDISABLED     = "disabled"     // the right password of a disabled account (403, business failure body)
 	ENOTFOUND     = "not_found"    // no such record (404)
+	EPRECONDITION = "precondition" // If-Match or If-None-Match does not hold (412, business failure body)
 	ETOOMANY      = "too_many"     // throttled (429)
 	EUNAVAILABLE  = "unavailable"  // the database cannot be reached, or the server is too busy (503)
 	ECANCELED     = "canceled"     // the client went away before the answer (499, never seen by it)

@@ -14,6 +14,21 @@ type Widget struct {
 	// Deadline is the last second of the deadline's day in the server's time zone.
 	Deadline time.Time
 	Owner    WidgetOwner
+	// UpdatedAt is when the widget was last written, CreatedAt until then;
+	// Version changes with every write (NewVersion) and makes the ETag.
+	UpdatedAt time.Time
+	Version   int64
+}
+
+// Settle gives a widget about to be inserted the version and update time
+// of its first write, where they are not set.
+func (w *Widget) Settle() {
+	if w.Version == 0 {
+		w.Version = NewVersion()
+	}
+	if w.UpdatedAt.IsZero() {
+		w.UpdatedAt = w.CreatedAt
+	}
 }
 
 // WidgetOwner is the admin who created a widget, as clients see them.
@@ -59,13 +74,21 @@ type WidgetStore interface {
 	// number of widgets: ListWidgets without filters.
 	FindWidgets(ctx context.Context, page Page) (items []*Widget, total int, err error)
 	// PutWidget creates w, or, when a widget of that name exists, changes
-	// its info_url and deadline (owner and created_at stay), in one atomic
-	// step: however other writers race, it never fails for a name taken or
-	// gone in between. created reports which it did, setting w.ID then. ev,
-	// when set, is recorded in the same transaction, its Action set to
-	// ActionWidgetCreated or ActionWidgetUpdated by what happened.
-	PutWidget(ctx context.Context, w *Widget, ev *Event) (created bool, err error)
-	// DeleteWidget removes a widget and records ev, when set, in the same
-	// transaction. ENOTFOUND when absent.
-	DeleteWidget(ctx context.Context, name string, ev *Event) error
+	// its info_url and deadline (owner and created_at stay) and gives it
+	// w.Version and w.UpdatedAt, in one atomic step: however other writers
+	// race, it never fails for a name taken or gone in between. p is
+	// checked against the widget as stored, in the same transaction, after
+	// the row is locked (EPRECONDITION). created reports which it did,
+	// setting w.ID then. ev, when set, is recorded in the same
+	// transaction, its Action set to ActionWidgetCreated or
+	// ActionWidgetUpdated by what happened.
+	PutWidget(ctx context.Context, w *Widget, p Precondition, ev *Event) (created bool, err error)
+	// PatchWidget applies patch to the widget name, with version and at,
+	// checking p as PutWidget does, and returns the widget as written.
+	// ENOTFOUND when there is no such widget and p has no If-Match.
+	PatchWidget(ctx context.Context, name string, patch WidgetPatch, version int64, at time.Time, p Precondition, ev *Event) (*Widget, error)
+	// DeleteWidget removes a widget, checking p as PutWidget does, and
+	// records ev, when set, in the same transaction. ENOTFOUND when absent
+	// and p has no If-Match.
+	DeleteWidget(ctx context.Context, name string, p Precondition, ev *Event) error
 }

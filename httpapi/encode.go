@@ -49,7 +49,23 @@ const MaxBodyFields = 64
 // it together with every other failing field; err is for the body as a whole
 // (413, 415, malformed, too many fields).
 func decodeFields(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]string, bad map[string]string, err error) {
-	return decode(w, r, names, nil)
+	return decode(w, r, names, decodeOptions{})
+}
+
+// decodePatch is decodeFields for a partial update: a JSON null is named
+// in bad (leaving a field out keeps it; null would clear it, which no
+// field allows), and a merge patch (RFC 7396) is JSON.
+func decodePatch(w http.ResponseWriter, r *http.Request, names ...string) (f map[string]string, bad map[string]string, err error) {
+	return decode(w, r, names, decodeOptions{patch: true})
+}
+
+// decodeOptions are how decode reads a body beyond its field names.
+type decodeOptions struct {
+	// bools are the fields that may be JSON booleans, which come back as
+	// "true" and "false".
+	bools map[string]bool
+	// patch: a partial update's body (see decodePatch).
+	patch bool
 }
 
 // decodeBools reads the named boolean fields of a body: JSON booleans, or
@@ -60,7 +76,7 @@ func decodeBools(w http.ResponseWriter, r *http.Request, names ...string) (f map
 	for _, n := range names {
 		bools[n] = true
 	}
-	values, bad, err := decode(w, r, names, bools)
+	values, bad, err := decode(w, r, names, decodeOptions{bools: bools, patch: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,9 +97,8 @@ func decodeBools(w http.ResponseWriter, r *http.Request, names ...string) (f map
 	return f, bad, nil
 }
 
-// decode reads the named fields of a body; those in bools may be JSON
-// booleans, which come back as "true" and "false".
-func decode(w http.ResponseWriter, r *http.Request, names []string, bools map[string]bool) (f map[string]string, bad map[string]string, err error) {
+// decode reads the named fields of a body, as opts says.
+func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeOptions) (f map[string]string, bad map[string]string, err error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
@@ -98,8 +113,13 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, bools map[st
 	values := make(map[string]string, len(names))
 	bad = map[string]string{}
 	switch mediaType {
+	case "application/merge-patch+json":
+		if !opts.patch {
+			return nil, nil, unsupportedType(mediaType)
+		}
+		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
 	case "application/json":
-		err = decodeJSON(r.Body, r.ContentLength, names, bools, values, bad)
+		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
 	case "application/x-www-form-urlencoded":
 		err = decodeForm(r.Body, r.ContentLength, names, values, bad)
 	case "multipart/form-data":
@@ -151,7 +171,8 @@ var errTooManyFields = widgetapi.Invalid(map[string]string{
 // once and checked whole by encoding/json, which allocates nothing for
 // that; then only the named values are decoded, so a huge unknown value or a
 // flood of keys costs no more than the body itself.
-func decodeJSON(body io.Reader, size int64, names []string, bools map[string]bool, out, bad map[string]string) error {
+func decodeJSON(body io.Reader, size int64, names []string, opts decodeOptions, out, bad map[string]string) error {
+	bools := opts.bools
 	b, err := readBody(body, size)
 	if err != nil {
 		return err
@@ -189,6 +210,8 @@ func decodeJSON(body io.Reader, size int64, names []string, bools map[string]boo
 		case bools[key]:
 			// null too: a flag is set or left out, never cleared.
 			bad[key] = key + " must be true or false"
+		case string(raw) == "null" && opts.patch:
+			bad[key] = key + " cannot be null: leave it out to keep it"
 		case string(raw) == "null": // counts as missing
 		case raw[0] != '"':
 			bad[key] = key + " must be a string"

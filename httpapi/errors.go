@@ -69,6 +69,7 @@ var answers = map[string]answer{
 	codeNoRoute:             {status: http.StatusNotFound},
 	codeMethod:              {status: http.StatusMethodNotAllowed},
 	widgetapi.ECONFLICT:     {status: http.StatusConflict, shape: failShape},
+	widgetapi.EPRECONDITION: {status: http.StatusPreconditionFailed, shape: failShape},
 	codeTooLarge:            {status: http.StatusRequestEntityTooLarge},
 	codeMediaType:           {status: http.StatusUnsupportedMediaType},
 	widgetapi.ETOOMANY:      {status: http.StatusTooManyRequests, retry: true},

@@ -76,6 +76,12 @@ func checkAgainstOpenAPI(t testing.TB, req *http.Request, res response) {
 	r := req.Clone(context.Background())
 	r.Body = nil
 	route, params, err := router.FindRoute(r)
+	if err == nil && res.Status == http.StatusMethodNotAllowed {
+		// The router may take a path for a template of another path with
+		// the method (PATCH /widgets for PATCH /widgets/{name}); the 405
+		// says the server serves no such operation.
+		err = errors.New("no operation with this method")
+	}
 	if err != nil {
 		switch res.Status {
 		case http.StatusNotFound, http.StatusMethodNotAllowed:
@@ -554,7 +560,7 @@ func TestOpenAPIDocumentsUnknownRoutesAndMethods(t *testing.T) {
 		{"DELETE", "/api/v1/auth/register", http.StatusMethodNotAllowed, "POST"},
 		{"POST", "/api/v1/auth/user", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{"PATCH", "/api/v1/widgets", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
-		{"POST", "/api/v1/widgets/some-widget", http.StatusMethodNotAllowed, "GET, HEAD, PUT, DELETE"},
+		{"POST", "/api/v1/widgets/some-widget", http.StatusMethodNotAllowed, "GET, HEAD, PUT, PATCH, DELETE"},
 		{"PUT", "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
 	}
 	e := newEnv(t, sqliteEngine())

@@ -21,6 +21,7 @@ func (s *Server) addRoutes() {
 	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))
 	m.Handle("GET /api/v1/widgets/{name}", s.requireToken(s.handleWidgetGet()))
 	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
+	m.Handle("PATCH /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPatch()))
 	m.Handle("DELETE /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetDelete()))
 
 	m.Handle("GET /api/v1/users", s.requireAdmin(s.handleUserList()))

@@ -98,6 +98,16 @@ func (s *Server) handleWidgetGet() http.Handler {
 			s.writeError(w, r, s.Realm, widgetapi.WidgetNotFound(name))
 			return
 		}
+		inm, err := parseTagSet(r.Header, "If-None-Match")
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		if inm.NotModified(wd.ETag()) {
+			writeNotModified(w, wd.ETag(), wd.UpdatedAt.UTC().Format(http.TimeFormat))
+			return
+		}
+		widgetValidators(w, wd)
 		bp := bodyBuffers.Get().(*[]byte)
 		defer bodyBuffers.Put(bp)
 		*bp = AppendWidget((*bp)[:0], wd, s.Now(), s.Location)
@@ -107,6 +117,11 @@ func (s *Server) handleWidgetGet() http.Handler {
 
 func (s *Server) handleWidgetPut() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pre, err := preconditions(r)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
 		wd, err := s.readWidget(w, r, r.PathValue("name"))
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
@@ -114,33 +129,120 @@ func (s *Server) handleWidgetPut() http.Handler {
 		}
 		// PUT to a missing widget creates it exactly as POST would.
 		// The store names the event's action by what the PUT did.
+		wd.Version, wd.UpdatedAt = widgetapi.NewVersion(), wd.CreatedAt
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetUpdated, wd.Name, widgetDetail(wd))
-		created, err := s.Widgets.PutWidget(r.Context(), wd, ev)
-		if err == nil {
-			s.Audit.Committed(r.Context(), ev)
-		}
-		switch {
-		case err != nil:
+		created, err := s.Widgets.PutWidget(r.Context(), wd, pre, ev)
+		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
-		case created:
+			return
+		}
+		s.Audit.Committed(r.Context(), ev)
+		w.Header().Set("ETag", wd.ETag())
+		if created {
 			w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
 			writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
-		default:
-			writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
+			return
 		}
+		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
+	})
+}
+
+// readPatch decodes and validates a partial update of a widget: info_url,
+// deadline or both, under the rules of PUT; name is refused, since a
+// widget is not renamed.
+func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (widgetapi.WidgetPatch, error) {
+	f, bad, err := decodePatch(w, r, "name", "info_url", "deadline")
+	if err != nil {
+		return widgetapi.WidgetPatch{}, err
+	}
+	problems := map[string]string{}
+	var p widgetapi.WidgetPatch
+	if _, ok := f["name"]; ok {
+		problems["name"] = "a widget is not renamed: its name is the one in the URL"
+	}
+	if v, ok := f["info_url"]; ok && bad["info_url"] == "" {
+		if why := widgetapi.ValidateInfoURL(v); why != "" {
+			problems["info_url"] = why
+		}
+		p.InfoURL = &v
+	}
+	if v, ok := f["deadline"]; ok && bad["deadline"] == "" {
+		d, why := widgetapi.ParseDeadline(v, s.Now(), s.Location)
+		if why != "" {
+			problems["deadline"] = why
+		}
+		p.Deadline = &d
+	}
+	for k, v := range bad {
+		problems[k] = v
+	}
+	if len(problems) == 0 && p.InfoURL == nil && p.Deadline == nil {
+		problems["body"] = "give at least one of info_url, deadline"
+	}
+	return p, widgetapi.Invalid(problems)
+}
+
+func (s *Server) handleWidgetPatch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
+		pre, err := preconditions(r)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		patch, err := s.readPatch(w, r)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		if widgetapi.ValidateWidgetName(name) != "" {
+			// No widget has such a name: PATCH never creates.
+			if pre.IfMatch != nil {
+				err = widgetapi.WidgetChanged(name)
+			} else {
+				err = widgetapi.WidgetNotFound(name)
+			}
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		detail := map[string]any{}
+		if patch.InfoURL != nil {
+			detail["info_url"] = *patch.InfoURL
+		}
+		if patch.Deadline != nil {
+			detail["deadline"] = iso8601(*patch.Deadline)
+		}
+		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetUpdated, name, detail)
+		wd, err := s.Widgets.PatchWidget(r.Context(), name, patch, widgetapi.NewVersion(), s.Now().UTC(), pre, ev)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
+		s.Audit.Committed(r.Context(), ev)
+		w.Header().Set("ETag", wd.ETag())
+		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
 	})
 }
 
 func (s *Server) handleWidgetDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
+		pre, err := preconditions(r)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
+			return
+		}
 		if widgetapi.ValidateWidgetName(name) != "" {
-			s.writeError(w, r, s.AdminRealm, widgetapi.WidgetNotFound(name))
+			if pre.IfMatch != nil {
+				err = widgetapi.WidgetChanged(name)
+			} else {
+				err = widgetapi.WidgetNotFound(name)
+			}
+			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetDeleted, name, nil)
-		err := s.Widgets.DeleteWidget(r.Context(), name, ev)
-		if err != nil {
+		if err := s.Widgets.DeleteWidget(r.Context(), name, pre, ev); err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}

@@ -20,6 +20,9 @@ type referenceWidget struct {
 	CreatedAt        string `json:"created_at"`
 	CreatedAtISO8601 string `json:"created_at_iso8601"`
 	CreatedAtRFC822  string `json:"created_at_rfc822"`
+	UpdatedAt        string `json:"updated_at"`
+	UpdatedAtISO8601 string `json:"updated_at_iso8601"`
+	UpdatedAtRFC822  string `json:"updated_at_rfc822"`
 	Deadline         string `json:"deadline"`
 	DeadlineISO8601  string `json:"deadline_iso8601"`
 	DeadlinePassed   bool   `json:"deadline_passed"`
@@ -35,7 +38,9 @@ func reference(t *testing.T, w *widgetapi.Widget, now time.Time, loc *time.Locat
 	remaining := w.Deadline.Sub(now)
 	r := referenceWidget{Name: w.Name, InfoURL: w.InfoURL,
 		CreatedAt: w.CreatedAt.In(loc).Format(localizedLayout), CreatedAtISO8601: w.CreatedAt.UTC().Format(iso8601Layout),
-		CreatedAtRFC822: w.CreatedAt.UTC().Format(rfc822Layout), Deadline: w.Deadline.In(loc).Format(localizedLayout),
+		CreatedAtRFC822: w.CreatedAt.UTC().Format(rfc822Layout),
+		UpdatedAt:       w.UpdatedAt.In(loc).Format(localizedLayout), UpdatedAtISO8601: w.UpdatedAt.UTC().Format(iso8601Layout),
+		UpdatedAtRFC822: w.UpdatedAt.UTC().Format(rfc822Layout), Deadline: w.Deadline.In(loc).Format(localizedLayout),
 		DeadlineISO8601: w.Deadline.UTC().Format(iso8601Layout), DeadlinePassed: remaining <= 0,
 		TimeRemaining: widgetapi.FormatTimeRemaining(remaining), Link: widgetPath(w.Name)}
 	r.Owner.Email, r.Owner.PublicID = w.Owner.Email, w.Owner.PublicID
@@ -67,7 +72,11 @@ func TestWidgetJSONMatchesEncodingJSON(t *testing.T) {
 		if i%7 == 0 {
 			deadline = now.Add(time.Duration(rng.Int64N(int64(400*24*time.Hour))) - 2*time.Hour)
 		}
-		w := &widgetapi.Widget{Name: "w", InfoURL: texts[i%len(texts)], CreatedAt: created, Deadline: deadline,
+		updated := created.Add(time.Duration(rng.Int64N(int64(1000 * 24 * time.Hour))))
+		if updated.Year() > 9999 {
+			updated = created // times are kept within four-digit years
+		}
+		w := &widgetapi.Widget{Name: "w", InfoURL: texts[i%len(texts)], CreatedAt: created, Deadline: deadline, UpdatedAt: updated,
 			Owner: widgetapi.WidgetOwner{Email: texts[(i+1)%len(texts)], PublicID: "0b5e8f1c-8d33-4a6e-9d0c-2f1b6e7a9c41"}}
 		got := AppendWidget(nil, w, now, loc)
 		if want := reference(t, w, now, loc); !bytes.Equal(got, want) {

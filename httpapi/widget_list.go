@@ -153,6 +153,18 @@ func (s *Server) handleWidgetList() http.Handler {
 			links = append(links, [2]string{"next_cursor", listLink(0, next, page.Size, params)})
 		}
 
+		inm, err := parseTagSet(r.Header, "If-None-Match")
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		tag := listTag(links, list.Total, list.Items)
+		if inm.NotModified(tag) {
+			writeNotModified(w, tag, "")
+			return
+		}
+		w.Header().Set("ETag", tag)
+
 		bp := bodyBuffers.Get().(*[]byte)
 		defer bodyBuffers.Put(bp)
 		b := append((*bp)[:0], `{"links":{`...)

@@ -435,6 +435,9 @@ func TestWidgetObject(t *testing.T) {
 			"created_at":         "11/28/26 03:13:02 PM UTC",
 			"created_at_iso8601": "2026-11-28T15:13:02Z",
 			"created_at_rfc822":  "Sat, 28 Nov 2026 15:13:02 -0000",
+			"updated_at":         "11/28/26 03:13:02 PM UTC", // created_at until the first change
+			"updated_at_iso8601": "2026-11-28T15:13:02Z",
+			"updated_at_rfc822":  "Sat, 28 Nov 2026 15:13:02 -0000",
 			"deadline":           "12/31/26 11:59:59 PM UTC",
 			"deadline_iso8601":   "2026-12-31T23:59:59Z",
 			"deadline_passed":    false,

@@ -216,7 +216,9 @@ func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *w
 			if heir == nil {
 				return widgetapi.OwnsWidgets(u.Email, owned)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE widgets SET owner_id = $1 WHERE owner_id = $2`, heir.ID, u.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE widgets SET owner_id = $1, version = (random() * 9.2e18)::bigint + 1, updated_at = now()
+				WHERE owner_id = $2`, heir.ID, u.ID); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -18,19 +19,24 @@ var _ widgetapi.WidgetStore = (*DB)(nil)
 // CreateWidget inserts w. ECONFLICT when the name is taken.
 func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
-		).Scan(&w.ID)
-		if isUnique(err) {
-			return widgetapi.WidgetNameTaken(w.Name)
-		}
-		if err != nil {
+		if err := insertWidget(ctx, tx, w); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
 	})
+}
+
+func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
+	w.Settle()
+	err := ex.QueryRowContext(ctx, `
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt,
+	).Scan(&w.ID)
+	if isUnique(err) {
+		return widgetapi.WidgetNameTaken(w.Name)
+	}
+	return err
 }
 
 // CreateWidgets inserts ws in one statement from arrays, so that the count
@@ -40,15 +46,18 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 	defer cancel()
 	names, urls := make([]string, len(ws)), make([]string, len(ws))
 	created, deadlines := make([]time.Time, len(ws)), make([]time.Time, len(ws))
-	owners := make([]int64, len(ws))
+	owners, versions := make([]int64, len(ws)), make([]int64, len(ws))
+	updated := make([]time.Time, len(ws))
 	for i, w := range ws {
+		w.Settle()
 		names[i], urls[i], created[i], deadlines[i], owners[i] = w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID
+		versions[i], updated[i] = w.Version, w.UpdatedAt
 	}
 	rows, err := db.pool.Query(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::timestamptz[])
 		ON CONFLICT (name) DO NOTHING
-		RETURNING id, name`, names, urls, created, deadlines, owners)
+		RETURNING id, name`, names, urls, created, deadlines, owners, versions, updated)
 	if err != nil {
 		return nil, mapError("create widgets", err)
 	}
@@ -82,6 +91,7 @@ var widgetForTokenStmt = hotStatement{name: "widgetapi_widget_for_token", sql: `
 	SELECT ` + subjectColumns + `,
 	       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
 	       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
+	       w.updated_at AS widget_updated_at, w.version AS widget_version,
 	       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
 	FROM users s ` + subjectJoin + `
 	LEFT JOIN widgets w ON w.name = $3
@@ -100,6 +110,7 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 			w = &widgetapi.Widget{
 				ID: r.int8("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
 				CreatedAt: r.timestamptz("widget_created_at"), Deadline: r.timestamptz("widget_deadline"),
+				UpdatedAt: r.timestamptz("widget_updated_at"), Version: r.int8("widget_version"),
 				Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
 			}
 		}
@@ -116,25 +127,68 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 	return l.Items, l.Total, err
 }
 
-// PutWidget creates the widget or changes it in one statement: INSERT ...
-// ON CONFLICT DO UPDATE either inserts or updates whatever other
-// transactions do, and xmax is 0 only on a row this statement inserted.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) (bool, error) {
+// lockedWidget reads the widget name, with its owner, and locks its row
+// until tx ends; nil when there is none.
+func lockedWidget(ctx context.Context, tx *sql.Tx, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	err := tx.QueryRowContext(ctx, `
+		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id::text
+		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = $1 FOR UPDATE OF w`, name).Scan(
+		&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline, &w.UpdatedAt, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &w, err
+}
+
+// PutWidget creates the widget or changes it. Without a precondition it
+// is one statement: INSERT ... ON CONFLICT DO UPDATE either inserts or
+// updates whatever other transactions do, and xmax is 0 only on a row this
+// statement inserted. With one, the row is locked and checked first, so
+// that of two writers holding one version exactly one writes; a widget
+// made by another writer between the check and the insert (the row that
+// was not there to lock) fails the check too.
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
 	var created bool
+	w.Settle()
 	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline
-			RETURNING id, xmax = 0`,
-			w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID,
-		).Scan(&id, &created)
-		if err != nil {
-			return err
-		}
-		if created {
-			w.ID = id
+		if !p.IsZero() {
+			current, err := lockedWidget(ctx, tx, w.Name)
+			if err != nil {
+				return err
+			}
+			if err := p.Check(w.Name, current); err != nil {
+				return err
+			}
+			if current == nil {
+				created = true
+				if err := insertWidget(ctx, tx, w); err != nil {
+					if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
+						return widgetapi.WidgetChanged(w.Name)
+					}
+					return err
+				}
+			} else if _, err := tx.ExecContext(ctx, `
+				UPDATE widgets SET info_url = $1, deadline = $2, version = $3, updated_at = $4 WHERE id = $5`,
+				w.InfoURL, w.Deadline, w.Version, w.UpdatedAt, current.ID); err != nil {
+				return err
+			}
+		} else {
+			var id int64
+			err := tx.QueryRowContext(ctx, `
+				INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline,
+					version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+				RETURNING id, xmax = 0`,
+				w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt,
+			).Scan(&id, &created)
+			if err != nil {
+				return err
+			}
+			if created {
+				w.ID = id
+			}
 		}
 		if ev != nil {
 			ev.Action = widgetapi.ActionWidgetUpdated
@@ -147,9 +201,49 @@ func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.
 	return created, err
 }
 
-// DeleteWidget removes a widget, with ev. ENOTFOUND when absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event) error {
+// PatchWidget changes the widget name as patch says, its row locked and p
+// checked first, in one transaction.
+func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
+	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
+	var next *widgetapi.Widget
+	err := db.inTx(ctx, "patch widget", func(tx *sql.Tx) error {
+		current, err := lockedWidget(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := p.Check(name, current); err != nil {
+			return err
+		}
+		if current == nil {
+			return widgetapi.WidgetNotFound(name)
+		}
+		next = patch.Apply(*current, version, at)
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE widgets SET info_url = $1, deadline = $2, version = $3, updated_at = $4 WHERE id = $5`,
+			next.InfoURL, next.Deadline, next.Version, next.UpdatedAt, next.ID); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// DeleteWidget removes a widget, checking p against its locked row first,
+// with ev. ENOTFOUND when absent.
+func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
+		if !p.IsZero() {
+			current, err := lockedWidget(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			if err := p.Check(name, current); err != nil {
+				return err
+			}
+		}
 		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name))
 		if err == nil && n == 0 {
 			return widgetapi.WidgetNotFound(name)
@@ -184,6 +278,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	query := `WITH page AS MATERIALIZED (` + b.page(q, filter) + `)
 		SELECT (` + total + `) AS total, w.id AS id, w.name AS name, w.info_url AS info_url,
 		       w.created_at AS created_at, w.deadline AS deadline,
+		       w.updated_at AS updated_at, w.version AS version,
 		       u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id
 		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users u ON u.id = w.owner_id
 		ORDER BY ` + widgetOrderSQL[q.Sort]
@@ -198,6 +293,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		l.Items = append(l.Items, &widgetapi.Widget{
 			ID: r.int8("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
 			CreatedAt: r.timestamptz("created_at"), Deadline: r.timestamptz("deadline"),
+			UpdatedAt: r.timestamptz("updated_at"), Version: r.int8("version"),
 			Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
 		})
 	})

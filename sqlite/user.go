@@ -183,7 +183,9 @@ func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *w
 			if heir == nil {
 				return widgetapi.OwnsWidgets(u.Email, owned)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE widgets SET owner_id = ? WHERE owner_id = ?`, heir.ID, u.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE widgets SET owner_id = ?, version = max(1, random() & 9223372036854775807), updated_at = unixepoch()
+				WHERE owner_id = ?`, heir.ID, u.ID); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"widgetapi"
 	"widgetapi/internal/sqlutil"
@@ -23,10 +24,11 @@ func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgeta
 }
 
 func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
+	w.Settle()
 	err := ex.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix(),
 	).Scan(&w.ID)
 	if isUnique(err) {
 		return widgetapi.WidgetNameTaken(w.Name)
@@ -42,15 +44,17 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 	}
 	defer tx.Rollback()
 	st, err := tx.PrepareContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`)
+		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`)
 	if err != nil {
 		return nil, mapError("create widgets", err)
 	}
 	defer st.Close()
 	inserted := make([]bool, len(ws))
 	for i, w := range ws {
-		err := st.QueryRowContext(ctx, w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID).Scan(&w.ID)
+		w.Settle()
+		err := st.QueryRowContext(ctx, w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
+			w.Version, w.UpdatedAt.Unix()).Scan(&w.ID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows): // the name is taken
 		case err != nil:
@@ -72,6 +76,7 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 		SELECT `+subjectColumns+`,
 		       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
 		       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
+		       w.updated_at AS widget_updated_at, w.version AS widget_version,
 		       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
@@ -83,6 +88,7 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 				w = &widgetapi.Widget{
 					ID: r.int64("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
 					CreatedAt: r.time("widget_created_at"), Deadline: r.time("widget_deadline"),
+					UpdatedAt: r.time("widget_updated_at"), Version: r.int64("widget_version"),
 					Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
 				}
 			}
@@ -99,15 +105,46 @@ func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetap
 	return l.Items, l.Total, err
 }
 
+// storedWidget reads the widget name, with its owner, in the transaction
+// tx; nil when there is none. The transaction holds the write lock, so the
+// row stays as read until it commits.
+func storedWidget(ctx context.Context, tx *sql.Tx, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	var created, deadline, updated int64
+	err := tx.QueryRowContext(ctx, `
+		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
+		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
+		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.CreatedAt, w.Deadline, w.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(deadline, 0).UTC(), time.Unix(updated, 0).UTC()
+	return &w, nil
+}
+
 // PutWidget updates the widget named w.Name or creates it, in one
 // transaction on the single writer connection; BEGIN IMMEDIATE holds the
 // database's write lock from the start, so no other process writes between
-// the two statements.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) (bool, error) {
+// the check of p and the write.
+func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
 	var created bool
 	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE widgets SET info_url = ?, deadline = ? WHERE name = ?`,
-			w.InfoURL, w.Deadline.Unix(), w.Name))
+		if !p.IsZero() {
+			current, err := storedWidget(ctx, tx, w.Name)
+			if err != nil {
+				return err
+			}
+			if err := p.Check(w.Name, current); err != nil {
+				return err
+			}
+		}
+		w.Settle()
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, `
+			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE name = ?`,
+			w.InfoURL, w.Deadline.Unix(), w.Version, w.UpdatedAt.Unix(), w.Name))
 		if err != nil {
 			return err
 		}
@@ -127,9 +164,49 @@ func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.
 	return created, err
 }
 
-// DeleteWidget removes a widget, with ev. ENOTFOUND when absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event) error {
+// PatchWidget changes the widget name as patch says, checking p, in one
+// write transaction.
+func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
+	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
+	var next *widgetapi.Widget
+	err := db.inTx(ctx, "patch widget", func(tx *sql.Tx) error {
+		current, err := storedWidget(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := p.Check(name, current); err != nil {
+			return err
+		}
+		if current == nil {
+			return widgetapi.WidgetNotFound(name)
+		}
+		next = patch.Apply(*current, version, at)
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE id = ?`,
+			next.InfoURL, next.Deadline.Unix(), next.Version, next.UpdatedAt.Unix(), next.ID); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// DeleteWidget removes a widget, checking p, with ev. ENOTFOUND when
+// absent.
+func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
+		if !p.IsZero() {
+			current, err := storedWidget(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			if err := p.Check(name, current); err != nil {
+				return err
+			}
+		}
 		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
 		if err == nil && n == 0 {
 			return widgetapi.WidgetNotFound(name)
@@ -166,6 +243,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		l.Items = append(l.Items, &widgetapi.Widget{
 			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
 			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
+			UpdatedAt: r.time("updated_at"), Version: r.int64("version"),
 			Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
 		})
 		return true
@@ -260,7 +338,7 @@ var widgetOrderSQL = [...]string{
 // listColumns are the columns of a listed widget and its owner, from a
 // relation w of widget rows joined with users u.
 const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
-	w.deadline AS deadline, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
+	w.deadline AS deadline, w.updated_at AS updated_at, w.version AS version, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
 
 // pageRows is the query of the rows of a page: the widgets of widgets w
 // that filter and where select, in order, one more than the page holds (to

@@ -101,7 +101,7 @@ var writeCases = []writeCase{
 	{"PutWidget creates", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		return func(ev *widgetapi.Event) error {
-				_, err := st.PutWidget(context.Background(), newWidget("w", owner, 0), ev)
+				_, err := st.PutWidget(context.Background(), newWidget("w", owner, 0), widgetapi.Precondition{}, ev)
 				return err
 			},
 			func() bool { return findWidget(t, st, owner, "w") != nil }
@@ -114,17 +114,31 @@ var writeCases = []writeCase{
 		w := newWidget("w", owner, 0)
 		w.InfoURL = "https://example.com/changed"
 		return func(ev *widgetapi.Event) error {
-				_, err := st.PutWidget(context.Background(), w, ev)
+				_, err := st.PutWidget(context.Background(), w, widgetapi.Precondition{}, ev)
 				return err
 			},
 			func() bool { return findWidget(t, st, owner, "w").InfoURL == w.InfoURL }
+	}},
+	{"PatchWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
+		owner := mustCreateUser(t, st, "admin@example.com", true)
+		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), nil); err != nil {
+			t.Fatal(err)
+		}
+		u := "https://example.com/patched"
+		return func(ev *widgetapi.Event) error {
+				_, err := st.PatchWidget(context.Background(), "w", widgetapi.WidgetPatch{InfoURL: &u}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, ev)
+				return err
+			},
+			func() bool { return findWidget(t, st, owner, "w").InfoURL == u }
 	}},
 	{"DeleteWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
-		return func(ev *widgetapi.Event) error { return st.DeleteWidget(context.Background(), "w", ev) },
+		return func(ev *widgetapi.Event) error {
+				return st.DeleteWidget(context.Background(), "w", widgetapi.Precondition{}, ev)
+			},
 			func() bool { return findWidget(t, st, owner, "w") == nil }
 	}},
 }

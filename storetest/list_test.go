@@ -55,7 +55,7 @@ func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
 		var kept []*widgetapi.Widget
 		for i, w := range all {
 			if i%3 == 1 || w.ID>>12 == all[0].ID>>12+1 {
-				if err := st.DeleteWidget(ctx, w.Name, nil); err != nil {
+				if err := st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil); err != nil {
 					t.Fatal(err)
 				}
 				continue
@@ -264,7 +264,7 @@ func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
 								time.Sleep(200 * time.Microsecond)
 								w := initial[victims[v]]
 								if _, done := deleted.LoadOrStore(w.Name, true); !done {
-									if err := st.DeleteWidget(ctx, w.Name, nil); err != nil {
+									if err := st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil); err != nil {
 										t.Error(err)
 										return
 									}
@@ -417,13 +417,13 @@ func TestCountsExactUnderConcurrentCreatesAndDeletes(t *testing.T) {
 						return
 					}
 					if i%2 == 0 {
-						if err := st.DeleteWidget(ctx, name, nil); err != nil {
+						if err := st.DeleteWidget(ctx, name, widgetapi.Precondition{}, nil); err != nil {
 							t.Error(err)
 							return
 						}
 					}
 					victim := fmt.Sprintf("w-%05d", g*600+i)
-					if err := st.DeleteWidget(ctx, victim, nil); err != nil {
+					if err := st.DeleteWidget(ctx, victim, widgetapi.Precondition{}, nil); err != nil {
 						t.Error(err)
 						return
 					}

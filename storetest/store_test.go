@@ -243,7 +243,7 @@ func TestWidgets(t *testing.T) {
 		newDeadline := time.Date(2027, 1, 31, 23, 59, 59, 0, time.UTC)
 		put := newWidget("first", other, 2)
 		put.InfoURL, put.Deadline = "https://new.example.com", newDeadline
-		if created, err := st.PutWidget(ctx, put, nil); err != nil || created {
+		if created, err := st.PutWidget(ctx, put, widgetapi.Precondition{}, nil); err != nil || created {
 			t.Fatalf("put on an existing name: created=%v, %v", created, err)
 		}
 		got = findWidget(t, st, owner, "first")
@@ -253,16 +253,16 @@ func TestWidgets(t *testing.T) {
 		}
 		// On a missing name it creates the widget as given.
 		fresh := newWidget("second", other, 3)
-		if created, err := st.PutWidget(ctx, fresh, nil); err != nil || !created || fresh.ID == 0 {
+		if created, err := st.PutWidget(ctx, fresh, widgetapi.Precondition{}, nil); err != nil || !created || fresh.ID == 0 {
 			t.Fatalf("put on a missing name: created=%v id=%d, %v", created, fresh.ID, err)
 		}
 		if got := findWidget(t, st, other, "second"); got == nil || got.ID != fresh.ID || got.Owner.Email != other.Email {
 			t.Fatalf("after put on a missing name: %+v", got)
 		}
-		if err := st.DeleteWidget(ctx, "first", nil); err != nil {
+		if err := st.DeleteWidget(ctx, "first", widgetapi.Precondition{}, nil); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, st.DeleteWidget(ctx, "first", nil), widgetapi.ENOTFOUND)
+		wantCode(t, st.DeleteWidget(ctx, "first", widgetapi.Precondition{}, nil), widgetapi.ENOTFOUND)
 	})
 }
 
@@ -363,7 +363,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 				t.Errorf("page %d/%d = %v, want %v", tc.page, tc.size, names, tc.want)
 			}
 		}
-		if err := st.DeleteWidget(ctx, "w3", nil); err != nil {
+		if err := st.DeleteWidget(ctx, "w3", widgetapi.Precondition{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, total, _ := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); total != 6 {
@@ -537,7 +537,7 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 		if err := st.DeleteUser(ctx, gone.PublicID, "", nil); err != nil {
 			t.Fatal(err)
 		}
-		_, putErr := st.PutWidget(ctx, newWidget("put", gone, 2), nil)
+		_, putErr := st.PutWidget(ctx, newWidget("put", gone, 2), widgetapi.Precondition{}, nil)
 		for what, err := range map[string]error{
 			"create session": st.CreateSession(ctx, newSession(gone.ID, 0), nil),
 			"create widget":  st.CreateWidget(ctx, newWidget("create", gone, 1), nil),

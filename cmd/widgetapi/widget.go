@@ -53,8 +53,9 @@ const widgetImportUsage = `Usage: widgetapi widget import [--owner EMAIL] FILE
 Loads widgets from FILE (- for standard input), JSON Lines: one widget
 object a line, as 'widgetapi widget export' writes it and GET
 /api/v1/widgets/{name} returns it. Each line needs name, info_url and
-deadline (deadline_iso8601, when present, is read instead); created_at_iso8601,
-when present, is kept, else the widget is created now. Lines are checked
+deadline (deadline_iso8601, when present, is read instead); created_at_iso8601
+and updated_at_iso8601, when present, are kept, else the widget is created
+(and last updated) now. Lines are checked
 with the API's rules, except that a deadline may be in the past: an
 export of widgets whose deadlines have passed imports as it was written.
 Widgets are created in the order of the file, in batches.
@@ -246,6 +247,7 @@ type importLine struct {
 	Deadline         *string `json:"deadline"`
 	DeadlineISO8601  *string `json:"deadline_iso8601"`
 	CreatedAtISO8601 *string `json:"created_at_iso8601"`
+	UpdatedAtISO8601 *string `json:"updated_at_iso8601"`
 	Owner            *struct {
 		Email *string `json:"email"`
 	} `json:"owner"`
@@ -409,15 +411,18 @@ func (l importLine) widget(now time.Time, loc *time.Location) (*widgetapi.Widget
 		}
 		return nil, strings.Join(why, "; ")
 	}
-	created := now.UTC().Truncate(time.Second)
-	if l.CreatedAtISO8601 != nil {
-		t, err := time.Parse(time.RFC3339, *l.CreatedAtISO8601)
-		if err != nil || t.Year() < 1000 || t.Year() > 9999 {
-			return nil, "created_at_iso8601: must be an RFC 3339 time such as 2026-11-28T15:13:02Z"
-		}
-		created = t.UTC().Truncate(time.Second)
+	created, why := importTime("created_at_iso8601", l.CreatedAtISO8601, now)
+	if why != "" {
+		return nil, why
 	}
-	return &widgetapi.Widget{Name: name, InfoURL: str(l.InfoURL), CreatedAt: created, Deadline: dl}, ""
+	updated, why := importTime("updated_at_iso8601", l.UpdatedAtISO8601, created)
+	if why != "" {
+		return nil, why
+	}
+	if updated.Before(created) {
+		return nil, "updated_at_iso8601: must not be before created_at_iso8601"
+	}
+	return &widgetapi.Widget{Name: name, InfoURL: str(l.InfoURL), CreatedAt: created, Deadline: dl, UpdatedAt: updated}, ""
 }
 
 // jsonProblem says what is wrong with a line that is not a widget object,
@@ -445,4 +450,17 @@ func echo(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// importTime reads the time field name of a line, def when it is absent,
+// to the second.
+func importTime(name string, v *string, def time.Time) (time.Time, string) {
+	if v == nil {
+		return def.UTC().Truncate(time.Second), ""
+	}
+	t, err := time.Parse(time.RFC3339, *v)
+	if err != nil || t.Year() < 1000 || t.Year() > 9999 {
+		return time.Time{}, name + ": must be an RFC 3339 time such as 2026-11-28T15:13:02Z"
+	}
+	return t.UTC().Truncate(time.Second), ""
 }

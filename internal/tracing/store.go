@@ -68,7 +68,7 @@ func (db DB) start(ctx context.Context, name string) (context.Context, trace.Spa
 func end(span trace.Span, err error) error {
 	if err != nil {
 		switch code := widgetapi.ErrorCode(err); code {
-		case widgetapi.ENOTFOUND, widgetapi.ECONFLICT, widgetapi.EINVALID:
+		case widgetapi.ENOTFOUND, widgetapi.ECONFLICT, widgetapi.EINVALID, widgetapi.EPRECONDITION:
 		default:
 			span.SetAttributes(semconv.ErrorTypeKey.String(code))
 			span.SetStatus(codes.Error, err.Error())
@@ -272,13 +272,20 @@ func (w widgets) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widge
 	return items, total, end(span, err)
 }
 
-func (w widgets) PutWidget(ctx context.Context, widget *widgetapi.Widget, ev *widgetapi.Event) (bool, error) {
+func (w widgets) PutWidget(ctx context.Context, widget *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
 	ctx, span := w.db.start(ctx, "db PutWidget")
-	created, err := w.next.PutWidget(ctx, widget, ev)
+	created, err := w.next.PutWidget(ctx, widget, p, ev)
 	return created, end(span, err)
 }
 
-func (w widgets) DeleteWidget(ctx context.Context, name string, ev *widgetapi.Event) error {
+func (w widgets) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
+	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
+	ctx, span := w.db.start(ctx, "db PatchWidget")
+	widget, err := w.next.PatchWidget(ctx, name, patch, version, at, p, ev)
+	return widget, end(span, err)
+}
+
+func (w widgets) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
 	ctx, span := w.db.start(ctx, "db DeleteWidget")
-	return end(span, w.next.DeleteWidget(ctx, name, ev))
+	return end(span, w.next.DeleteWidget(ctx, name, p, ev))
 }

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"widgetapi"
+)
+
+// Conditional requests (RFC 9110 §13): entity tags out, If-Match and
+// If-None-Match in. The checks of writes happen in the stores, in the
+// transaction of the write; this file reads the headers and answers GETs.
+
+// maxTags bounds the entity tags one header may list: a list of thousands
+// would only cost comparisons.
+const maxTags = 64
+
+// parseTagSet reads the If-Match or If-None-Match fields of h, nil when
+// there is none. A value that is not "*" or a list of entity tags is a 400
+// naming the header: a client that sent it meant a condition, and
+// ignoring it would write what it meant to protect.
+func parseTagSet(h http.Header, name string) (*widgetapi.TagSet, error) {
+	values := h.Values(name)
+	if len(values) == 0 {
+		return nil, nil
+	}
+	bad := widgetapi.Invalid(map[string]string{name: name + ` must be "*" or a list of entity tags, e.g. "5f1c0a9e2b3d4e6f"`})
+	set := &widgetapi.TagSet{}
+	for _, v := range values {
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			switch {
+			case item == "":
+				continue
+			case item == "*":
+				set.Any = true
+				continue
+			}
+			weak := strings.HasPrefix(item, "W/")
+			opaque := strings.TrimPrefix(item, "W/")
+			if len(opaque) < 2 || opaque[0] != '"' || opaque[len(opaque)-1] != '"' || !etagChars(opaque[1:len(opaque)-1]) {
+				return nil, bad
+			}
+			if len(set.Tags) == maxTags {
+				return nil, widgetapi.Invalid(map[string]string{name: name + " lists too many entity tags"})
+			}
+			set.Tags = append(set.Tags, widgetapi.EntityTag{Weak: weak, Opaque: opaque})
+		}
+	}
+	if !set.Any && len(set.Tags) == 0 || set.Any && len(set.Tags) > 0 {
+		return nil, bad
+	}
+	return set, nil
+}
+
+// etagChars reports whether s is made of RFC 9110 etagc: visible ASCII but
+// the double quote, or obs-text.
+func etagChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// preconditions reads the preconditions of a write.
+func preconditions(r *http.Request) (widgetapi.Precondition, error) {
+	im, err := parseTagSet(r.Header, "If-Match")
+	if err != nil {
+		return widgetapi.Precondition{}, err
+	}
+	inm, err := parseTagSet(r.Header, "If-None-Match")
+	if err != nil {
+		return widgetapi.Precondition{}, err
+	}
+	return widgetapi.Precondition{IfMatch: im, IfNoneMatch: inm}, nil
+}
+
+// writeNotModified answers 304 with the validators a 200 would carry and
+// no body.
+func writeNotModified(w http.ResponseWriter, etag, lastModified string) {
+	h := w.Header()
+	h.Set("ETag", etag)
+	if lastModified != "" {
+		h.Set("Last-Modified", lastModified)
+	}
+	w.WriteHeader(http.StatusNotModified)
+}
+
+// widgetValidators sets the ETag and Last-Modified of wd on w.
+func widgetValidators(w http.ResponseWriter, wd *widgetapi.Widget) {
+	w.Header().Set("ETag", wd.ETag())
+	w.Header().Set("Last-Modified", wd.UpdatedAt.UTC().Format(http.TimeFormat))
+}
+
+// listTag is the weak entity tag of a list page: a digest of what the page
+// says apart from the passing of time (the links and so the filters, the
+// counts, and each widget's id and version). It changes when a widget of
+// the page, or the count, does; it is weak because time_remaining and
+// deadline_passed move with the clock.
+func listTag(links [][2]string, total int, items []*widgetapi.Widget) string {
+	h := sha256.New()
+	var n [8]byte
+	for _, l := range links {
+		h.Write([]byte(l[0]))
+		h.Write([]byte{0})
+		h.Write([]byte(l[1]))
+		h.Write([]byte{0})
+	}
+	binary.BigEndian.PutUint64(n[:], uint64(total))
+	h.Write(n[:])
+	for _, wd := range items {
+		binary.BigEndian.PutUint64(n[:], uint64(wd.ID))
+		h.Write(n[:])
+		binary.BigEndian.PutUint64(n[:], uint64(wd.Version))
+		h.Write(n[:])
+	}
+	return `W/"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+}
