@@ -51,6 +51,21 @@ func cycling(base, token string, n int) vegeta.Targeter {
 	}
 }
 
+// revalidating GETs the widgets cycling does, each with If-None-Match set
+// to its current ETag.
+func revalidating(base, token string, etags []string) vegeta.Targeter {
+	var i atomic.Int64
+	headers := make([]http.Header, len(etags))
+	for k, tag := range etags {
+		headers[k] = http.Header{"Authorization": {"Bearer " + token}, "If-None-Match": {tag}}
+	}
+	return func(t *vegeta.Target) error {
+		k := int(i.Add(1)) % len(etags)
+		*t = vegeta.Target{Method: "GET", URL: base + "/api/v1/widgets/" + widgetName(k+1), Header: headers[k]}
+		return nil
+	}
+}
+
 func creating(base, token string, n *atomic.Int64) vegeta.Targeter {
 	h := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/x-www-form-urlencoded"}}
 	return func(t *vegeta.Target) error {

@@ -222,3 +222,21 @@ func getJSON(u, token string) (map[string]any, error) {
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
 }
+
+// widgetTags reads the ETags of the first n widgets.
+func widgetTags(base, token string, n int) ([]string, error) {
+	tags := make([]string, n)
+	for k := range tags {
+		req, _ := http.NewRequest("GET", base+"/api/v1/widgets/"+widgetName(k+1), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		res.Body.Close()
+		if tags[k] = res.Header.Get("ETag"); res.StatusCode != 200 || tags[k] == "" {
+			return nil, fmt.Errorf("GET widget %d: %d, ETag %q", k+1, res.StatusCode, tags[k])
+		}
+	}
+	return tags, nil
+}
