@@ -28,7 +28,10 @@ func (w *Widget) ETag() string { return VersionTag(w.Version) }
 
 // VersionTag is the entity tag of a version.
 func VersionTag(v int64) string {
-	return `"` + strconv.FormatUint(uint64(v), 16) + `"`
+	// One allocation: this runs on every widget read.
+	var b [18]byte
+	t := append(strconv.AppendUint(append(b[:0], '"'), uint64(v), 16), '"')
+	return string(t)
 }
 
 // EntityTag is one entity tag of an If-Match or If-None-Match header.

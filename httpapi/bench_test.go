@@ -28,6 +28,12 @@ func benchEnv(b *testing.B, engine testdb.Engine, n int) (e *env, userToken stri
 
 // benchGET measures one GET path in parallel over real HTTP.
 func benchGET(b *testing.B, e *env, token, path string) {
+	benchGETWith(b, e, token, path, nil, http.StatusOK)
+}
+
+// benchGETWith is benchGET with extra request headers and the one status
+// every answer must have.
+func benchGETWith(b *testing.B, e *env, token, path string, h http.Header, want int) {
 	client := e.srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	b.ReportAllocs()
@@ -37,6 +43,9 @@ func benchGET(b *testing.B, e *env, token, path string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		for k, v := range h {
+			req.Header[k] = v
+		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		for pb.Next() {
 			res, err := client.Do(req)
@@ -46,7 +55,7 @@ func benchGET(b *testing.B, e *env, token, path string) {
 			}
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
+			if res.StatusCode != want {
 				b.Errorf("status %d", res.StatusCode)
 				return
 			}
@@ -66,6 +75,16 @@ func BenchmarkGetWidget(b *testing.B) {
 	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
 		e, tok := benchEnv(b, engine, 100)
 		benchGET(b, e, tok, "/api/v1/widgets/w00042")
+	})
+}
+
+// BenchmarkRevalidateWidget is the read of a client that holds the widget:
+// If-None-Match with its ETag, a 304 with no body.
+func BenchmarkRevalidateWidget(b *testing.B) {
+	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
+		e, tok := benchEnv(b, engine, 100)
+		tag := readTag(b, e, tok, "w00042")
+		benchGETWith(b, e, tok, "/api/v1/widgets/w00042", http.Header{"If-None-Match": {tag}}, http.StatusNotModified)
 	})
 }
 

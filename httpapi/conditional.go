@@ -67,11 +67,18 @@ func etagChars(s string) bool {
 	return true
 }
 
-// preconditions reads the preconditions of a write.
+// preconditions reads the preconditions of a write. If-Unmodified-Since
+// alone is refused rather than ignored or honoured: Last-Modified has
+// whole seconds and two writes can share one, so a date cannot tell the
+// version a client read from the next; the ETag can.
 func preconditions(r *http.Request) (widgetapi.Precondition, error) {
 	im, err := parseTagSet(r.Header, "If-Match")
 	if err != nil {
 		return widgetapi.Precondition{}, err
+	}
+	if im == nil && len(r.Header.Values("If-Unmodified-Since")) > 0 {
+		return widgetapi.Precondition{}, widgetapi.Invalid(map[string]string{
+			"If-Unmodified-Since": "If-Unmodified-Since is not supported: send If-Match with the widget's ETag"})
 	}
 	inm, err := parseTagSet(r.Header, "If-None-Match")
 	if err != nil {
@@ -80,21 +87,13 @@ func preconditions(r *http.Request) (widgetapi.Precondition, error) {
 	return widgetapi.Precondition{IfMatch: im, IfNoneMatch: inm}, nil
 }
 
-// writeNotModified answers 304 with the validators a 200 would carry and
-// no body.
-func writeNotModified(w http.ResponseWriter, etag, lastModified string) {
+// widgetValidators sets the ETag and Last-Modified of wd, as tagged, on w.
+func widgetValidators(w http.ResponseWriter, wd *widgetapi.Widget, tag string) {
+	// Both values in one slice, keys already canonical: one allocation
+	// instead of three on every widget read.
+	v := []string{tag, wd.UpdatedAt.UTC().Format(http.TimeFormat)}
 	h := w.Header()
-	h.Set("ETag", etag)
-	if lastModified != "" {
-		h.Set("Last-Modified", lastModified)
-	}
-	w.WriteHeader(http.StatusNotModified)
-}
-
-// widgetValidators sets the ETag and Last-Modified of wd on w.
-func widgetValidators(w http.ResponseWriter, wd *widgetapi.Widget) {
-	w.Header().Set("ETag", wd.ETag())
-	w.Header().Set("Last-Modified", wd.UpdatedAt.UTC().Format(http.TimeFormat))
+	h["Etag"], h["Last-Modified"] = v[:1:1], v[1:2:2]
 }
 
 // listTag is the weak entity tag of a list page: a digest of what the page
@@ -103,21 +102,23 @@ func widgetValidators(w http.ResponseWriter, wd *widgetapi.Widget) {
 // the page, or the count, does; it is weak because time_remaining and
 // deadline_passed move with the clock.
 func listTag(links [][2]string, total int, items []*widgetapi.Widget) string {
-	h := sha256.New()
-	var n [8]byte
+	// The digest's input is laid out in a stack buffer (larger pages spill
+	// to the heap) and the tag is built in one allocation: this runs on
+	// every page read.
+	var scratch [1024]byte
+	b := scratch[:0]
 	for _, l := range links {
-		h.Write([]byte(l[0]))
-		h.Write([]byte{0})
-		h.Write([]byte(l[1]))
-		h.Write([]byte{0})
+		b = append(append(append(append(b, l[0]...), 0), l[1]...), 0)
 	}
-	binary.BigEndian.PutUint64(n[:], uint64(total))
-	h.Write(n[:])
+	b = binary.BigEndian.AppendUint64(b, uint64(total))
 	for _, wd := range items {
-		binary.BigEndian.PutUint64(n[:], uint64(wd.ID))
-		h.Write(n[:])
-		binary.BigEndian.PutUint64(n[:], uint64(wd.Version))
-		h.Write(n[:])
+		b = binary.BigEndian.AppendUint64(b, uint64(wd.ID))
+		b = binary.BigEndian.AppendUint64(b, uint64(wd.Version))
 	}
-	return `W/"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	sum := sha256.Sum256(b)
+	var tag [3 + 24 + 1]byte
+	copy(tag[:], `W/"`)
+	hex.Encode(tag[3:27], sum[:12])
+	tag[27] = '"'
+	return string(tag[:])
 }

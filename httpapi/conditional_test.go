@@ -259,6 +259,13 @@ func TestConditionalWrites(t *testing.T) {
 				t.Fatalf("malformed %s: %d %s", h, res.Status, res.Body)
 			}
 		}
+		// A date cannot protect a write (two can share a second): refused, not ignored.
+		since := map[string]string{"If-Unmodified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}
+		for what, res := range map[string]response{"PUT": put("w", since), "PATCH": patch("w", since), "DELETE": del("w", since)} {
+			if errs, _ := res.JSON(t)["errors"].(map[string]any); res.Status != http.StatusBadRequest || errs["If-Unmodified-Since"] == nil {
+				t.Fatalf("%s If-Unmodified-Since: %d %s", what, res.Status, res.Body)
+			}
+		}
 
 		// Matching tags write, and answer with the new tag.
 		res := put("w", map[string]string{"If-Match": `"other", ` + tag})

@@ -198,3 +198,76 @@ func FuzzPatchUser(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPatchWidget sends arbitrary bodies to PATCH /widgets/{name}: the
+// answer is never a 5xx, a refusal leaves the widget as it was, and a 200's
+// ETag is the widget's new one.
+func FuzzPatchWidget(f *testing.F) {
+	e := newEnv(f, testdb.Engine{Name: "sqlite", Open: testdb.OpenSQLite})
+	admin := e.admin("root@example.com")
+	mustCreateWidget(e, admin, "w")
+	for _, c := range []struct{ ct, body string }{
+		{"application/merge-patch+json", `{"info_url": "https://example.com/a"}`},
+		{"application/merge-patch+json", `{"deadline": null}`},
+		{"application/merge-patch+json", `{"deadline": "2099-01-01", "deadline": "2098-01-01"}`},
+		{"application/json", `{"info_url": "https://example.com/b", "deadline": "Dec 31 2099"}`},
+		{"application/json", `{"name": "other"}`},
+		{"application/json", `{}`},
+		{"application/json", `{"info_url": 7}`},
+		{"application/x-www-form-urlencoded", "deadline=2099-12-31"},
+		{"application/x-www-form-urlencoded", "info_url=%ff"},
+		{"multipart/form-data; boundary=XYZ", "--XYZ\r\nContent-Disposition: form-data; name=\"info_url\"\r\n\r\nhttps://example.com/c\r\n--XYZ--\r\n"},
+		{"text/plain", "deadline=2099-12-31"},
+	} {
+		f.Add(c.ct, []byte(c.body))
+	}
+	get := func(t *testing.T) string {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", e.srv.URL+"/api/v1/widgets/w", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("GET w: %d", res.StatusCode)
+		}
+		return res.Header.Get("ETag")
+	}
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		ct = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, ct)
+		before := get(t)
+		req, err := http.NewRequestWithContext(context.Background(), "PATCH", e.srv.URL+"/api/v1/widgets/w", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+			t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
+		}
+		if !slices.Contains([]int{200, 400, 413, 415}, res.StatusCode) {
+			t.Fatalf("Content-Type %q, body %q: status %d: %v", ct, body, res.StatusCode, m)
+		}
+		after := get(t)
+		if res.StatusCode == 200 && (after == before || res.Header.Get("ETag") != after) {
+			t.Fatalf("200 with ETag %q: stored %q, before %q", res.Header.Get("ETag"), after, before)
+		}
+		if res.StatusCode != 200 && after != before {
+			t.Fatalf("status %d %v changed the widget", res.StatusCode, m)
+		}
+	})
+}

@@ -103,11 +103,13 @@ func (s *Server) handleWidgetGet() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		if inm.NotModified(wd.ETag()) {
-			writeNotModified(w, wd.ETag(), wd.UpdatedAt.UTC().Format(http.TimeFormat))
+		tag := wd.ETag()
+		widgetValidators(w, wd, tag)
+		if inm.NotModified(tag) {
+			// The validators and no body (RFC 9110 §15.4.5).
+			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		widgetValidators(w, wd)
 		bp := bodyBuffers.Get().(*[]byte)
 		defer bodyBuffers.Put(bp)
 		*bp = AppendWidget((*bp)[:0], wd, s.Now(), s.Location)
@@ -197,12 +199,7 @@ func (s *Server) handleWidgetPatch() http.Handler {
 		}
 		if widgetapi.ValidateWidgetName(name) != "" {
 			// No widget has such a name: PATCH never creates.
-			if pre.IfMatch != nil {
-				err = widgetapi.WidgetChanged(name)
-			} else {
-				err = widgetapi.WidgetNotFound(name)
-			}
-			s.writeError(w, r, s.AdminRealm, err)
+			s.writeError(w, r, s.AdminRealm, missingWidget(name, pre))
 			return
 		}
 		detail := map[string]any{}
@@ -233,12 +230,7 @@ func (s *Server) handleWidgetDelete() http.Handler {
 			return
 		}
 		if widgetapi.ValidateWidgetName(name) != "" {
-			if pre.IfMatch != nil {
-				err = widgetapi.WidgetChanged(name)
-			} else {
-				err = widgetapi.WidgetNotFound(name)
-			}
-			s.writeError(w, r, s.AdminRealm, err)
+			s.writeError(w, r, s.AdminRealm, missingWidget(name, pre))
 			return
 		}
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetDeleted, name, nil)
@@ -249,6 +241,15 @@ func (s *Server) handleWidgetDelete() http.Handler {
 		s.Audit.Committed(r.Context(), ev)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// missingWidget is the answer to a write of a widget that does not exist:
+// with If-Match it is the precondition that fails (RFC 9110 §13.1.1).
+func missingWidget(name string, pre widgetapi.Precondition) error {
+	if err := pre.Check(name, nil); err != nil {
+		return err
+	}
+	return widgetapi.WidgetNotFound(name)
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto and

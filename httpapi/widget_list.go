@@ -159,11 +159,12 @@ func (s *Server) handleWidgetList() http.Handler {
 			return
 		}
 		tag := listTag(links, list.Total, list.Items)
+		w.Header().Set("ETag", tag)
 		if inm.NotModified(tag) {
-			writeNotModified(w, tag, "")
+			// The ETag and no body (RFC 9110 §15.4.5).
+			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		w.Header().Set("ETag", tag)
 
 		bp := bodyBuffers.Get().(*[]byte)
 		defer bodyBuffers.Put(bp)
