@@ -45,11 +45,14 @@ func TestWidgetValidators(t *testing.T) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "reader-password")
-		mustCreateWidget(e, admin, "w")
+		created := createWidget(e, admin, "w", "https://www.fakesite.com", "2026-12-31")
 		res := e.do(request{Method: "GET", Path: widgetsPath + "/w", Token: user})
 		tag := res.Header.Get("ETag")
 		if !strongTag.MatchString(tag) || res.Header.Get("Last-Modified") != "Sat, 28 Nov 2026 15:13:02 GMT" {
 			t.Fatalf("ETag %q, Last-Modified %q", tag, res.Header.Get("Last-Modified"))
+		}
+		if created.Status != http.StatusCreated || created.Header.Get("ETag") != tag {
+			t.Fatalf("POST: %d, ETag %q; the widget's is %q", created.Status, created.Header.Get("ETag"), tag)
 		}
 		before := res.JSON(t)
 		// Time passes: time_remaining changes, the tag does not.

@@ -57,6 +57,7 @@ func (s *Server) createWidget(w http.ResponseWriter, r *http.Request, wd *widget
 	}
 	s.Audit.Committed(r.Context(), ev)
 	w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
+	w.Header().Set("ETag", wd.ETag())
 	writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
 }
 
