@@ -82,6 +82,18 @@ func (p Precondition) Check(name string, current *Widget) error {
 	return nil
 }
 
+// CheckExisting is Check for a write that needs the widget to exist:
+// EPRECONDITION when p fails, else ENOTFOUND when there is none.
+func (p Precondition) CheckExisting(name string, current *Widget) error {
+	if err := p.Check(name, current); err != nil {
+		return err
+	}
+	if current == nil {
+		return WidgetNotFound(name)
+	}
+	return nil
+}
+
 // IsZero reports whether p requires nothing.
 func (p Precondition) IsZero() bool { return p.IfMatch == nil && p.IfNoneMatch == nil }
 

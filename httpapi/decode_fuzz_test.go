@@ -161,32 +161,7 @@ func FuzzPatchUser(f *testing.F) {
 		f.Add(c.ct, []byte(c.body))
 	}
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		ct = strings.Map(func(r rune) rune {
-			if r < 0x20 && r != '\t' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, ct)
-		req, err := http.NewRequestWithContext(context.Background(), "PATCH", e.srv.URL+"/api/v1/users/"+target, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+admin)
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		res, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
-			t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
-		}
-		if !slices.Contains([]int{200, 400, 413, 415}, res.StatusCode) {
-			t.Fatalf("Content-Type %q, body %q: status %d: %v", ct, body, res.StatusCode, m)
-		}
+		res, m := fuzzPatch(t, e, "/api/v1/users/"+target, admin, ct, body)
 		if res.StatusCode == 200 {
 			u, err := e.store.FindUserByEmail(context.Background(), "target@example.com")
 			if err != nil {
@@ -235,33 +210,8 @@ func FuzzPatchWidget(f *testing.F) {
 		return res.Header.Get("ETag")
 	}
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		ct = strings.Map(func(r rune) rune {
-			if r < 0x20 && r != '\t' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, ct)
 		before := get(t)
-		req, err := http.NewRequestWithContext(context.Background(), "PATCH", e.srv.URL+"/api/v1/widgets/w", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+admin)
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		res, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
-			t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
-		}
-		if !slices.Contains([]int{200, 400, 413, 415}, res.StatusCode) {
-			t.Fatalf("Content-Type %q, body %q: status %d: %v", ct, body, res.StatusCode, m)
-		}
+		res, m := fuzzPatch(t, e, "/api/v1/widgets/w", admin, ct, body)
 		after := get(t)
 		if res.StatusCode == 200 && (after == before || res.Header.Get("ETag") != after) {
 			t.Fatalf("200 with ETag %q: stored %q, before %q", res.Header.Get("ETag"), after, before)
@@ -270,4 +220,38 @@ func FuzzPatchWidget(f *testing.F) {
 			t.Fatalf("status %d %v changed the widget", res.StatusCode, m)
 		}
 	})
+}
+
+// fuzzPatch sends body as a PATCH of path with Content-Type ct (stripped of
+// the control characters no header may carry) and returns the answer and
+// its JSON body, failing unless it is 200, 400, 413 or 415.
+func fuzzPatch(t *testing.T, e *env, path, token, ct string, body []byte) (*http.Response, map[string]any) {
+	t.Helper()
+	ct = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, ct)
+	req, err := http.NewRequestWithContext(context.Background(), "PATCH", e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
+	}
+	if !slices.Contains([]int{200, 400, 413, 415}, res.StatusCode) {
+		t.Fatalf("Content-Type %q, body %q: status %d: %v", ct, body, res.StatusCode, m)
+	}
+	return res, m
 }

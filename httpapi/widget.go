@@ -199,8 +199,9 @@ func (s *Server) handleWidgetPatch() http.Handler {
 			return
 		}
 		if widgetapi.ValidateWidgetName(name) != "" {
-			// No widget has such a name: PATCH never creates.
-			s.writeError(w, r, s.AdminRealm, missingWidget(name, pre))
+			// No widget has such a name (PATCH never creates); with
+			// If-Match, the precondition is what fails (RFC 9110 §13.1.1).
+			s.writeError(w, r, s.AdminRealm, pre.CheckExisting(name, nil))
 			return
 		}
 		detail := map[string]any{}
@@ -231,7 +232,7 @@ func (s *Server) handleWidgetDelete() http.Handler {
 			return
 		}
 		if widgetapi.ValidateWidgetName(name) != "" {
-			s.writeError(w, r, s.AdminRealm, missingWidget(name, pre))
+			s.writeError(w, r, s.AdminRealm, pre.CheckExisting(name, nil))
 			return
 		}
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetDeleted, name, nil)
@@ -242,15 +243,6 @@ func (s *Server) handleWidgetDelete() http.Handler {
 		s.Audit.Committed(r.Context(), ev)
 		w.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// missingWidget is the answer to a write of a widget that does not exist:
-// with If-Match it is the precondition that fails (RFC 9110 §13.1.1).
-func missingWidget(name string, pre widgetapi.Precondition) error {
-	if err := pre.Check(name, nil); err != nil {
-		return err
-	}
-	return widgetapi.WidgetNotFound(name)
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto and

@@ -211,11 +211,8 @@ func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.Widg
 		if err != nil {
 			return err
 		}
-		if err := p.Check(name, current); err != nil {
+		if err := p.CheckExisting(name, current); err != nil {
 			return err
-		}
-		if current == nil {
-			return widgetapi.WidgetNotFound(name)
 		}
 		next = patch.Apply(*current, version, at)
 		if _, err := tx.ExecContext(ctx, `
