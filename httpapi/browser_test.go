@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumPath finds Debian's chromium: WIDGETAPI_TEST_CHROMIUM, else PATH.
@@ -55,7 +56,7 @@ document.addEventListener("securitypolicyviolation",
 // TestSwaggerUIInABrowser opens the UI in headless chromium the way a person
 // would: authorizes with a real token, runs GET /api/v1/widgets with "Try it
 // out", and reads the 200 and the widget in the page; then the same for GET
-// /api/v1/users under the "admin" tag.
+// /api/v1/users under the "admin" tag, and a PATCH with a stale If-Match.
 func TestSwaggerUIInABrowser(t *testing.T) {
 	browser := chromiumPath(t)
 	e := newEnv(t, sqliteEngine())
@@ -146,6 +147,42 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	}
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-admin@example.com"`) {
 		t.Fatalf("GET /users shows status %q and body %.300q", status, body)
+	}
+	// A person can send If-Match: PATCH with a tag the widget no longer
+	// has gets the 412, and the widget stays as it was.
+	const patch = `#operations-widgets-patchWidget`
+	const patchResult = patch + ` .live-responses-table .response`
+	tag := readTag(t, e, admin, "ui-widget")
+	erase := kb.End + strings.Repeat(kb.Backspace, 64)
+	err = chromedp.Do(bctx,
+		chromedp.Click(patch+` .opblock-summary-control`),
+		chromedp.WaitVisible(patch+` .try-out__btn`),
+		chromedp.Click(patch+` .try-out__btn`),
+		chromedp.WaitVisible(patch+` tr[data-param-name="If-Match"] input`),
+		// The fields start with the document's examples: erase them as a
+		// person would, then type.
+		chromedp.SendKeys(patch+` tr[data-param-name="name"] input`, erase+"ui-widget"),
+		chromedp.SendKeys(patch+` tr[data-param-name="If-Match"] input`, erase+`"0123456789abcdef"`),
+		chromedp.Click(patch+` .execute`),
+		chromedp.WaitVisible(patchResult+` .response-col_status`),
+	)
+	if err != nil {
+		t.Fatalf("driving PATCH with If-Match: %v", err)
+	}
+	status, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_description .highlight-code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(status) != "412" || !strings.Contains(body, "ui-widget has changed since it was read.") {
+		curl, _ := chromedp.Run(bctx, chromedp.Text(patch+` .curl`))
+		t.Fatalf("PATCH with a stale If-Match shows status %q and body %.300q; the UI sent %s", status, body, curl)
+	}
+	if got := readTag(t, e, admin, "ui-widget"); got != tag {
+		t.Fatalf("the refused PATCH changed the widget: %s → %s", tag, got)
 	}
 	violations, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`window.cspViolations`))
 	if err != nil {
