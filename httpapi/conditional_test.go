@@ -353,8 +353,14 @@ func TestPatchWidget(t *testing.T) {
 			}
 		}
 		res := e.do(request{Method: "PATCH", Path: widgetsPath + "/w", Token: admin, Raw: "info_url=x", Header: map[string]string{"Content-Type": "text/plain"}})
-		if res.Status != http.StatusUnsupportedMediaType {
-			t.Fatalf("text/plain: %d", res.Status)
+		if msg, _ := res.JSON(t)["message"].(string); res.Status != http.StatusUnsupportedMediaType || !strings.Contains(msg, "application/merge-patch+json") {
+			t.Fatalf("text/plain: %d %s; the message names what a patch takes", res.Status, res.Body)
+		}
+		// A merge patch is for PATCH only; PUT names the types it takes.
+		res = e.do(request{Method: "PUT", Path: widgetsPath + "/w", Token: admin, Raw: `{"info_url": "https://example.com/x", "deadline": "2099-01-01"}`,
+			Header: map[string]string{"Content-Type": "application/merge-patch+json"}})
+		if msg, _ := res.JSON(t)["message"].(string); res.Status != http.StatusUnsupportedMediaType || strings.Contains(msg, "send application/merge-patch+json") {
+			t.Fatalf("PUT of a merge patch: %d %s", res.Status, res.Body)
 		}
 		user := e.register("plain@example.com", "plain-password")
 		if res := e.do(request{Method: "PATCH", Path: widgetsPath + "/w", Token: user, JSON: map[string]any{"info_url": "https://example.com/x"}}); res.Status != http.StatusForbidden {

@@ -107,7 +107,7 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 		var err error
 		mediaType, params, err = mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, nil, unsupportedType(ct)
+			return nil, nil, unsupportedType(ct, opts.patch)
 		}
 	}
 	values := make(map[string]string, len(names))
@@ -115,7 +115,7 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 	switch mediaType {
 	case "application/merge-patch+json":
 		if !opts.patch {
-			return nil, nil, unsupportedType(mediaType)
+			return nil, nil, unsupportedType(mediaType, opts.patch)
 		}
 		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
 	case "application/json":
@@ -129,10 +129,10 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 		var n int64
 		n, err = io.Copy(io.Discard, io.LimitReader(r.Body, 1))
 		if err == nil && n > 0 {
-			return nil, nil, unsupportedType("")
+			return nil, nil, unsupportedType("", opts.patch)
 		}
 	default:
-		return nil, nil, unsupportedType(mediaType)
+		return nil, nil, unsupportedType(mediaType, opts.patch)
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -426,11 +426,17 @@ func withBadFields(bad map[string]string, validation error) error {
 	return widgetapi.Invalid(merged)
 }
 
-func unsupportedType(ct string) error {
+// unsupportedType is the 415 for a body of type ct, naming the types the
+// route takes (a patch also takes application/merge-patch+json).
+func unsupportedType(ct string, patch bool) error {
 	if ct == "" {
 		ct = "a body without Content-Type"
 	}
-	return httpError(codeMediaType, "Unsupported content type %q: send application/json, application/x-www-form-urlencoded or multipart/form-data.", truncate(ct, 100))
+	types := "application/json, application/x-www-form-urlencoded or multipart/form-data"
+	if patch {
+		types = "application/merge-patch+json, " + types
+	}
+	return httpError(codeMediaType, "Unsupported content type %q: send %s.", truncate(ct, 100), types)
 }
 
 func malformed(mediaType string, err error) error {
