@@ -256,65 +256,17 @@ type importLine struct {
 // importWidgets creates the widgets of the JSON Lines in r, in batches,
 // reporting each rejected line on report.
 func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOptions, report io.Writer) (importResult, error) {
-	var res importResult
-	owners := map[string]*widgetapi.User{}
-	// admin returns the administrator with email, or why there is none.
-	admin := func(email string) (*widgetapi.User, string, error) {
-		email = widgetapi.NormalizeEmail(email)
-		u, ok := owners[email]
-		if !ok {
-			var err error
-			u, err = st.FindUserByEmail(ctx, email)
-			if widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND {
-				u, err = nil, nil
-			}
-			if err != nil {
-				return nil, "", err
-			}
-			owners[email] = u
-		}
-		switch {
-		case u == nil:
-			return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
-		case !u.Admin:
-			return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
-		}
-		return u, "", nil
-	}
-	var fixed *widgetapi.User
+	im := &importer{ctx: ctx, st: st, o: o, report: report, owners: map[string]*widgetapi.User{},
+		batch: make([]*widgetapi.Widget, 0, importBatch), lines: make([]int, 0, importBatch)}
 	if o.Owner != "" {
-		u, why, err := admin(o.Owner)
+		u, why, err := im.admin(o.Owner)
 		if err != nil {
-			return res, err
+			return im.res, err
 		}
 		if u == nil {
-			return res, fmt.Errorf("--owner: %s", why)
+			return im.res, fmt.Errorf("--owner: %s", why)
 		}
-		fixed = u
-	}
-	reject := func(line int, why string) {
-		res.Rejected++
-		fmt.Fprintf(report, "line %d: %s\n", line, why)
-	}
-	batch := make([]*widgetapi.Widget, 0, importBatch)
-	lines := make([]int, 0, importBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		inserted, err := st.CreateWidgets(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for i, ok := range inserted {
-			if ok {
-				res.Imported++
-			} else {
-				reject(lines[i], "name: "+widgetapi.ErrorMessage(widgetapi.WidgetNameTaken(batch[i].Name)))
-			}
-		}
-		batch, lines = batch[:0], lines[:0]
-		return nil
+		im.fixed = u
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxImportLine)
@@ -323,58 +275,129 @@ func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOpt
 	n := 0
 	for sc.Scan() {
 		n++
-		text := sc.Bytes()
-		if len(bytes.TrimSpace(text)) == 0 {
-			continue
-		}
-		res.Lines++
-		var l importLine
-		if err := json.Unmarshal(text, &l); err != nil {
-			reject(n, "not a JSON object: "+jsonProblem(err))
-			continue
-		}
-		w, why := l.widget(o.Now(), o.Location)
-		if why != "" {
-			reject(n, why)
-			continue
-		}
-		owner := fixed
-		if owner == nil {
-			if l.Owner == nil || l.Owner.Email == nil || *l.Owner.Email == "" {
-				reject(n, "owner.email: missing; name an administrator there or with --owner")
-				continue
-			}
-			u, why, err := admin(*l.Owner.Email)
-			if err != nil {
-				return res, err
-			}
-			if u == nil {
-				reject(n, "owner.email: "+why)
-				continue
-			}
-			owner = u
-		}
-		w.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
-		batch, lines = append(batch, w), append(lines, n)
-		if len(batch) == importBatch {
-			if err := flush(); err != nil {
-				return res, err
-			}
+		if err := im.line(n, sc.Bytes()); err != nil {
+			return im.res, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = fmt.Errorf("line %d: longer than %d bytes", n+1, maxImportLine)
 		}
-		return res, errors.Join(err, flush())
+		return im.res, errors.Join(err, im.flush())
 	}
-	if err := flush(); err != nil {
-		return res, err
+	if err := im.flush(); err != nil {
+		return im.res, err
 	}
-	if res.Imported > 0 {
-		return res, st.Analyze(ctx)
+	if im.res.Imported > 0 {
+		return im.res, st.Analyze(ctx)
 	}
-	return res, nil
+	return im.res, nil
+}
+
+// importer is one run of widget import: the owners looked up so far, the
+// batch being gathered and the tally.
+type importer struct {
+	ctx    context.Context
+	st     store.Store
+	o      importOptions
+	report io.Writer
+	owners map[string]*widgetapi.User // by email; nil for none
+	fixed  *widgetapi.User            // --owner, when given
+	batch  []*widgetapi.Widget
+	lines  []int // the file's line of each widget of batch
+	res    importResult
+}
+
+// line reads line n of the file: a widget added to the batch, a rejection
+// reported, or nothing for a blank line. Only the store's errors stop the
+// import.
+func (im *importer) line(n int, text []byte) error {
+	if len(bytes.TrimSpace(text)) == 0 {
+		return nil
+	}
+	im.res.Lines++
+	var l importLine
+	if err := json.Unmarshal(text, &l); err != nil {
+		im.reject(n, "not a JSON object: "+jsonProblem(err))
+		return nil
+	}
+	w, why := l.widget(im.o.Now(), im.o.Location)
+	if why != "" {
+		im.reject(n, why)
+		return nil
+	}
+	owner := im.fixed
+	if owner == nil {
+		if l.Owner == nil || l.Owner.Email == nil || *l.Owner.Email == "" {
+			im.reject(n, "owner.email: missing; name an administrator there or with --owner")
+			return nil
+		}
+		u, why, err := im.admin(*l.Owner.Email)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			im.reject(n, "owner.email: "+why)
+			return nil
+		}
+		owner = u
+	}
+	w.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
+	im.batch, im.lines = append(im.batch, w), append(im.lines, n)
+	if len(im.batch) == importBatch {
+		return im.flush()
+	}
+	return nil
+}
+
+// admin returns the administrator with email, or why there is none.
+func (im *importer) admin(email string) (*widgetapi.User, string, error) {
+	email = widgetapi.NormalizeEmail(email)
+	u, ok := im.owners[email]
+	if !ok {
+		var err error
+		u, err = im.st.FindUserByEmail(im.ctx, email)
+		if widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND {
+			u, err = nil, nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		im.owners[email] = u
+	}
+	switch {
+	case u == nil:
+		return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
+	case !u.Admin:
+		return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
+	}
+	return u, "", nil
+}
+
+func (im *importer) reject(line int, why string) {
+	im.res.Rejected++
+	fmt.Fprintf(im.report, "line %d: %s\n", line, why)
+}
+
+// flush creates the batch in one transaction; a name already taken is a
+// rejection of its line.
+func (im *importer) flush() error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	inserted, err := im.st.CreateWidgets(im.ctx, im.batch)
+	if err != nil {
+		return err
+	}
+	for i, ok := range inserted {
+		if ok {
+			im.res.Imported++
+		} else {
+			im.reject(im.lines[i], "name: "+widgetapi.ErrorMessage(widgetapi.WidgetNameTaken(im.batch[i].Name)))
+		}
+	}
+	im.batch, im.lines = im.batch[:0], im.lines[:0]
+	return nil
 }
 
 // widget checks a line with the API's rules, the deadline's "today or
