@@ -249,7 +249,7 @@ func ParseWidgetList(get func(name string) string) (Page, WidgetListParams, erro
 		}
 	}
 	if s := get("owner"); s != "" {
-		if p.Owner = strings.ToLower(s); !isUUID(p.Owner) {
+		if p.Owner = strings.ToLower(s); !IsPublicID(p.Owner) {
 			problems["owner"] = msgOwner
 		}
 	}
@@ -300,25 +300,4 @@ func ParseDay(s string) (Date, string) {
 		return Date{}, fmt.Sprintf("deadline must be a date from 1000-01-01 to %s; got %s", maxDeadlineDate, got)
 	}
 	return day, ""
-}
-
-// isUUID reports whether s is a UUID in lower-case hex, 8-4-4-4-12.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

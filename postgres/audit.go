@@ -35,24 +35,14 @@ func insertEvent(ctx context.Context, ex execer, ev *widgetapi.Event) error {
 	if ev == nil {
 		return nil
 	}
-	detail := []byte("{}")
-	if ev.Detail != nil {
-		var err error
-		// An event whose detail cannot be kept fails its change.
-		if detail, err = json.Marshal(ev.Detail); err != nil {
-			return fmt.Errorf("audit event %s: detail: %w", ev.Action, err)
-		}
-	}
-	var email, publicID sql.NullString
-	if ev.Actor != nil {
-		email = sql.NullString{String: ev.Actor.Email, Valid: true}
-		publicID = sql.NullString{String: ev.Actor.PublicID, Valid: true}
+	c, err := sqlutil.EventRow(ev)
+	if err != nil {
+		return err
 	}
 	return ex.QueryRowContext(ctx, `
 		INSERT INTO audit_events (at, action, actor_email, actor_public_id, target, address, request_id, source, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		ev.At, ev.Action, email, publicID, sql.NullString{String: ev.Target, Valid: ev.Target != ""},
-		ev.Address, ev.RequestID, ev.Source, string(detail),
+		ev.At, ev.Action, c.ActorEmail, c.ActorID, c.Target, ev.Address, ev.RequestID, ev.Source, c.Detail,
 	).Scan(&ev.ID)
 }
 

@@ -124,3 +124,25 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (help
 	}
 	return false, nil
 }
+
+// command is a subcommand of the binary: its arguments, the environment
+// and the three streams.
+type command func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error
+
+// runSubcommand runs the command of commands that args[0] names. Asked for
+// help it prints usage to stdout; given anything else, to stderr, with
+// errUsage.
+func runSubcommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
+	usage string, commands map[string]command) error {
+	if len(args) > 0 {
+		if cmd, ok := commands[args[0]]; ok {
+			return cmd(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
+		if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+	}
+	fmt.Fprint(stderr, usage)
+	return errUsage
+}

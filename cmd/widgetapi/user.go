@@ -22,28 +22,16 @@ import (
 	"widgetapi/internal/config"
 )
 
-// userCommands are the subcommands of `widgetapi user`.
-var userCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error{
-	"add":    runUserAdd,
-	"passwd": runUserPasswd,
-	"list":   runUserList,
-	"show":   runUserShow,
-	"set":    runUserSet,
-	"delete": runUserDelete,
-}
-
+// runUser runs a subcommand of `widgetapi user`.
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		if cmd, ok := userCommands[args[0]]; ok {
-			return cmd(ctx, args[1:], getenv, stdin, stdout, stderr)
-		}
-		if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-			fmt.Fprint(stdout, userUsage)
-			return nil
-		}
-	}
-	fmt.Fprint(stderr, userUsage)
-	return errUsage
+	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, userUsage, map[string]command{
+		"add":    runUserAdd,
+		"passwd": runUserPasswd,
+		"list":   runUserList,
+		"show":   runUserShow,
+		"set":    runUserSet,
+		"delete": runUserDelete,
+	})
 }
 
 const userUsage = `Usage:

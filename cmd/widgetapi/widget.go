@@ -21,24 +21,12 @@ import (
 	"widgetapi/internal/store"
 )
 
-// widgetCommands are the subcommands of `widgetapi widget`.
-var widgetCommands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error{
-	"import": runWidgetImport,
-	"export": runWidgetExport,
-}
-
+// runWidget runs a subcommand of `widgetapi widget`.
 func runWidget(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		if cmd, ok := widgetCommands[args[0]]; ok {
-			return cmd(ctx, args[1:], getenv, stdin, stdout, stderr)
-		}
-		if args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-			fmt.Fprint(stdout, widgetUsage)
-			return nil
-		}
-	}
-	fmt.Fprint(stderr, widgetUsage)
-	return errUsage
+	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, widgetUsage, map[string]command{
+		"import": runWidgetImport,
+		"export": runWidgetExport,
+	})
 }
 
 const widgetUsage = `Usage:
