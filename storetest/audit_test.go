@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,27 +299,8 @@ func TestPurgeEventsFromManyAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var wg sync.WaitGroup
-		var total atomic.Int64
-		errs := make(chan error, 8)
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n, err := st.PurgeEvents(ctx, t0.Add(24*time.Hour))
-				if err != nil {
-					errs <- err
-				}
-				total.Add(n)
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		if total.Load() != old {
-			t.Fatalf("purged %d between them, want %d", total.Load(), old)
+		if total := purgeTogether(t, 8, func() (int64, error) { return st.PurgeEvents(ctx, t0.Add(24*time.Hour)) }); total != old {
+			t.Fatalf("purged %d between them, want %d", total, old)
 		}
 		if _, n, err := st.ListEvents(ctx, widgetapi.EventFilter{}, widgetapi.Page{Number: 1, Size: 5}); err != nil || n != recent {
 			t.Fatalf("%d events left, %v; want %d", n, err, recent)

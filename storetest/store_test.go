@@ -500,27 +500,8 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var wg sync.WaitGroup
-		var total atomic.Int64
-		errs := make(chan error, 8)
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n, err := st.PurgeSessions(ctx, t0.Add(2*time.Hour))
-				if err != nil {
-					errs <- err
-				}
-				total.Add(n)
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		if total.Load() != expired {
-			t.Fatalf("purged %d between them, want %d", total.Load(), expired)
+		if total := purgeTogether(t, 8, func() (int64, error) { return st.PurgeSessions(ctx, t0.Add(2*time.Hour)) }); total != expired {
+			t.Fatalf("purged %d between them, want %d", total, expired)
 		}
 		if list, err := st.ListSessions(ctx, u.ID, t0.Add(2*time.Hour)); err != nil || len(list) != live {
 			t.Fatalf("%d live sessions left, %v; want %d", len(list), err, live)
@@ -573,4 +554,30 @@ func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// purgeTogether runs purge from n goroutines at once, as n processes'
+// background purges would, and returns the rows they deleted between them.
+func purgeTogether(t *testing.T, n int, purge func() (int64, error)) int64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deleted, err := purge()
+			if err != nil {
+				errs <- err
+			}
+			total.Add(deleted)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	return total.Load()
 }
