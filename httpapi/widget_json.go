@@ -25,18 +25,8 @@ func AppendWidget(b []byte, w *widgetapi.Widget, now time.Time, loc *time.Locati
 	b = appendJSONString(b, w.Name)
 	b = append(b, `,"info_url":`...)
 	b = appendJSONString(b, w.InfoURL)
-	b = append(b, `,"created_at":`...)
-	b = appendLocalized(b, w.CreatedAt.In(loc))
-	b = append(b, `,"created_at_iso8601":"`...)
-	b = append(appendISO8601(b, w.CreatedAt.UTC()), '"')
-	b = append(b, `,"created_at_rfc822":"`...)
-	b = append(appendRFC822(b, w.CreatedAt.UTC()), '"')
-	b = append(b, `,"updated_at":`...)
-	b = appendLocalized(b, w.UpdatedAt.In(loc))
-	b = append(b, `,"updated_at_iso8601":"`...)
-	b = append(appendISO8601(b, w.UpdatedAt.UTC()), '"')
-	b = append(b, `,"updated_at_rfc822":"`...)
-	b = append(appendRFC822(b, w.UpdatedAt.UTC()), '"')
+	b = appendStamp(b, "created_at", w.CreatedAt, loc)
+	b = appendStamp(b, "updated_at", w.UpdatedAt, loc)
 	b = append(b, `,"deadline":`...)
 	b = appendLocalized(b, w.Deadline.In(loc))
 	b = append(b, `,"deadline_iso8601":"`...)
@@ -222,4 +212,15 @@ func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// appendStamp appends the three members of a moment: key in the server's
+// zone, key_iso8601 and key_rfc822 in UTC.
+func appendStamp(b []byte, key string, t time.Time, loc *time.Location) []byte {
+	b = append(append(append(b, `,"`...), key...), `":`...)
+	b = appendLocalized(b, t.In(loc))
+	b = append(append(append(b, `,"`...), key...), `_iso8601":"`...)
+	b = append(appendISO8601(b, t.UTC()), '"')
+	b = append(append(append(b, `,"`...), key...), `_rfc822":"`...)
+	return append(appendRFC822(b, t.UTC()), '"')
 }
