@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"widgetapi"
 	"widgetapi/httpapi"
@@ -49,8 +50,9 @@ export of widgets whose deadlines have passed imports as it was written.
 Widgets are created in the order of the file, in batches.
 
 The owner of every widget is the administrator --owner names; without
-it, the administrator the line's owner.email names. Each rejected line
-(invalid, a name already taken, no such administrator) is reported on
+it, the administrator the line's owner.email names; a disabled one owns
+nothing. Each rejected line (invalid, not UTF-8, over 1 MiB, a name
+already taken, no such administrator) is reported on
 standard error with its number and reason, and the others are imported;
 a summary goes to standard output, and the command exits non-zero if
 any line was rejected.
@@ -256,22 +258,25 @@ func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOpt
 		}
 		im.fixed = u
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxImportLine)
+	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10), max: maxImportLine}
 	// n is the line's number in the file; blank lines count there, not
 	// in res.Lines.
-	n := 0
-	for sc.Scan() {
-		n++
-		if err := im.line(n, sc.Bytes()); err != nil {
+	for n := 1; ; n++ {
+		text, long, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return im.res, errors.Join(err, im.flush())
+		}
+		if long {
+			im.res.Lines++
+			im.reject(n, fmt.Sprintf("longer than %d bytes", maxImportLine))
+			continue
+		}
+		if err := im.line(n, text); err != nil {
 			return im.res, err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("line %d: longer than %d bytes", n+1, maxImportLine)
-		}
-		return im.res, errors.Join(err, im.flush())
 	}
 	if err := im.flush(); err != nil {
 		return im.res, err
@@ -280,6 +285,41 @@ func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOpt
 		return im.res, st.Analyze(ctx)
 	}
 	return im.res, nil
+}
+
+// lineReader reads the lines of a file, each at most max bytes without
+// its end (\n or \r\n).
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// next returns the next line, valid until the following call, or io.EOF
+// after the last. A longer line is read to its end but not kept: long
+// reports it, and the lines after it are read as usual.
+func (lr *lineReader) next() (line []byte, long bool, err error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if !long {
+			if len(lr.buf)+len(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))) > lr.max {
+				long, lr.buf = true, lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(chunk) == 0 && len(lr.buf) == 0 && !long:
+			return nil, false, io.EOF
+		case err != nil && !errors.Is(err, io.EOF):
+			return nil, false, err
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(lr.buf, []byte("\n")), []byte("\r"))
+		return line, long, nil
+	}
 }
 
 // importer is one run of widget import: the owners looked up so far, the
@@ -304,6 +344,12 @@ func (im *importer) line(n int, text []byte) error {
 		return nil
 	}
 	im.res.Lines++
+	// encoding/json would store each invalid byte as U+FFFD, changing the
+	// text silently; the API refuses such text too.
+	if !utf8.Valid(text) {
+		im.reject(n, "not valid UTF-8")
+		return nil
+	}
 	var l importLine
 	if err := json.Unmarshal(text, &l); err != nil {
 		im.reject(n, "not a JSON object: "+jsonProblem(err))
@@ -338,8 +384,13 @@ func (im *importer) line(n int, text []byte) error {
 	return nil
 }
 
-// admin returns the administrator with email, or why there is none.
+// admin returns the enabled administrator with email, or why there is
+// none. The address is checked before it is looked up, as a login's is:
+// PostgreSQL refuses a NUL byte in a query, which would stop the import.
 func (im *importer) admin(email string) (*widgetapi.User, string, error) {
+	if why := widgetapi.ValidateEmail(email); why != "" {
+		return nil, why, nil
+	}
 	email = widgetapi.NormalizeEmail(email)
 	u, ok := im.owners[email]
 	if !ok {
@@ -358,6 +409,8 @@ func (im *importer) admin(email string) (*widgetapi.User, string, error) {
 		return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
 	case !u.Admin:
 		return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
+	case u.Disabled:
+		return nil, fmt.Sprintf("%s is a disabled administrator", u.Email), nil
 	}
 	return u, "", nil
 }
