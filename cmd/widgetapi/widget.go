@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -60,8 +61,9 @@ any line was rejected.
 
 const widgetExportUsage = `Usage: widgetapi widget export [FILE]
 
-Writes every widget as JSON Lines to FILE (created readable by its owner
-only), or to standard output without FILE or with -: one widget object a
+Writes every widget as JSON Lines to FILE (a new file readable by its
+owner only, which replaces what FILE named once it is complete), or to
+standard output without FILE or with -: one widget object a
 line, as GET /api/v1/widgets/{name} returns it, in creation order, in a
 form 'widgetapi widget import' reads back. It streams, in constant memory
 whatever the number of widgets, walking the list as a cursor does: each
@@ -159,23 +161,71 @@ func runWidgetExport(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer st.Close()
 	out, name := stdout, "standard output"
-	var f *os.File
+	var f *replacement
 	if file != "" && file != "-" {
-		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		if f, err = newReplacement(file); err != nil {
 			return fmt.Errorf("widget export: %w", err)
 		}
-		defer f.Close()
-		out, name = f, file
+		defer f.discard()
+		out, name = f.File, file
 	}
 	n, err := exportWidgets(ctx, st, out, time.Now(), cfg.Location)
 	if err == nil && f != nil {
-		err = errors.Join(f.Sync(), f.Close())
+		err = f.commit()
 	}
 	if err != nil {
 		return fmt.Errorf("widget export: %w", err)
 	}
 	fmt.Fprintf(stderr, "exported %d widgets to %s\n", n, name)
 	return nil
+}
+
+// replacement is a new file that takes the place of path once it is
+// complete. It is written beside path under a temporary name, created 0600
+// (an export holds emails), then renamed over path: a symbolic link at path
+// is replaced rather than followed, a file there does not keep its mode,
+// and path is never a partial export.
+type replacement struct {
+	*os.File
+	path string
+	done bool
+}
+
+func newReplacement(path string) (*replacement, error) {
+	// Replacing a directory or a device would be a surprise; a link to
+	// one (/dev/stdout) too: standard output is "-".
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file; to write to standard output, give - or no FILE", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &replacement{File: f, path: path}, nil
+}
+
+// commit makes the file durable and moves it to its path.
+func (r *replacement) commit() error {
+	if err := errors.Join(r.Sync(), r.Close()); err != nil {
+		return err
+	}
+	if err := os.Rename(r.Name(), r.path); err != nil {
+		return err
+	}
+	r.done = true
+	dir, err := os.Open(filepath.Dir(r.path))
+	if err != nil {
+		return err
+	}
+	return errors.Join(dir.Sync(), dir.Close())
+}
+
+// discard removes the file unless it was committed.
+func (r *replacement) discard() {
+	if !r.done {
+		r.Close()
+		os.Remove(r.Name())
+	}
 }
 
 // exportBatch is how many widgets one read of an export fetches.

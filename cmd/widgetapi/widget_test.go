@@ -331,3 +331,107 @@ func TestWidgetImportRejectsTheSameLinesOnEveryEngine(t *testing.T) {
 		t.Errorf("the engines reported differently:\nsqlite:\n%s\npostgres:\n%s", reports["sqlite"], reports["postgres"])
 	}
 }
+
+// export FILE writes a new file, 0600, and moves it into place: a file
+// already there does not keep its mode, a symbolic link there is replaced
+// and what it pointed to is left alone, and nothing is left behind.
+// Something that is not a file is refused.
+func TestWidgetExportReplacesTheFileItNames(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv("DATA_DIR="+dir, "APP_ENV=testing")
+	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatal(errOut)
+	}
+	stdin := `{"name":"exported","info_url":"https://example.com/e","deadline":"2030-01-01"}` + "\n"
+	if _, errOut, code := runCmd(t, dir, stdin, env, "widget", "import", "--owner", "admin@example.com", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	out := t.TempDir()
+	export := func(path string) (string, int) {
+		_, errOut, code := runCmd(t, dir, "", env, "widget", "export", path)
+		return errOut, code
+	}
+	wantExport := func(path string) {
+		t.Helper()
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s is %v, want a regular file, 0600", path, fi.Mode())
+		}
+		if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), `{"name":"exported"`) {
+			t.Fatalf("%s holds %q (%v)", path, b, err)
+		}
+	}
+
+	// A file readable by everyone, with older content.
+	existing := filepath.Join(out, "existing.jsonl")
+	if err := os.WriteFile(existing, []byte("old content\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(existing, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if errOut, code := export(existing); code != 0 {
+		t.Fatalf("export onto a file: %d %s", code, errOut)
+	}
+	wantExport(existing)
+
+	// A link to a file someone else reads; and a link to nothing.
+	target := filepath.Join(out, "target.txt")
+	if err := os.WriteFile(target, []byte("not yours\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link, dangling := filepath.Join(out, "link.jsonl"), filepath.Join(out, "dangling.jsonl")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(out, "nowhere", "x"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{link, dangling} {
+		if errOut, code := export(l); code != 0 {
+			t.Fatalf("export onto a link: %d %s", code, errOut)
+		}
+		wantExport(l)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "not yours\n" {
+		t.Fatalf("the link's target now holds %q (%v)", b, err)
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("the link's target: %v %v", fi.Mode(), err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "nowhere")); !os.IsNotExist(err) {
+		t.Fatalf("the dangling link was followed: %v", err)
+	}
+
+	// A directory, and a link to a device, are not replaced.
+	device := filepath.Join(out, "device.jsonl")
+	if err := os.Symlink(os.DevNull, device); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(out, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{device, sub} {
+		if errOut, code := export(p); code != 1 || errOut != "widgetapi: widget export: "+p+" is not a regular file; to write to standard output, give - or no FILE\n" {
+			t.Fatalf("export onto %s: %d %q", p, code, errOut)
+		}
+	}
+	if l, err := os.Readlink(device); err != nil || l != os.DevNull {
+		t.Fatalf("the link to a device: %q %v", l, err)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"dangling.jsonl", "device.jsonl", "existing.jsonl", "link.jsonl", "sub", "target.txt"}; !slices.Equal(names, want) {
+		t.Fatalf("the directory holds %q, want %q", names, want)
+	}
+}
