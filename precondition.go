@@ -104,9 +104,10 @@ func (s *TagSet) NotModified(current string) bool {
 	return s != nil && s.matches(strings.TrimPrefix(current, "W/"), false)
 }
 
-// WidgetChanged is the refusal of a write whose precondition failed.
+// WidgetChanged is the refusal of a write whose precondition failed; its
+// name may be one no widget could have (If-Match on a missing widget).
 func WidgetChanged(name string) error {
-	return Errorf(EPRECONDITION, "%s has changed since it was read.", name)
+	return Errorf(EPRECONDITION, "%s has changed since it was read.", echoName(name))
 }
 
 // WidgetPatch is a partial update of a widget; nil fields stay.

@@ -2,7 +2,10 @@ package widgetapi
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestVersionTag(t *testing.T) {
@@ -44,6 +47,34 @@ func TestPreconditionCheck(t *testing.T) {
 		}
 		if err != nil && ErrorCode(err) != EPRECONDITION {
 			t.Errorf("%s: code %s, want %s", c.what, ErrorCode(err), EPRECONDITION)
+		}
+	}
+}
+
+// The 412's message repeats a name as the 404's does: whole when a widget
+// could have it, else at most 64 bytes of it, valid UTF-8, with every
+// control character replaced.
+func TestWidgetChangedRepeatsAHostileNameCutAndCleaned(t *testing.T) {
+	for _, c := range []struct{ what, name, want string }{
+		{"a name a widget could have", "my-widget_2", "my-widget_2"},
+		{"the longest such name", strings.Repeat("a", 100), strings.Repeat("a", 100)},
+		{"an escape sequence", "w\x1b[2J\x1b[31mred", "w\uFFFD[2J\uFFFD[31mred"},
+		{"CR and LF", "w\r\nX-Injected: 1", "w\uFFFD\uFFFDX-Injected: 1"},
+		{"NUL and DEL", "w\x00\x7f", "w\uFFFD\uFFFD"},
+		{"C1 controls", "w\u0085\u009b", "w\uFFFD\uFFFD"},
+		{"invalid UTF-8", "w\xff\xfe", "w\uFFFD"},
+		{"100 KB", strings.Repeat("x\x1b", 50_000), strings.Repeat("x\uFFFD", 32) + "..."},
+		{"a cut through a character", strings.Repeat("a", 63) + "é", strings.Repeat("a", 63) + "\uFFFD..."},
+	} {
+		msg := ErrorMessage(WidgetChanged(c.name))
+		if want := c.want + " has changed since it was read."; msg != want {
+			t.Errorf("%s: %q, want %q", c.what, msg, want)
+		}
+		if nf := ErrorMessage(WidgetNotFound(c.name)); strings.TrimSuffix(nf, " not found in database.") != c.want {
+			t.Errorf("%s: the 404 repeats %q, the 412 %q", c.what, nf, msg)
+		}
+		if strings.ContainsFunc(msg, unicode.IsControl) || !utf8.ValidString(msg) {
+			t.Errorf("%s: %q holds a control character or invalid UTF-8", c.what, msg)
 		}
 	}
 }

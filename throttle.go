@@ -22,6 +22,9 @@ type Limits struct {
 	// burst.
 	AccountPerHour int
 	KnownFor       time.Duration
+	// MaxKeys bounds the keys each limit holds where the policy is kept
+	// in one process's memory; 0 leaves the engine's own bound.
+	MaxKeys int
 }
 
 // The limits a Verdict names, as the audit log records them.
@@ -29,6 +32,9 @@ const (
 	LimitAddress  = "address"
 	LimitFailures = "failed logins"
 	LimitAccount  = "account"
+	// LimitCapacity refuses a key that an in-memory limit, full of buckets
+	// still refilling, has no room for; it names no client or account.
+	LimitCapacity = "capacity"
 )
 
 // Verdict is a throttle's answer to one request.

@@ -43,14 +43,19 @@ func WidgetNameTaken(name string) error {
 	return Errorf(ECONFLICT, "Widget name: %s already exists, must be unique.", name)
 }
 
-// WidgetNotFound is the error for a widget name that matches nothing. A
-// name that no widget could have is repeated only in part, with control
-// characters replaced, since it came from the client.
+// WidgetNotFound is the error for a widget name that matches nothing.
 func WidgetNotFound(name string) error {
+	return Errorf(ENOTFOUND, "%s not found in database.", echoName(name))
+}
+
+// echoName is a widget name as a message repeats it: whole when a widget
+// could have it, else only in part, with control characters replaced,
+// since it came from the client.
+func echoName(name string) string {
 	if ValidateWidgetName(name) != "" {
-		name = echoInput(name)
+		return echoInput(name)
 	}
-	return Errorf(ENOTFOUND, "%s not found in database.", name)
+	return name
 }
 
 // WidgetStore persists widgets. Names passed in are already normalized.

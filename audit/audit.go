@@ -20,7 +20,8 @@ type Log struct {
 	logger *slog.Logger
 	now    func() time.Time
 	// throttled bounds auth.throttled events to one a minute per throttled
-	// key: a flood of refusals must not become a flood of writes.
+	// key, and to 100,000 keys a minute: a flood of refusals must not
+	// become a flood of writes.
 	throttled *ratelimit.Keyed
 }
 
@@ -78,7 +79,7 @@ func (l *Log) Throttled(ctx context.Context, key, target, limit string) {
 	if l == nil {
 		return
 	}
-	if ok, _ := l.throttled.Allow(key, l.now()); !ok {
+	if ok, _, _ := l.throttled.Allow(key, l.now()); !ok {
 		return
 	}
 	l.Record(ctx, l.Event(ctx, widgetapi.ActionThrottled, target, map[string]any{"limit": limit}))

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -193,6 +194,88 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	}
 	if os.Getenv("WIDGETAPI_UPDATE_SCREENSHOT") == "1" {
 		writeScreenshot(t, bctx, op, result)
+	}
+}
+
+// TestCrossOriginConditionalWritesInABrowser runs a script in headless
+// chromium on a page of another origin, allowed by CORS_ORIGINS, that uses
+// the API as a browser client would: it reads a widget and its ETag, writes
+// with If-Match, is refused for the stale tag, and revalidates with
+// If-None-Match. The browser makes every preflight and hides every header
+// CORS does not expose, so each step fails when CORS falls short.
+func TestCrossOriginConditionalWritesInABrowser(t *testing.T) {
+	browser := chromiumPath(t)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>a client of the API</title>")
+	}))
+	defer app.Close()
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.cfg.CORSOrigins = []string{app.URL} })
+	admin := e.admin("cors-admin@example.com")
+	mustCreateWidget(e, admin, "w")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(browser), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true))
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	type result struct {
+		Error                       string
+		GetStatus                   int
+		ETag, LastModified, Request string
+		PatchStatus                 int
+		NewTag                      string
+		StaleStatus                 int
+		StaleMessage                string
+		RevalidateStatus            int
+	}
+	script := fmt.Sprintf(`const out = {};
+(async () => {
+  const url = %q, auth = {Authorization: "Bearer " + %q};
+  const patch = (tag, deadline) => fetch(url, {method: "PATCH", body: JSON.stringify({deadline}),
+    headers: {...auth, "Content-Type": "application/merge-patch+json", "If-Match": tag}});
+  let r = await fetch(url, {headers: {...auth, "X-Request-ID": "from-the-browser"}});
+  out.GetStatus = r.status; out.ETag = r.headers.get("ETag"); out.LastModified = r.headers.get("Last-Modified");
+  out.Request = r.headers.get("X-Request-ID");
+  r = await patch(out.ETag, "2099-02-02");
+  out.PatchStatus = r.status; out.NewTag = r.headers.get("ETag");
+  r = await patch(out.ETag, "2099-03-03");
+  out.StaleStatus = r.status; out.StaleMessage = (await r.json()).message;
+  r = await fetch(url, {headers: {...auth, "If-None-Match": out.NewTag}});
+  out.RevalidateStatus = r.status;
+  return out;
+})().catch(err => ({...out, Error: String(err)}))`, e.srv.URL+widgetsPath+"/w", admin)
+	if err := chromedp.Do(bctx, chromedp.Navigate(app.URL)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(bctx, chromedp.Evaluate[result](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Error != "" {
+		t.Fatalf("the script failed: %s (%+v)", got.Error, got)
+	}
+	if got.GetStatus != http.StatusOK || !strongTag.MatchString(got.ETag) || got.LastModified == "" || got.Request != "from-the-browser" {
+		t.Fatalf("GET: %+v; want 200 with ETag, Last-Modified and X-Request-ID readable", got)
+	}
+	if got.PatchStatus != http.StatusOK || !strongTag.MatchString(got.NewTag) || got.NewTag == got.ETag {
+		t.Fatalf("PATCH with If-Match: %+v; want 200 and a new ETag", got)
+	}
+	if got.StaleStatus != http.StatusPreconditionFailed || got.StaleMessage != "w has changed since it was read." {
+		t.Fatalf("PATCH with the stale tag: %+v; want 412", got)
+	}
+	if got.RevalidateStatus != http.StatusNotModified {
+		t.Fatalf("GET with If-None-Match: %+v; want 304", got)
+	}
+	if tag := readTag(t, e, admin, "w"); tag != got.NewTag {
+		t.Fatalf("the widget's tag is %s, the browser saw %s", tag, got.NewTag)
 	}
 }
 

@@ -298,6 +298,27 @@ func TestConditionalWrites(t *testing.T) {
 	})
 }
 
+// A 412 for a name no widget could have repeats it as the 404 does: at
+// most 64 bytes, control characters replaced.
+func TestA412RepeatsAHostileNameCutAndCleaned(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		for _, c := range []struct{ name, echoed string }{
+			{"w\x1b[2j\x1b[31mred", "w\uFFFD[2j\uFFFD[31mred"},
+			{"w\r\nset-cookie: a=b", "w\uFFFD\uFFFDset-cookie: a=b"},
+			{strings.Repeat("n\x1b", 10_000), strings.Repeat("n\uFFFD", 32) + "..."},
+		} {
+			path := widgetsPath + "/" + url.PathEscape(c.name)
+			for _, method := range []string{"PATCH", "DELETE"} {
+				res := e.do(request{Method: method, Path: path, Token: admin, Header: map[string]string{"If-Match": "*"},
+					JSON: map[string]string{"deadline": "2099-01-01"}})
+				want412(t, method+" "+c.echoed, res, c.echoed)
+			}
+		}
+	})
+}
+
 func TestPatchWidget(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)

@@ -46,6 +46,8 @@ type env struct {
 	loc    *time.Location
 	// tracing is the tracer provider when cfg.OTLPEndpoint is set.
 	tracing *sdktrace.TracerProvider
+	// throttle keeps the server's limits.
+	throttle widgetapi.Throttle
 }
 
 // envOptions adjust a test server: its configuration, as the service reads
@@ -64,6 +66,21 @@ type envOptions struct {
 	gate *admission.Gate
 	// wrapReady may wrap the readiness check.
 	wrapReady func(func(context.Context) error) func(context.Context) error
+	// throttleKeys, when set, bounds the keys of each limit an engine keeps
+	// in memory (SQLite's) in place of the engine's 100,000, so that a
+	// test can fill them.
+	throttleKeys int
+}
+
+// keysStore is a store whose throttle holds at most keys keys a limit.
+type keysStore struct {
+	testdb.Store
+	keys int
+}
+
+func (s keysStore) Throttle(l widgetapi.Limits) widgetapi.Throttle {
+	l.MaxKeys = s.keys
+	return s.Store.Throttle(l)
 }
 
 // testEnvironment is the environment the test servers' configuration is
@@ -95,7 +112,11 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		// Tests are not about the bcrypt queue unless they bring a gate.
 		gate = admission.New(admission.Config{Slots: 64, MaxQueue: 1024})
 	}
-	svc, err := app.New(o.cfg, app.Deps{Store: st, Logger: slog.New(slog.NewJSONHandler(o.logs, nil)), Now: clk.Now,
+	var served testdb.Store = st
+	if o.throttleKeys > 0 {
+		served = keysStore{st, o.throttleKeys}
+	}
+	svc, err := app.New(o.cfg, app.Deps{Store: served, Logger: slog.New(slog.NewJSONHandler(o.logs, nil)), Now: clk.Now,
 		Gate: gate, Users: o.wrapUsers(st), Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping)})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +131,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	srv := httptest.NewServer(svc.API)
 	t.Cleanup(srv.Close)
 	return &env{t: t, api: svc.API, srv: srv, clock: clk, store: st, auth: svc.Auth, tokens: svc.Tokens, loc: o.cfg.Location,
-		tracing: svc.Tracing}
+		tracing: svc.Tracing, throttle: svc.Throttle}
 }
 
 // prefixes parses CIDRs for TrustedProxies.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -367,5 +368,61 @@ func TestCORS(t *testing.T) {
 	res = e.do(request{Method: "GET", Path: "/healthz", Header: map[string]string{"Origin": "https://app.example.com"}})
 	if res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(res.Header.Get("Vary"), "Origin") {
 		t.Fatalf("simple request: %v", res.Header)
+	}
+}
+
+// tokens splits a comma-separated header into its lower-cased members.
+func tokens(h string) []string {
+	var out []string
+	for _, t := range strings.Split(h, ",") {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// A browser's script on an allowed origin can make conditional requests:
+// the preflight of every write method allows If-Match and If-None-Match,
+// and the validators and the other headers a client acts on are exposed
+// to it. Each preflight is judged as a browser judges it (the Fetch
+// standard's CORS check): the origin, the method unless it is GET, HEAD or
+// POST, and every requested header must be allowed.
+func TestCORSAllowsConditionalRequests(t *testing.T) {
+	const origin = "https://app.example.com"
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.cfg.CORSOrigins = []string{origin} })
+	admin := e.admin("admin@example.com")
+	mustCreateWidget(e, admin, "w")
+	for _, c := range []struct {
+		method  string
+		headers []string
+	}{
+		{"PATCH", []string{"authorization", "content-type", "if-match"}},
+		{"PUT", []string{"authorization", "content-type", "if-match", "if-none-match"}},
+		{"PUT", []string{"authorization", "content-type", "if-unmodified-since"}},
+		{"DELETE", []string{"authorization", "if-match"}},
+		{"GET", []string{"authorization", "if-none-match", "x-request-id"}},
+		{"HEAD", []string{"authorization", "if-none-match"}},
+		{"POST", []string{"authorization", "content-type", "x-request-id"}},
+	} {
+		res := e.do(request{Method: "OPTIONS", Path: widgetsPath + "/w", Header: map[string]string{
+			"Origin": origin, "Access-Control-Request-Method": c.method,
+			"Access-Control-Request-Headers": strings.Join(c.headers, ",")}})
+		methods, allowed := tokens(res.Header.Get("Access-Control-Allow-Methods")), tokens(res.Header.Get("Access-Control-Allow-Headers"))
+		ok := res.Status/100 == 2 && res.Header.Get("Access-Control-Allow-Origin") == origin &&
+			(slices.Contains([]string{"GET", "HEAD", "POST"}, c.method) || slices.Contains(methods, strings.ToLower(c.method)))
+		for _, h := range c.headers {
+			ok = ok && slices.Contains(allowed, h)
+		}
+		if !ok {
+			t.Errorf("preflight of %s with %v: %d, allows methods %v, headers %v", c.method, c.headers, res.Status, methods, allowed)
+		}
+	}
+	res := e.do(request{Method: "GET", Path: widgetsPath + "/w", Token: admin, Header: map[string]string{"Origin": origin}})
+	exposed := tokens(res.Header.Get("Access-Control-Expose-Headers"))
+	for _, h := range []string{"ETag", "Last-Modified", "Location", "Link", "Total-Count", "Retry-After", "X-Request-ID", "WWW-Authenticate"} {
+		if !slices.Contains(exposed, strings.ToLower(h)) {
+			t.Errorf("%s is not exposed: %v", h, exposed)
+		}
 	}
 }

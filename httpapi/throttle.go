@@ -62,13 +62,16 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, v widgetapi.Ver
 		return false
 	}
 	// One event a minute per address, per account and address, or per
-	// account, whichever refused.
+	// account, whichever refused; one a minute in all when a limit had no
+	// room, since its keys are then a flood's.
 	msg, key := "Too many failed logins for this account.", v.Limit+"\x00"+target
 	switch v.Limit {
 	case widgetapi.LimitAddress:
 		msg, target, key = "Too many requests from your address.", addr, v.Limit+"\x00"+addr
 	case widgetapi.LimitFailures:
 		key += "\x00" + addr
+	case widgetapi.LimitCapacity:
+		msg, target, key = "Too many requests right now.", "", v.Limit
 	}
 	s.Audit.Throttled(r.Context(), key, target, v.Limit)
 	s.writeError(w, r, s.Realm, tooMany(msg, v.Wait))

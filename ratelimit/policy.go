@@ -10,6 +10,15 @@ import (
 // Policy is the throttling policy of one process, in memory, each limit a
 // Keyed of at most maxKeys buckets. Whether an address is known for an
 // account is asked of known, which a store answers.
+//
+// A limit whose maxKeys buckets are all still refilling refuses a key it
+// holds no bucket for (widgetapi.LimitCapacity) until one is full again,
+// rather than forget a drained one. It takes a flood of new keys faster
+// than a bucket refills to get there: at the defaults, 100,000 accounts
+// with an attempt each within the 36 seconds one of the account budget's
+// tokens takes. Then logins at other accounts from addresses not known to
+// them wait, and every key already held, the budget under attack and an
+// owner's known addresses included, is as it was.
 type Policy struct {
 	address, failures, account *Keyed
 	knownFor                   time.Duration
@@ -63,21 +72,29 @@ func (p *Policy) Succeeded(_ context.Context, email, addr string) {
 	p.failures.Reset(failuresKey(email, addr))
 }
 
-// Purge forgets the known addresses older than the policy keeps; the
-// buckets bound themselves.
+// Purge forgets the buckets that are full again, and the known addresses
+// older than the policy keeps.
 func (p *Policy) Purge(ctx context.Context, now time.Time) (int64, error) {
+	n := int64(p.address.Purge(now) + p.failures.Purge(now) + p.account.Purge(now))
 	if p.purge == nil {
-		return 0, nil
+		return n, nil
 	}
-	return p.purge(ctx, now.Add(-p.knownFor))
+	m, err := p.purge(ctx, now.Add(-p.knownFor))
+	return n + m, err
 }
+
+// Len is the number of keys the limits hold.
+func (p *Policy) Len() int { return p.address.Len() + p.failures.Len() + p.account.Len() }
 
 func failuresKey(email, addr string) string { return email + "\x00" + addr }
 
 func verdict(k *Keyed, key string, now time.Time, limit string) widgetapi.Verdict {
-	ok, wait := k.Allow(key, now)
-	if ok {
+	ok, wait, full := k.Allow(key, now)
+	switch {
+	case ok:
 		return widgetapi.Verdict{Allowed: true}
+	case full:
+		limit = widgetapi.LimitCapacity
 	}
 	return widgetapi.Verdict{Limit: limit, Wait: wait}
 }

@@ -3,21 +3,40 @@
 package ratelimit
 
 import (
+	"container/heap"
+	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Keyed is a set of token buckets, one per key, all with the same rate and
-// burst. The zero rate disables limiting.
+// burst, at most max of them. The zero rate disables limiting.
+//
+// A bucket is the instant it is full again (the generic cell rate
+// algorithm): a token taken moves that instant one interval on, and a
+// bucket whose instant has passed holds its whole burst, the same as no
+// bucket at all. Only such a full bucket is ever forgotten to make room. A
+// drained one, such as the budget of an account under attack, stays until
+// it has refilled, however many other keys come; when every bucket held is
+// still refilling, a key without one is refused until the first is full.
+// Forgetting a drained bucket would hand an attacker its burst again for
+// the price of a flood of other keys.
 type Keyed struct {
-	limit rate.Limit
-	burst int
-	max   int
+	interval  time.Duration // between two tokens
+	tolerance int64         // burst × interval, in nanoseconds
+	max       int
 
 	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	buckets map[string]*bucket
+	byFull  fullHeap // the same buckets, the first to be full on top
+}
+
+// bucket is one key's bucket: full is the instant, in Unix nanoseconds,
+// from which it holds its whole burst; index is its place in the heap.
+type bucket struct {
+	key   string
+	full  int64
+	index int
 }
 
 // New returns buckets that refill perMinute tokens a minute up to burst, and
@@ -29,30 +48,53 @@ func New(perMinute float64, burst, maxKeys int) *Keyed {
 	if maxKeys < 1 {
 		maxKeys = 1
 	}
-	return &Keyed{
-		limit:   rate.Limit(perMinute / 60),
-		burst:   burst,
-		max:     maxKeys,
-		buckets: make(map[string]*rate.Limiter),
+	k := &Keyed{max: maxKeys, buckets: make(map[string]*bucket)}
+	if perMinute > 0 {
+		k.interval = time.Duration(math.Round(float64(time.Minute) / perMinute))
+		k.tolerance = int64(burst) * int64(k.interval)
 	}
+	return k
 }
 
 // Enabled reports whether the buckets limit anything.
-func (k *Keyed) Enabled() bool { return k != nil && k.limit > 0 }
+func (k *Keyed) Enabled() bool { return k != nil && k.interval > 0 }
 
-// Allow takes a token from key's bucket at now. When none is left it returns
-// false and how long until one is.
-func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
+// Allow takes a token from key's bucket at now. When none is left it
+// returns false and how long until one is. When key has no bucket and all
+// maxKeys buckets held are still refilling, it returns false, how long
+// until the first is full, and full.
+func (k *Keyed) Allow(key string, now time.Time) (ok bool, wait time.Duration, full bool) {
 	if !k.Enabled() {
-		return true, 0
+		return true, 0, false
 	}
+	t := now.UnixNano()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	lim := k.bucket(key, now)
-	if lim.AllowN(now, 1) {
-		return true, 0
+	b, ok := k.buckets[key]
+	if !ok {
+		if len(k.buckets) >= k.max {
+			first := k.byFull[0]
+			if first.full > t {
+				return false, roundWait(first.full - t), true
+			}
+			k.remove(first)
+		}
+		// A new bucket is full: it can always give one token.
+		b = &bucket{key: key, full: t}
+		k.buckets[key] = b
+		heap.Push(&k.byFull, b)
 	}
-	return false, k.wait(lim, now)
+	next := max(b.full, t) + int64(k.interval)
+	if over := next - t - k.tolerance; over > 0 {
+		return false, roundWait(over), false
+	}
+	b.full = next
+	heap.Fix(&k.byFull, b.index)
+	return true, 0, false
+}
+
+func roundWait(ns int64) time.Duration {
+	return max(time.Duration(ns).Round(time.Millisecond), time.Millisecond)
 }
 
 // Reset forgets key, refilling its bucket.
@@ -62,44 +104,63 @@ func (k *Keyed) Reset(key string) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	delete(k.buckets, key)
+	if b, ok := k.buckets[key]; ok {
+		k.remove(b)
+	}
+}
+
+// Purge forgets the buckets that are full at now, which limit nothing, and
+// returns how many.
+func (k *Keyed) Purge(now time.Time) int {
+	if !k.Enabled() {
+		return 0
+	}
+	t := now.UnixNano()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := 0
+	for len(k.byFull) > 0 && k.byFull[0].full <= t {
+		k.remove(k.byFull[0])
+		n++
+	}
+	return n
 }
 
 // Len is the number of keys held.
 func (k *Keyed) Len() int {
+	if k == nil {
+		return 0
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.buckets)
 }
 
-func (k *Keyed) wait(lim *rate.Limiter, now time.Time) time.Duration {
-	missing := 1 - lim.TokensAt(now)
-	return time.Duration(missing / float64(k.limit) * float64(time.Second)).Round(time.Millisecond)
+func (k *Keyed) remove(b *bucket) {
+	heap.Remove(&k.byFull, b.index)
+	delete(k.buckets, b.key)
 }
 
-// bucket returns key's bucket, making room when the set is full. Full
-// buckets are dropped first: forgetting them changes nothing, since a new
-// bucket starts full too.
-func (k *Keyed) bucket(key string, now time.Time) *rate.Limiter {
-	if lim, ok := k.buckets[key]; ok {
-		return lim
-	}
-	if len(k.buckets) >= k.max {
-		for kk, lim := range k.buckets {
-			if lim.TokensAt(now) >= float64(k.burst) {
-				delete(k.buckets, kk)
-			}
-		}
-		// Still full: drop keys at random (map order) down to 90%, so this
-		// sweep runs rarely even under a flood of distinct keys.
-		for kk := range k.buckets {
-			if len(k.buckets) < k.max*9/10 {
-				break
-			}
-			delete(k.buckets, kk)
-		}
-	}
-	lim := rate.NewLimiter(k.limit, k.burst)
-	k.buckets[key] = lim
-	return lim
+// fullHeap orders buckets by the instant they are full again.
+type fullHeap []*bucket
+
+func (h fullHeap) Len() int           { return len(h) }
+func (h fullHeap) Less(i, j int) bool { return h[i].full < h[j].full }
+func (h fullHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *fullHeap) Push(x any) {
+	b := x.(*bucket)
+	b.index = len(*h)
+	*h = append(*h, b)
+}
+
+func (h *fullHeap) Pop() any {
+	old := *h
+	b := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return b
 }

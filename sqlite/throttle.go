@@ -11,14 +11,18 @@ import (
 	"widgetapi/ratelimit"
 )
 
-// maxThrottleKeys bounds each limit's memory (a few MiB) under a flood of
-// addresses or accounts.
+// maxThrottleKeys bounds each limit's memory (about 16 MiB) under a flood
+// of addresses or accounts, unless the limits set their own bound.
 const maxThrottleKeys = 100_000
 
 // Throttle is the throttling policy of this process, in memory, with the
 // addresses each account logged in from read from the database.
 func (db *DB) Throttle(limits widgetapi.Limits) widgetapi.Throttle {
-	return ratelimit.NewPolicy(limits, maxThrottleKeys, db.knownAddress, db.purgeLoginAddresses)
+	keys := limits.MaxKeys
+	if keys <= 0 {
+		keys = maxThrottleKeys
+	}
+	return ratelimit.NewPolicy(limits, keys, db.knownAddress, db.purgeLoginAddresses)
 }
 
 // knownAddress reports whether addr logged in to the account email since.

@@ -163,3 +163,66 @@ func TestThrottlePurge(t *testing.T) {
 		mustVerdict(t, v, err, true, "")
 	})
 }
+
+// A spent budget outlasts a flood of new keys and the purges that run
+// meanwhile, on every engine: in memory (SQLite, here with room for 100
+// keys a limit) a limit full of buckets still refilling refuses a new key
+// rather than forget one; on PostgreSQL every bucket is a row, and a purge
+// deletes only the rows of buckets that are full again.
+func TestASpentBudgetOutlastsAFloodOfNewKeys(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		limits := widgetapi.Limits{AddressPerMinute: 1200, AddressBurst: 100, FailuresPerMinute: 5,
+			AccountPerHour: 100, KnownFor: time.Hour, MaxKeys: 100}
+		th := st.Throttle(limits)
+		const victim = "victim@example.com"
+		for a := range 20 {
+			for range limits.FailuresPerMinute {
+				v, err := th.Attempt(ctx, victim, fmt.Sprintf("198.51.100.%d", a), t0)
+				mustVerdict(t, v, err, true, "")
+			}
+		}
+		v, err := th.Attempt(ctx, victim, "198.51.100.99", t0)
+		mustVerdict(t, v, err, false, widgetapi.LimitAccount)
+
+		// Waves 13 s apart of 200 attempts at once, each at a new email
+		// from a new address, with 5 guesses at the victim; a purge after
+		// each.
+		const waves, perWave, guessesPerWave, gap = 10, 200, 5, 13 * time.Second
+		now, guessed := t0, 0
+		for w := range waves {
+			now = now.Add(gap)
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for i := range perWave + guessesPerWave {
+				wg.Go(func() {
+					email, addr := fmt.Sprintf("r%d-%d@flood.example", w, i), fmt.Sprintf("10.0.%d.%d", w, i)
+					if i >= perWave {
+						email = victim
+					}
+					v, err := th.Attempt(ctx, email, addr, now)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if v.Allowed && email == victim {
+						mu.Lock()
+						guessed++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if _, err := th.Purge(ctx, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 130 s refill 3 of the budget's tokens (one each 36 s).
+		if guessed > 3 {
+			t.Fatalf("%d guesses at the spent budget during the flood; its rate refills 3", guessed)
+		}
+		if v, err := th.Attempt(ctx, victim, "203.0.113.1", now); err != nil || v.Allowed {
+			t.Fatalf("a guess after the flood: %+v %v", v, err)
+		}
+	})
+}

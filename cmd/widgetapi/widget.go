@@ -11,9 +11,11 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"widgetapi"
 	"widgetapi/httpapi"
@@ -49,8 +51,9 @@ export of widgets whose deadlines have passed imports as it was written.
 Widgets are created in the order of the file, in batches.
 
 The owner of every widget is the administrator --owner names; without
-it, the administrator the line's owner.email names. Each rejected line
-(invalid, a name already taken, no such administrator) is reported on
+it, the administrator the line's owner.email names; a disabled one owns
+nothing. Each rejected line (invalid, not UTF-8, over 1 MiB, a name
+already taken, no such administrator) is reported on
 standard error with its number and reason, and the others are imported;
 a summary goes to standard output, and the command exits non-zero if
 any line was rejected.
@@ -58,8 +61,9 @@ any line was rejected.
 
 const widgetExportUsage = `Usage: widgetapi widget export [FILE]
 
-Writes every widget as JSON Lines to FILE (created readable by its owner
-only), or to standard output without FILE or with -: one widget object a
+Writes every widget as JSON Lines to FILE (a new file readable by its
+owner only, which replaces what FILE named once it is complete), or to
+standard output without FILE or with -: one widget object a
 line, as GET /api/v1/widgets/{name} returns it, in creation order, in a
 form 'widgetapi widget import' reads back. It streams, in constant memory
 whatever the number of widgets, walking the list as a cursor does: each
@@ -157,23 +161,71 @@ func runWidgetExport(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer st.Close()
 	out, name := stdout, "standard output"
-	var f *os.File
+	var f *replacement
 	if file != "" && file != "-" {
-		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		if f, err = newReplacement(file); err != nil {
 			return fmt.Errorf("widget export: %w", err)
 		}
-		defer f.Close()
-		out, name = f, file
+		defer f.discard()
+		out, name = f.File, file
 	}
 	n, err := exportWidgets(ctx, st, out, time.Now(), cfg.Location)
 	if err == nil && f != nil {
-		err = errors.Join(f.Sync(), f.Close())
+		err = f.commit()
 	}
 	if err != nil {
 		return fmt.Errorf("widget export: %w", err)
 	}
 	fmt.Fprintf(stderr, "exported %d widgets to %s\n", n, name)
 	return nil
+}
+
+// replacement is a new file that takes the place of path once it is
+// complete. It is written beside path under a temporary name, created 0600
+// (an export holds emails), then renamed over path: a symbolic link at path
+// is replaced rather than followed, a file there does not keep its mode,
+// and path is never a partial export.
+type replacement struct {
+	*os.File
+	path string
+	done bool
+}
+
+func newReplacement(path string) (*replacement, error) {
+	// Replacing a directory or a device would be a surprise; a link to
+	// one (/dev/stdout) too: standard output is "-".
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file; to write to standard output, give - or no FILE", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &replacement{File: f, path: path}, nil
+}
+
+// commit makes the file durable and moves it to its path.
+func (r *replacement) commit() error {
+	if err := errors.Join(r.Sync(), r.Close()); err != nil {
+		return err
+	}
+	if err := os.Rename(r.Name(), r.path); err != nil {
+		return err
+	}
+	r.done = true
+	dir, err := os.Open(filepath.Dir(r.path))
+	if err != nil {
+		return err
+	}
+	return errors.Join(dir.Sync(), dir.Close())
+}
+
+// discard removes the file unless it was committed.
+func (r *replacement) discard() {
+	if !r.done {
+		r.Close()
+		os.Remove(r.Name())
+	}
 }
 
 // exportBatch is how many widgets one read of an export fetches.
@@ -256,22 +308,25 @@ func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOpt
 		}
 		im.fixed = u
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxImportLine)
+	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10), max: maxImportLine}
 	// n is the line's number in the file; blank lines count there, not
 	// in res.Lines.
-	n := 0
-	for sc.Scan() {
-		n++
-		if err := im.line(n, sc.Bytes()); err != nil {
+	for n := 1; ; n++ {
+		text, long, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return im.res, errors.Join(err, im.flush())
+		}
+		if long {
+			im.res.Lines++
+			im.reject(n, fmt.Sprintf("longer than %d bytes", maxImportLine))
+			continue
+		}
+		if err := im.line(n, text); err != nil {
 			return im.res, err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("line %d: longer than %d bytes", n+1, maxImportLine)
-		}
-		return im.res, errors.Join(err, im.flush())
 	}
 	if err := im.flush(); err != nil {
 		return im.res, err
@@ -280,6 +335,41 @@ func importWidgets(ctx context.Context, st store.Store, r io.Reader, o importOpt
 		return im.res, st.Analyze(ctx)
 	}
 	return im.res, nil
+}
+
+// lineReader reads the lines of a file, each at most max bytes without
+// its end (\n or \r\n).
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// next returns the next line, valid until the following call, or io.EOF
+// after the last. A longer line is read to its end but not kept: long
+// reports it, and the lines after it are read as usual.
+func (lr *lineReader) next() (line []byte, long bool, err error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if !long {
+			if len(lr.buf)+len(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))) > lr.max {
+				long, lr.buf = true, lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(chunk) == 0 && len(lr.buf) == 0 && !long:
+			return nil, false, io.EOF
+		case err != nil && !errors.Is(err, io.EOF):
+			return nil, false, err
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(lr.buf, []byte("\n")), []byte("\r"))
+		return line, long, nil
+	}
 }
 
 // importer is one run of widget import: the owners looked up so far, the
@@ -304,6 +394,12 @@ func (im *importer) line(n int, text []byte) error {
 		return nil
 	}
 	im.res.Lines++
+	// encoding/json would store each invalid byte as U+FFFD, changing the
+	// text silently; the API refuses such text too.
+	if !utf8.Valid(text) {
+		im.reject(n, "not valid UTF-8")
+		return nil
+	}
 	var l importLine
 	if err := json.Unmarshal(text, &l); err != nil {
 		im.reject(n, "not a JSON object: "+jsonProblem(err))
@@ -338,8 +434,13 @@ func (im *importer) line(n int, text []byte) error {
 	return nil
 }
 
-// admin returns the administrator with email, or why there is none.
+// admin returns the enabled administrator with email, or why there is
+// none. The address is checked before it is looked up, as a login's is:
+// PostgreSQL refuses a NUL byte in a query, which would stop the import.
 func (im *importer) admin(email string) (*widgetapi.User, string, error) {
+	if why := widgetapi.ValidateEmail(email); why != "" {
+		return nil, why, nil
+	}
 	email = widgetapi.NormalizeEmail(email)
 	u, ok := im.owners[email]
 	if !ok {
@@ -358,6 +459,8 @@ func (im *importer) admin(email string) (*widgetapi.User, string, error) {
 		return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
 	case !u.Admin:
 		return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
+	case u.Disabled:
+		return nil, fmt.Sprintf("%s is a disabled administrator", u.Email), nil
 	}
 	return u, "", nil
 }
