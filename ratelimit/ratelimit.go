@@ -4,27 +4,28 @@ package ratelimit
 
 import (
 	"container/heap"
-	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Keyed is a set of token buckets, one per key, all with the same rate and
 // burst, at most max of them. The zero rate disables limiting.
 //
-// A bucket is the instant it is full again (the generic cell rate
-// algorithm): a token taken moves that instant one interval on, and a
-// bucket whose instant has passed holds its whole burst, the same as no
-// bucket at all. Only such a full bucket is ever forgotten to make room. A
+// Each bucket is an x/time/rate limiter, kept in a heap by the instant it
+// is full again: a bucket whose instant has passed holds its whole burst,
+// the same as no bucket at all, and only such a full bucket is ever
+// forgotten to make room. A
 // drained one, such as the budget of an account under attack, stays until
 // it has refilled, however many other keys come; when every bucket held is
 // still refilling, a key without one is refused until the first is full.
 // Forgetting a drained bucket would hand an attacker its burst again for
 // the price of a flood of other keys.
 type Keyed struct {
-	interval  time.Duration // between two tokens
-	tolerance int64         // burst × interval, in nanoseconds
-	max       int
+	limit rate.Limit // tokens a second; 0 disables limiting
+	burst int
+	max   int
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -32,9 +33,11 @@ type Keyed struct {
 }
 
 // bucket is one key's bucket: full is the instant, in Unix nanoseconds,
-// from which it holds its whole burst; index is its place in the heap.
+// from which lim holds its whole burst again; index is its place in the
+// heap.
 type bucket struct {
 	key   string
+	lim   *rate.Limiter
 	full  int64
 	index int
 }
@@ -48,16 +51,15 @@ func New(perMinute float64, burst, maxKeys int) *Keyed {
 	if maxKeys < 1 {
 		maxKeys = 1
 	}
-	k := &Keyed{max: maxKeys, buckets: make(map[string]*bucket)}
+	k := &Keyed{burst: burst, max: maxKeys, buckets: make(map[string]*bucket)}
 	if perMinute > 0 {
-		k.interval = time.Duration(math.Round(float64(time.Minute) / perMinute))
-		k.tolerance = int64(burst) * int64(k.interval)
+		k.limit = rate.Limit(perMinute / 60)
 	}
 	return k
 }
 
 // Enabled reports whether the buckets limit anything.
-func (k *Keyed) Enabled() bool { return k != nil && k.interval > 0 }
+func (k *Keyed) Enabled() bool { return k != nil && k.limit > 0 }
 
 // Allow takes a token from key's bucket at now. When none is left it
 // returns false and how long until one is. When key has no bucket and all
@@ -75,26 +77,30 @@ func (k *Keyed) Allow(key string, now time.Time) (ok bool, wait time.Duration, f
 		if len(k.buckets) >= k.max {
 			first := k.byFull[0]
 			if first.full > t {
-				return false, roundWait(first.full - t), true
+				return false, roundWait(time.Duration(first.full - t)), true
 			}
 			k.remove(first)
 		}
 		// A new bucket is full: it can always give one token.
-		b = &bucket{key: key, full: t}
+		b = &bucket{key: key, lim: rate.NewLimiter(k.limit, k.burst), full: t}
 		k.buckets[key] = b
 		heap.Push(&k.byFull, b)
 	}
-	next := max(b.full, t) + int64(k.interval)
-	if over := next - t - k.tolerance; over > 0 {
-		return false, roundWait(over), false
+	if !b.lim.AllowN(now, 1) {
+		return false, roundWait(k.after(1 - b.lim.TokensAt(now))), false
 	}
-	b.full = next
+	b.full = t + int64(k.after(float64(k.burst)-b.lim.TokensAt(now)))
 	heap.Fix(&k.byFull, b.index)
 	return true, 0, false
 }
 
-func roundWait(ns int64) time.Duration {
-	return max(time.Duration(ns).Round(time.Millisecond), time.Millisecond)
+// after is how long the buckets take to refill n tokens.
+func (k *Keyed) after(n float64) time.Duration {
+	return time.Duration(n / float64(k.limit) * float64(time.Second))
+}
+
+func roundWait(ns time.Duration) time.Duration {
+	return max(ns.Round(time.Millisecond), time.Millisecond)
 }
 
 // Reset forgets key, refilling its bucket.
