@@ -153,7 +153,8 @@ func TestWidgetImportExportCommands(t *testing.T) {
 		errOut != "widgetapi: widget import: --owner: user@example.com is not an administrator\n" {
 		t.Fatalf("import --owner of a user: %d %q", code, errOut)
 	}
-	if _, errOut, code := runCmd(t, dir, "", env, "widget", "import"); code != 2 || !strings.Contains(errOut, "Usage: widgetapi widget import") {
+	if _, errOut, code := runCmd(t, dir, "", env, "widget", "import"); code != 2 ||
+		errOut != "widgetapi widget import: give one FILE to read (- for standard input) (see 'widgetapi widget import --help')\n" {
 		t.Fatalf("import without FILE: %d %q", code, errOut)
 	}
 	out, errOut, code = runCmd(t, dir, "", env, "widget", "export")
