@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"widgetapi/internal/testdb"
 	"widgetapi/internal/testlog"
 )
 
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build widgetapi: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testdb.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
