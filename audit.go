@@ -22,6 +22,13 @@ const (
 	ActionWidgetDeleted   = "widget.deleted"
 )
 
+// AuditActions lists every action, in the order above.
+func AuditActions() []string {
+	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
+		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
+		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted}
+}
+
 // Sources of events.
 const (
 	SourceAPI = "api"
