@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -66,9 +66,7 @@ func runSession(t *testing.T, command ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	env := baseEnv()
-	if _, errOut, code := runCmd(t, dir, "change-me-please\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
+	addAdmin(t, dir, env)
 	s := startServer(t, dir, env)
 	cmd := exec.Command(command[0], append(command[1:], s.URL, "admin@example.com", "change-me-please")...)
 	var out, errOut bytes.Buffer
@@ -113,12 +111,5 @@ func mustRun(t *testing.T, dir string, env []string, name string, args ...string
 	cmd.Dir, cmd.Env = dir, env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

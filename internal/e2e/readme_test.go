@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -148,7 +148,7 @@ func TestAssertStaticRefusesADynamicBinary(t *testing.T) {
 		t.Skip("no C compiler: go build cannot make a dynamic binary here")
 	}
 	bin := filepath.Join(t.TempDir(), "dynamic")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-o", bin, "widgetapi/cmd/widgetapi")
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -312,7 +312,7 @@ curl() {
 			t.Errorf("the operator's commands did not print %q:\n%s", want, out)
 		}
 	}
-	if code := s.stop(os.Interrupt); code != 0 {
+	if code := s.stop(t); code != 0 {
 		t.Fatalf("serve exited %d:\n%s", code, s.stderr.String())
 	}
 }
