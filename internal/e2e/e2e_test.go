@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"widgetapi/internal/testbin"
 	"widgetapi/internal/testdb"
 	"widgetapi/internal/testlog"
 )
@@ -19,29 +18,11 @@ import (
 // says.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "widgetapi-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "widgetapi")
-	build := exec.Command("go", "build", "-o", binary, "widgetapi/cmd/widgetapi")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build widgetapi: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := testdb.Main(m)
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, &binary, testdb.Main) }
 
-// baseEnv is a minimal environment, so the developer's own variables do
-// not leak into the processes under test.
-func baseEnv(vars ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, vars...)
-}
+// baseEnv is a minimal environment, so the developer's own variables do not
+// leak into the process under test.
+func baseEnv(vars ...string) []string { return testbin.Env(vars...) }
 
 // addAdmin makes admin@example.com, password change-me-please, in dir's
 // database, as README.md's set-up does.
