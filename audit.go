@@ -22,6 +22,13 @@ const (
 	ActionWidgetDeleted   = "widget.deleted"
 )
 
+// AuditActions lists every action, in the order above.
+func AuditActions() []string {
+	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
+		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
+		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted}
+}
+
 // Sources of events.
 const (
 	SourceAPI = "api"
@@ -71,8 +78,22 @@ func NewEvent(ctx context.Context, now time.Time, action, target string, detail 
 type EventFilter struct {
 	Action string
 	// Actor matches an actor's email or public id.
-	Actor  string
-	Target string
+	Actor string
+	// Target matches an event's target. A user is the target of some events
+	// by email (logins) and of others by public id (changes an
+	// administrator made): TargetAliases are the other names of the user
+	// Target names, which match as Target does. The audit log fills them in.
+	Target        string
+	TargetAliases []string
+}
+
+// Targets are the targets an event may have to match f: none when f does
+// not filter by target.
+func (f EventFilter) Targets() []string {
+	if f.Target == "" {
+		return nil
+	}
+	return append([]string{f.Target}, f.TargetAliases...)
 }
 
 // AuditStore keeps the audit log. Changes record their events in their own

@@ -13,10 +13,17 @@ import (
 	"widgetapi/ratelimit"
 )
 
+// Store keeps the events, and finds the users a filter names.
+type Store interface {
+	widgetapi.AuditStore
+	FindUser(ctx context.Context, publicID string) (*widgetapi.User, error)
+	FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error)
+}
+
 // Log records and logs audit events. A nil *Log does nothing, for
 // commands and tests that keep no audit log.
 type Log struct {
-	store  widgetapi.AuditStore
+	store  Store
 	logger *slog.Logger
 	now    func() time.Time
 	// throttled bounds auth.throttled events to one a minute per throttled
@@ -26,7 +33,7 @@ type Log struct {
 }
 
 // New returns a Log over store.
-func New(store widgetapi.AuditStore, logger *slog.Logger, now func() time.Time) *Log {
+func New(store Store, logger *slog.Logger, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
@@ -86,9 +93,39 @@ func (l *Log) Throttled(ctx context.Context, key, target, limit string) {
 }
 
 // List returns one page of the events that match f, newest first, and how
-// many match in all.
+// many match in all. A target that names a user, by public id or by
+// (current) email, matches the events that target that user by either.
 func (l *Log) List(ctx context.Context, f widgetapi.EventFilter, page widgetapi.Page) ([]*widgetapi.Event, int, error) {
+	aliases, err := l.userNames(ctx, f.Target)
+	if err != nil {
+		return nil, 0, err
+	}
+	f.TargetAliases = aliases
 	return l.store.ListEvents(ctx, f, page)
+}
+
+// userNames returns the public id and the email of the user target names
+// by either, or nothing when it names no user.
+func (l *Log) userNames(ctx context.Context, target string) ([]string, error) {
+	var u *widgetapi.User
+	var err error
+	switch {
+	case target == "":
+		return nil, nil
+	case widgetapi.IsPublicID(target):
+		u, err = l.store.FindUser(ctx, target)
+	case widgetapi.ValidateEmail(target) == "":
+		u, err = l.store.FindUserByEmail(ctx, widgetapi.NormalizeEmail(target))
+	default:
+		return nil, nil
+	}
+	if widgetapi.ErrorCode(err) == widgetapi.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{u.PublicID, u.Email}, nil
 }
 
 // Purge deletes the events older than retention and returns how many.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -213,6 +214,9 @@ func (s *Server) handleAudit() http.Handler {
 		for k, v := range map[string]string{"action": f.Action, "actor": f.Actor, "target": f.Target} {
 			if !printable(v) || len(v) > maxFilterLength {
 				problems[k] = k + " must be printable text of at most 255 characters"
+			} else if k == "action" && v != "" && !slices.Contains(widgetapi.AuditActions(), v) {
+				// A misspelt action would otherwise match nothing, silently.
+				problems[k] = "action must be one of " + strings.Join(widgetapi.AuditActions(), ", ")
 			} else if v != "" {
 				filters.Set(k, v)
 			}

@@ -65,8 +65,8 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 		p := arg(f.Actor)
 		where = append(where, "(actor_email = "+p+" OR actor_public_id = "+p+")")
 	}
-	if f.Target != "" {
-		where = append(where, "target = "+arg(f.Target))
+	if targets := f.Targets(); len(targets) > 0 {
+		where = append(where, "target = ANY("+arg(targets)+")")
 	}
 	cond := strings.Join(where, " AND ")
 	ctx, cancel := db.bound(ctx)

@@ -59,8 +59,11 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 	if f.Actor != "" {
 		where, args = append(where, "(actor_email = ? OR actor_public_id = ?)"), append(args, f.Actor, f.Actor)
 	}
-	if f.Target != "" {
-		where, args = append(where, "target = ?"), append(args, f.Target)
+	if targets := f.Targets(); len(targets) > 0 {
+		where = append(where, "target IN (?"+strings.Repeat(", ?", len(targets)-1)+")")
+		for _, t := range targets {
+			args = append(args, t)
+		}
 	}
 	cond := strings.Join(where, " AND ")
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

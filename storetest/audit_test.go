@@ -273,6 +273,10 @@ func TestListEventsFiltersAndPages(t *testing.T) {
 		count(widgetapi.EventFilter{Action: widgetapi.ActionLogin, Actor: alice.Email, Target: "target-0"}, func(e *widgetapi.Event) bool {
 			return e.Action == widgetapi.ActionLogin && e.Actor != nil && e.Target == "target-0"
 		})
+		// A target's aliases match as it does.
+		count(widgetapi.EventFilter{Target: "target-1", TargetAliases: []string{"target-4", "target-9"}}, func(e *widgetapi.Event) bool {
+			return e.Target == "target-1" || e.Target == "target-4"
+		})
 		// A filter is compared whole: a pattern matches nothing.
 		if got := events(t, st, widgetapi.EventFilter{Target: "target-%"}); len(got) != 0 {
 			t.Errorf("target-%% matched %d", len(got))

@@ -51,21 +51,19 @@ func runUserList(ctx context.Context, args []string, getenv func(string) string,
 	fs.Var(&disabled, "disabled", "only disabled users (true) or only enabled ones (false)")
 	pageArg := fs.String("page", "1", "the page to show")
 	perPageArg := fs.String("per-page", "100", "users a page: 5, 10, 25, 50 or 100")
-	fs.Usage = commandUsage(fs, userListUsage)
+	fs.Usage = commandUsage(fs, userListUsage, userReadVars())
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "user list", "unexpected argument %q", fs.Arg(0))
 	}
 	f.Admin, f.Disabled = admin.v, disabled.v
 	page, err := widgetapi.ParsePage(*pageArg, *perPageArg)
 	if err != nil {
 		return oneLine("user list", err)
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userReadVars(), stderr)
 	if err != nil {
 		return err
 	}
@@ -97,11 +95,11 @@ Shows the account with EMAIL as GET /api/v1/users/{public_id} does.
 
 func runUserShow(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
-	email, help, err := parseUserArgs(fs, userShowUsage, args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, userShowUsage, userReadVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userReadVars(), stderr)
 	if err != nil {
 		return err
 	}
@@ -132,14 +130,14 @@ func runUserSet(ctx context.Context, args []string, getenv func(string) string, 
 	var admin, disabled optBool
 	fs.Var(&admin, "admin", "make the user an administrator (true) or not (false)")
 	fs.Var(&disabled, "disabled", "disable the account (true) or enable it again (false)")
-	email, help, err := parseUserArgs(fs, userSetUsage, args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, userSetUsage, userChangeVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
 	if admin.v == nil && disabled.v == nil {
 		return errors.New("user set: give at least one of --admin, --disabled")
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userChangeVars(), stderr)
 	if err != nil {
 		return err
 	}
@@ -166,11 +164,11 @@ the same transaction. The last enabled administrator cannot be deleted.
 func runUserDelete(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user delete", flag.ContinueOnError)
 	heirEmail := fs.String("transfer-to", "", "give the user's widgets to the administrator with this `EMAIL`")
-	email, help, err := parseUserArgs(fs, userDeleteUsage, args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, userDeleteUsage, userChangeVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userChangeVars(), stderr)
 	if err != nil {
 		return err
 	}

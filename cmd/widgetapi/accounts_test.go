@@ -110,14 +110,15 @@ func (c *cli) fails(want string, args ...string) {
 	}
 }
 
-// usageError runs a command that must exit 2 and print its usage to
-// stderr, with why.
+// usageError runs a command that must exit 2 with one line on stderr that
+// says why and where its usage is, and nothing on stdout.
 func (c *cli) usageError(why string, args ...string) {
 	c.t.Helper()
 	stdout, stderr, code := c.run("", args...)
-	if code != 2 || stdout != "" || !strings.Contains(stderr, "Usage: widgetapi user ") || !strings.Contains(stderr, why) {
-		first, _, _ := strings.Cut(stderr, "\n")
-		c.t.Fatalf("%v: exit %d, stdout %q, stderr %q...; want exit 2 and the usage with %q", args, code, stdout, first, why)
+	line := strings.TrimSuffix(stderr, "\n")
+	if code != 2 || stdout != "" || strings.Contains(line, "\n") || !strings.Contains(line, why) ||
+		!strings.HasSuffix(line, "(see 'widgetapi "+args[0]+" "+args[1]+" --help')") {
+		c.t.Fatalf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q and where the usage is", args, code, stdout, stderr, why)
 	}
 }
 
@@ -363,7 +364,7 @@ func TestUserList(t *testing.T) {
 		c.usageError(`invalid boolean value "maybe" for -admin`, "user", "list", "--admin=maybe")
 		c.usageError(`invalid boolean value "no" for -disabled`, "user", "list", "--disabled=no")
 		// A bool flag does not take the next argument: "false" is left over.
-		c.usageError("Flags:", "user", "list", "--admin", "false")
+		c.usageError(`unexpected argument "false"`, "user", "list", "--admin", "false")
 	})
 }
 
@@ -388,8 +389,8 @@ func TestUserShow(t *testing.T) {
 		}
 		c.fails("user show: nobody@example.com not found in database.", "user", "show", "nobody@example.com")
 		c.fails("user show: email: ", "user", "show", "not an email")
-		c.usageError("EMAIL", "user", "show")
-		c.usageError("EMAIL", "user", "show", "alice@example.com", "bob@example.com")
+		c.usageError("give the EMAIL of the user", "user", "show")
+		c.usageError(`unexpected argument "bob@example.com"`, "user", "show", "alice@example.com", "bob@example.com")
 	})
 }
 
@@ -427,10 +428,10 @@ func TestUserSet(t *testing.T) {
 
 		c.fails("user set: give at least one of --admin, --disabled", "user", "set", "bob@example.com")
 		c.usageError(`invalid boolean value "maybe" for -admin: want true or false`, "user", "set", "bob@example.com", "--admin=maybe")
-		c.usageError("Flags:", "user", "set", "bob@example.com", "--admin", "maybe")
-		c.usageError("Flags:", "user", "set", "--admin", "maybe", "bob@example.com")
+		c.usageError(`unexpected argument "maybe"`, "user", "set", "bob@example.com", "--admin", "maybe")
+		c.usageError(`unexpected argument "bob@example.com"`, "user", "set", "--admin", "maybe", "bob@example.com")
 		c.usageError(`invalid boolean value "yes" for -disabled`, "user", "set", "bob@example.com", "--disabled=yes")
-		c.usageError("EMAIL", "user", "set", "--admin=true")
+		c.usageError("give the EMAIL of the user", "user", "set", "--admin=true")
 		want("bob@example.com", "false", "false")
 		c.fails("user set: nobody@example.com not found in database.", "user", "set", "nobody@example.com", "--admin=true")
 
@@ -572,8 +573,8 @@ func TestUserDelete(t *testing.T) {
 		c.ok("user", "delete", "dave@example.com")
 		c.fails("user delete: cannot remove the last administrator", "user", "delete", "alice@example.com")
 		c.fails("user delete: nobody@example.com not found in database.", "user", "delete", "nobody@example.com")
-		c.usageError("EMAIL", "user", "delete")
-		c.usageError("EMAIL", "user", "delete", "--transfer-to", "alice@example.com")
+		c.usageError("give the EMAIL of the user", "user", "delete")
+		c.usageError("give the EMAIL of the user", "user", "delete", "--transfer-to", "alice@example.com")
 		out, _ = c.ok("user", "list")
 		if l := parseList(t, out); !slices.Equal(l.emails(), []string{"alice@example.com"}) {
 			t.Fatalf("left after the deletes:\n%s", out)

@@ -26,14 +26,15 @@ is given. Prints one line (path, size, duration) on success.
 On PostgreSQL it refuses: use pg_dump. To restore, see docs/operations.md.
 `
 
-func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runBackup(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	force := fs.Bool("force", false, "replace PATH if it exists")
-	config.AddFlags(fs, "APP_ENV", "DATA_DIR", "DATABASE_URL")
+	env := vars{"APP_ENV", "DATA_DIR", "DATABASE_URL"}
+	config.AddFlags(fs, env...)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), backupUsage+"\nFlags (each overrides its variable):\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
+		fmt.Fprint(fs.Output(), env.help())
 	}
 	// Flags may come before or after PATH.
 	var path string
@@ -47,14 +48,13 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if path == "" && fs.NArg() > 0 {
 		path = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return errUsage
+			return usageError(stderr, "backup", "%v", err)
 		}
 	}
 	if path == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "widgetapi backup: give one PATH to write the copy to (see widgetapi backup --help)")
-		return errUsage
+		return usageError(stderr, "backup", "give one PATH to write the copy to")
 	}
-	cfg, err := config.Load(config.WithFlags(fs, getenv))
+	cfg, err := config.Load(config.WithFlags(fs, env.only(getenv)))
 	if err != nil {
 		return err
 	}

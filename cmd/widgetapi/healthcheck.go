@@ -23,24 +23,23 @@ on 127.0.0.1. Meant for a container's HEALTHCHECK, since the image has no
 shell or curl.
 `
 
-func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	config.AddFlags(fs, "ADDR")
+	env := vars{"ADDR"}
+	config.AddFlags(fs, env...)
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for the answer")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), healthcheckUsage+"\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
+		fmt.Fprint(fs.Output(), env.help())
 	}
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "healthcheck", "unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := config.Load(config.WithFlags(fs, getenv))
+	cfg, err := config.Load(config.WithFlags(fs, env.only(getenv)))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,35 +14,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"widgetapi/internal/testbin"
+	"widgetapi/internal/testdb"
 	"widgetapi/internal/testlog"
 )
 
 // binary is the widgetapi binary built once for the process tests.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "widgetapi-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "widgetapi")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build widgetapi: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, &binary, testdb.Main) }
 
 // baseEnv is a minimal environment, so the developer's own variables do not
 // leak into the process under test.
-func baseEnv(vars ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, vars...)
-}
+func baseEnv(vars ...string) []string { return testbin.Env(vars...) }
 
 // runCmd runs the binary to completion in dir.
 func runCmd(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {

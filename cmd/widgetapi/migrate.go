@@ -9,27 +9,25 @@ import (
 	"text/tabwriter"
 
 	"github.com/pressly/goose/v3"
-
-	"widgetapi/internal/config"
 )
 
-func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	env := databaseVars()
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: widgetapi migrate up|down|status\n\n"+
 			"  up      apply every pending migration\n"+
 			"  down    undo the most recent migration (one step)\n"+
 			"  status  list migrations and whether each is applied\n\n"+
-			"The database is the one DATABASE_URL names (see below).\n\n"+config.Help())
+			"The database is the one DATABASE_URL names (see below).\n"+env.help())
 	}
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "migrate", "give one of up, down, status")
 	}
-	_, st, err := openConfigured(ctx, getenv)
+	_, st, err := openConfigured(ctx, env.only(getenv))
 	if err != nil {
 		return err
 	}
@@ -76,10 +74,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return tw.Flush()
 	default:
-		fmt.Fprintf(stderr, "widgetapi migrate: unknown action %q\n\n", fs.Arg(0))
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "migrate", "unknown action %q; the actions are up, down, status", fs.Arg(0))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -43,16 +44,37 @@ func TestRunVersion(t *testing.T) {
 	}
 }
 
-// Every command's --help ends with the environment, as the table of
-// settings documents it.
-func TestRunHelpOfEachCommandListsTheEnvironment(t *testing.T) {
-	for _, args := range [][]string{
-		{"serve", "--help"}, {"migrate", "--help"}, {"user", "add", "--help"},
-		{"backup", "--help"}, {"healthcheck", "--help"},
+// Every command's --help ends with the variables that command reads, and
+// only those, as the table of settings documents them.
+func TestRunHelpOfEachCommandListsItsEnvironment(t *testing.T) {
+	db := []string{"APP_ENV", "DATA_DIR", "DATABASE_URL", "DB_MAX_CONNS", "DB_TIMEOUT"}
+	for _, tc := range []struct {
+		args []string
+		vars []string
+	}{
+		{[]string{"serve", "--help"}, config.Names()},
+		{[]string{"migrate", "--help"}, db},
+		{[]string{"user", "add", "--help"}, append(slices.Clone(db), "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT")},
+		{[]string{"user", "passwd", "--help"}, append(slices.Clone(db), "BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT")},
+		{[]string{"user", "list", "--help"}, db},
+		{[]string{"user", "show", "--help"}, db},
+		{[]string{"user", "set", "--help"}, append(slices.Clone(db), "LOG_LEVEL", "LOG_FORMAT")},
+		{[]string{"user", "delete", "--help"}, append(slices.Clone(db), "LOG_LEVEL", "LOG_FORMAT")},
+		{[]string{"widget", "import", "--help"}, append(slices.Clone(db), "TZ")},
+		{[]string{"widget", "export", "--help"}, append(slices.Clone(db), "TZ")},
+		{[]string{"backup", "--help"}, []string{"APP_ENV", "DATA_DIR", "DATABASE_URL"}},
+		{[]string{"healthcheck", "--help"}, []string{"ADDR"}},
 	} {
-		out, errOut, err := runIn(t, nil, args...)
-		if err != nil || errOut != "" || !strings.Contains(out, "Usage") || !strings.HasSuffix(out, "\n"+config.Help()) {
-			t.Errorf("%v: %v, stderr %q, stdout:\n%s", args, err, errOut, out)
+		out, errOut, err := runIn(t, nil, tc.args...)
+		if err != nil || errOut != "" || !strings.HasPrefix(out, "Usage") || !strings.HasSuffix(out, "\n"+config.Help(tc.vars...)) {
+			t.Errorf("%v: %v, stderr %q, stdout:\n%s", tc.args, err, errOut, out)
+		}
+		_, env, _ := strings.Cut(out, "\nEnvironment")
+		for _, name := range config.Names() {
+			listed := strings.Contains(env, "\n  "+name+" ") || strings.Contains(env, "\n  "+name+"\n")
+			if listed != slices.Contains(tc.vars, name) {
+				t.Errorf("%v: lists %s: %t, want %t", tc.args, name, listed, !listed)
+			}
 		}
 	}
 	out, _, err := runIn(t, nil, "serve", "--help")
@@ -61,8 +83,119 @@ func TestRunHelpOfEachCommandListsTheEnvironment(t *testing.T) {
 			t.Errorf("serve --help does not list %s:\n%s", flag, out)
 		}
 	}
-	if out, _, err := runIn(t, nil, "--help"); err != nil || !strings.Contains(out, "widgetapi serve [flags]") {
-		t.Errorf("--help: %v\n%s", err, out)
+}
+
+// A command reads only the variables its --help lists: an invalid one it
+// does not read cannot stop it.
+func TestRunCommandsReadOnlyTheirVariables(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "sqlite:///" + filepath.ToSlash(filepath.Join(t.TempDir(), "x.db")),
+		"TOKEN_TTL": "soon", "CORS_ORIGINS": "*", "BCRYPT_COST": "99"}
+	if out, errOut, err := runIn(t, env, "migrate", "up"); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate up with an invalid TOKEN_TTL and BCRYPT_COST: %v, %q, %q", err, out, errOut)
+	}
+	if _, _, err := runIn(t, env, "user", "list"); err != nil {
+		t.Fatalf("user list with an invalid BCRYPT_COST: %v", err)
+	}
+	err := run(context.Background(), []string{"user", "passwd", "a@example.com", "--password-stdin"}, envMap(env),
+		strings.NewReader("password1\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "BCRYPT_COST") {
+		t.Fatalf("user passwd reads BCRYPT_COST: %v", err)
+	}
+}
+
+// --help lists every command of the binary, those of each group one by
+// one, each with its one-line summary.
+func TestRunHelpListsEveryCommand(t *testing.T) {
+	out, errOut, err := runIn(t, nil, "--help")
+	if err != nil || errOut != "" {
+		t.Fatalf("--help: %v, %q", err, errOut)
+	}
+	lines := strings.Split(out, "\n")
+	listed := func(call, summary string) bool {
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), call) {
+				return strings.HasSuffix(l, summary) || i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == summary
+			}
+		}
+		return false
+	}
+	n := 0
+	for _, c := range commands() {
+		subs, ok := groups()[c.name]
+		if !ok {
+			subs = []entry{{name: "", args: c.args, summary: c.summary}}
+		}
+		for _, sub := range subs {
+			call := strings.TrimSpace("widgetapi " + c.name + " " + sub.name)
+			if sub.summary == "" || !listed(call, sub.summary) {
+				t.Errorf("--help does not list %q with its summary %q:\n%s", call, sub.summary, out)
+			}
+			n++
+		}
+	}
+	for _, want := range []string{"widgetapi user passwd", "widgetapi user list", "widgetapi user show", "widgetapi user set",
+		"widgetapi user delete", "widgetapi widget export", "widgetapi migrate up|down|status", "widgetapi version"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help does not list %s", want)
+		}
+	}
+	if n < 13 {
+		t.Errorf("--help lists %d commands", n)
+	}
+	for _, l := range lines {
+		if len(l) > 80 {
+			t.Errorf("--help has a line over 80 columns: %q", l)
+		}
+	}
+}
+
+// A bad flag or argument is one line naming it and pointing to the
+// command's --help, never the usage and its table of variables.
+func TestRunUsageErrorsAreOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		want, help string
+	}{
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus", "serve"},
+		{[]string{"serve", "--addr"}, "flag needs an argument: -addr", "serve"},
+		{[]string{"migrate", "--bogus"}, "flag provided but not defined: -bogus", "migrate"},
+		{[]string{"migrate"}, "give one of up, down, status", "migrate"},
+		{[]string{"migrate", "sideways"}, `unknown action "sideways"`, "migrate"},
+		{[]string{"user", "add", "--bogus"}, "flag provided but not defined: -bogus", "user add"},
+		{[]string{"user", "list", "--per-page"}, "flag needs an argument: -per-page", "user list"},
+		{[]string{"widget", "export", "--bogus"}, "flag provided but not defined: -bogus", "widget export"},
+		{[]string{"backup", "--bogus", "x.db"}, "flag provided but not defined: -bogus", "backup"},
+		{[]string{"backup"}, "give one PATH", "backup"},
+		{[]string{"healthcheck", "--timeout", "soon"}, `invalid value "soon" for flag -timeout`, "healthcheck"},
+		{[]string{"healthcheck", "extra"}, `unexpected argument "extra"`, "healthcheck"},
+	} {
+		out, errOut, err := runIn(t, nil, tc.args...)
+		line := strings.TrimSuffix(errOut, "\n")
+		if !errors.Is(err, errUsage) || out != "" || strings.Contains(line, "\n") ||
+			line != "widgetapi "+tc.help+": "+line[len("widgetapi "+tc.help+": "):] || !strings.Contains(line, tc.want) ||
+			!strings.HasSuffix(line, " (see 'widgetapi "+tc.help+" --help')") {
+			t.Errorf("%v: %v, stdout %q, stderr %q; want one line with %q", tc.args, err, out, errOut, tc.want)
+		}
+	}
+}
+
+// A command a group does not have is named as unknown, with the commands
+// the group has.
+func TestRunUnknownSubcommand(t *testing.T) {
+	for group, subs := range groups() {
+		_, errOut, err := runIn(t, nil, group, "bogus")
+		var names []string
+		for _, c := range subs {
+			names = append(names, c.name)
+		}
+		want := fmt.Sprintf("widgetapi %s: unknown command \"bogus\"; the commands are %s (see 'widgetapi %s --help')\n",
+			group, strings.Join(names, ", "), group)
+		if !errors.Is(err, errUsage) || errOut != want {
+			t.Errorf("%s bogus: %v, stderr %q, want %q", group, err, errOut, want)
+		}
+	}
+	if _, errOut, err := runIn(t, nil, "user"); !errors.Is(err, errUsage) || !strings.Contains(errOut, "widgetapi user passwd") {
+		t.Errorf("user: %v, %q", err, errOut)
 	}
 }
 

@@ -26,7 +26,7 @@ import (
 	"widgetapi/internal/store"
 )
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	cfg, help, err := serveConfig(args, getenv, stdout, stderr)
 	if help || err != nil {
 		return err

@@ -19,36 +19,35 @@ import (
 	"widgetapi/accounts"
 	"widgetapi/audit"
 	"widgetapi/auth"
-	"widgetapi/internal/config"
 )
 
 // runUser runs a subcommand of `widgetapi user`.
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, userUsage, map[string]command{
-		"add":    runUserAdd,
-		"passwd": runUserPasswd,
-		"list":   runUserList,
-		"show":   runUserShow,
-		"set":    runUserSet,
-		"delete": runUserDelete,
-	})
+	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "user", userCommands())
 }
 
-const userUsage = `Usage:
-  widgetapi user add EMAIL [--admin] [--password-stdin]
-  widgetapi user passwd EMAIL [--password-stdin]
-  widgetapi user list [--email TEXT] [--admin=true|false] [--disabled=true|false]
-  widgetapi user show EMAIL
-  widgetapi user set EMAIL [--admin=true|false] [--disabled=true|false]
-  widgetapi user delete EMAIL [--transfer-to EMAIL]
+func userCommands() []entry {
+	return []entry{
+		{"add", "EMAIL [--admin] [--password-stdin]", "create a user", runUserAdd},
+		{"passwd", "EMAIL [--password-stdin]", "set a password, ending every session", runUserPasswd},
+		{"list", "[--email TEXT] [--admin=BOOL] [--disabled=BOOL]", "list users, one page at a time", runUserList},
+		{"show", "EMAIL", "show one user", runUserShow},
+		{"set", "EMAIL [--admin=BOOL] [--disabled=BOOL]", "set a user's admin and disabled flags", runUserSet},
+		{"delete", "EMAIL [--transfer-to EMAIL]", "delete a user and their sessions", runUserDelete},
+	}
+}
 
-Run 'widgetapi user COMMAND --help' for what each does.
-`
+// The variables the user commands read: the database; the log, for those
+// that change an account and write its audit event there; the cost of
+// the hashes, for those that set a password.
+func userReadVars() vars   { return databaseVars() }
+func userChangeVars() vars { return databaseVars("LOG_LEVEL", "LOG_FORMAT") }
+func userHashVars() vars   { return databaseVars("BCRYPT_COST", "LOG_LEVEL", "LOG_FORMAT") }
 
 // parseUserArgs parses a user subcommand's flags and its one EMAIL, which
 // may come before or after them.
-func parseUserArgs(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
-	fs.Usage = commandUsage(fs, usage)
+func parseUserArgs(fs *flag.FlagSet, usage string, env vars, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
+	fs.Usage = commandUsage(fs, usage, env)
 	rest := args
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		email, rest = rest[0], rest[1:]
@@ -59,24 +58,25 @@ func parseUserArgs(fs *flag.FlagSet, usage string, args []string, stdout, stderr
 	if email == "" && fs.NArg() > 0 {
 		email = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return "", false, errUsage
+			return "", false, usageError(stderr, fs.Name(), "%v", err)
 		}
 	}
-	if email == "" || fs.NArg() > 0 {
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return "", false, errUsage
+	if email == "" {
+		return "", false, usageError(stderr, fs.Name(), "give the EMAIL of the user")
+	}
+	if fs.NArg() > 0 {
+		return "", false, usageError(stderr, fs.Name(), "unexpected argument %q", fs.Arg(0))
 	}
 	return email, false, nil
 }
 
-// commandUsage prints a user command's usage, its flags and the
-// configuration it reads.
-func commandUsage(fs *flag.FlagSet, usage string) func() {
+// commandUsage prints a command's usage, its flags and the variables it
+// reads.
+func commandUsage(fs *flag.FlagSet, usage string, env vars) func() {
 	return func() {
 		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
+		fmt.Fprint(fs.Output(), env.help())
 	}
 }
 
@@ -92,8 +92,8 @@ type operator struct {
 // openOperator opens the configured database, migrated, and the services
 // over it; it signs nothing, so it needs no key. The context it returns
 // marks the audit events of the command as the command line's.
-func openOperator(ctx context.Context, getenv func(string) string, stderr io.Writer) (context.Context, *operator, error) {
-	cfg, st, err := openConfigured(ctx, getenv)
+func openOperator(ctx context.Context, getenv func(string) string, env vars, stderr io.Writer) (context.Context, *operator, error) {
+	cfg, st, err := openConfigured(ctx, env.only(getenv))
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -137,7 +137,7 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	admin := fs.Bool("admin", false, "make the user an administrator")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	email, help, err := parseUserArgs(fs, userAddUsage, args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, userAddUsage, userHashVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func runUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("user add: %w", err)
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userHashVars(), stderr)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ with a one-line reason.
 func runUserPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	email, help, err := parseUserArgs(fs, userPasswdUsage, args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, userPasswdUsage, userHashVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func runUserPasswd(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("user passwd: %w", err)
 	}
-	ctx, op, err := openOperator(ctx, getenv, stderr)
+	ctx, op, err := openOperator(ctx, getenv, userHashVars(), stderr)
 	if err != nil {
 		return err
 	}

@@ -25,18 +25,19 @@ import (
 
 // runWidget runs a subcommand of `widgetapi widget`.
 func runWidget(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, widgetUsage, map[string]command{
-		"import": runWidgetImport,
-		"export": runWidgetExport,
-	})
+	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "widget", widgetCommands())
 }
 
-const widgetUsage = `Usage:
-  widgetapi widget import [--owner EMAIL] FILE
-  widgetapi widget export [FILE]
+func widgetCommands() []entry {
+	return []entry{
+		{"import", "[--owner EMAIL] FILE", "load widgets from JSON Lines", runWidgetImport},
+		{"export", "[FILE]", "write every widget as JSON Lines", runWidgetExport},
+	}
+}
 
-Run 'widgetapi widget COMMAND --help' for what each does.
-`
+// widgetVars are what the widget commands read: the database, and the time
+// zone of the deadline's day.
+func widgetVars() vars { return databaseVars("TZ") }
 
 const widgetImportUsage = `Usage: widgetapi widget import [--owner EMAIL] FILE
 
@@ -70,18 +71,9 @@ whatever the number of widgets, walking the list as a cursor does: each
 widget that exists throughout the export is written exactly once.
 `
 
-// widgetFlags sets up a widget subcommand's usage.
-func widgetFlags(fs *flag.FlagSet, usage string) {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+config.Help())
-	}
-}
-
 // openWidgetStore opens the configured database, migrated.
 func openWidgetStore(ctx context.Context, getenv func(string) string) (config.Config, store.Store, error) {
-	cfg, st, err := openConfigured(ctx, getenv)
+	cfg, st, err := openConfigured(ctx, widgetVars().only(getenv))
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -95,7 +87,7 @@ func openWidgetStore(ctx context.Context, getenv func(string) string) (config.Co
 func runWidgetImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("widget import", flag.ContinueOnError)
 	owner := fs.String("owner", "", "the administrator who owns every imported widget (default: each line's owner.email)")
-	widgetFlags(fs, widgetImportUsage)
+	fs.Usage = commandUsage(fs, widgetImportUsage, widgetVars())
 	// FILE may come before the flags too.
 	var file string
 	rest := args
@@ -108,9 +100,7 @@ func runWidgetImport(ctx context.Context, args []string, getenv func(string) str
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)
 	} else if fs.NArg() > 0 || file == "" {
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "widget import", "give one FILE to read (- for standard input)")
 	}
 	in := stdin
 	if file != "-" {
@@ -139,7 +129,7 @@ func runWidgetImport(ctx context.Context, args []string, getenv func(string) str
 
 func runWidgetExport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("widget export", flag.ContinueOnError)
-	widgetFlags(fs, widgetExportUsage)
+	fs.Usage = commandUsage(fs, widgetExportUsage, widgetVars())
 	var file string
 	rest := args
 	if len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
@@ -151,9 +141,7 @@ func runWidgetExport(ctx context.Context, args []string, getenv func(string) str
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)
 	} else if fs.NArg() > 0 {
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
+		return usageError(stderr, "widget export", "give at most one FILE to write")
 	}
 	cfg, st, err := openWidgetStore(ctx, getenv)
 	if err != nil {

@@ -173,7 +173,8 @@ func TestWidgetImportExportCommands(t *testing.T) {
 		!strings.HasPrefix(errOut, "line 1: owner.email: off@example.com is a disabled administrator\n") {
 		t.Fatalf("import of a line owned by a disabled administrator: %d %q", code, errOut)
 	}
-	if _, errOut, code := runCmd(t, dir, "", env, "widget", "import"); code != 2 || !strings.Contains(errOut, "Usage: widgetapi widget import") {
+	if _, errOut, code := runCmd(t, dir, "", env, "widget", "import"); code != 2 ||
+		errOut != "widgetapi widget import: give one FILE to read (- for standard input) (see 'widgetapi widget import --help')\n" {
 		t.Fatalf("import without FILE: %d %q", code, errOut)
 	}
 	out, errOut, code = runCmd(t, dir, "", env, "widget", "export")

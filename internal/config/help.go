@@ -6,16 +6,40 @@ import (
 	"strings"
 )
 
-// Help documents every variable, with its default, for the --help of each
-// command.
-func Help() string {
+// Help documents the named variables, or every variable when none is
+// named, each with its default, for the --help of a command that reads
+// them.
+func Help(names ...string) string {
 	var b strings.Builder
 	b.WriteString("Environment (also read from a .env file in the working directory; real\n" +
 		"environment variables win):\n")
 	for _, s := range table(new(Config)) {
-		writeEntry(&b, s.name, plain(s.help+" (default: "+s.defaultText()+")"))
+		if len(names) == 0 || slices.Contains(names, s.name) {
+			writeEntry(&b, s.name, plain(s.help+" (default: "+s.defaultText()+")"))
+		}
 	}
 	return b.String()
+}
+
+// Only returns getenv restricted to the named variables: the others read
+// as unset, so they take their defaults. A command that reads a few
+// variables is not stopped by an invalid one it ignores.
+func Only(getenv func(string) string, names ...string) func(string) string {
+	return func(k string) string {
+		if slices.Contains(names, k) {
+			return getenv(k)
+		}
+		return ""
+	}
+}
+
+// Names lists every variable, in the order of the table.
+func Names() []string {
+	var names []string
+	for _, s := range table(new(Config)) {
+		names = append(names, s.name)
+	}
+	return names
 }
 
 // defaultText describes the default in README.md's words: the value, or

@@ -20,6 +20,9 @@ import (
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const PostgresURLVar = "WIDGETAPI_TEST_POSTGRES_URL"
 
+// howToEnable says how to run the tests that need PostgreSQL.
+const howToEnable = "set " + PostgresURLVar + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them"
+
 // PostgresURL returns the server URL, skipping the test when it is unset
 // outside CI and failing it under CI=true, where a missing service is an error.
 func PostgresURL(t testing.TB) string {
@@ -29,14 +32,16 @@ func PostgresURL(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not set under CI=true: PostgreSQL tests cannot be skipped in CI", PostgresURLVar)
 		}
-		t.Skipf("PostgreSQL tests skipped: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them", PostgresURLVar)
+		skipped.Add(1)
+		t.Skipf("PostgreSQL tests skipped: %s", howToEnable)
 	}
 	return u
 }
 
 func postgresEngine(t testing.TB) (Engine, bool) {
 	if os.Getenv(PostgresURLVar) == "" && os.Getenv("CI") != "true" {
-		t.Logf("PostgreSQL engine skipped: set %s to run the same tests on PostgreSQL", PostgresURLVar)
+		skipped.Add(1)
+		t.Logf("PostgreSQL engine skipped: %s", howToEnable)
 		return Engine{}, false
 	}
 	return Engine{Name: "postgres", Open: OpenPostgres}, true

@@ -1,0 +1,40 @@
+// Package testbin builds the widgetapi binary for the tests that run it as
+// a process, and gives them the environment to run it in.
+package testbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Main builds the binary, as README.md documents it (static, CGO_ENABLED=0),
+// into a temporary directory, sets *binary to its path, runs the tests
+// with run (a TestMain's m.Run, or a wrapper of it) and exits with their
+// code, after removing the binary.
+func Main(m *testing.M, binary *string, run func(*testing.M) int) {
+	dir, err := os.MkdirTemp("", "widgetapi-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*binary = filepath.Join(dir, "widgetapi")
+	build := exec.Command("go", "build", "-o", *binary, "widgetapi/cmd/widgetapi")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build widgetapi: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Env is a minimal environment with vars, so the developer's own variables
+// do not leak into the process under test.
+func Env(vars ...string) []string {
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, vars...)
+}
