@@ -365,55 +365,29 @@ func compareIDs(a, b int64) int {
 	return 0
 }
 
+// dayLayouts are the deadline formats without a time of day.
+var dayLayouts = []string{time.DateOnly, "1/2/2006", "01/02/2006", "1/2/06", "Jan 2 2006", "Jan 2, 2006",
+	"January 2 2006", "January 2, 2006", "2 Jan 2006", "2 January 2006", "2006/1/2"}
+
 // formatDay writes day in one of the deadline formats, chosen by f along
 // with the time of day, offset, case and padding of those that have them;
 // two-digit years are used only where they read back as day's year.
 func formatDay(day time.Time, f uint32) string {
-	h, mi, s := int(f>>8%24), int(f>>13%60), int(f>>19%60)
-	date := day.Format(time.DateOnly)
 	var out string
-	switch f % 16 {
-	case 0:
-		out = date
-	case 1:
-		out = day.Format("1/2/2006")
-	case 2:
-		out = day.Format("01/02/2006")
-	case 3:
-		if y := day.Year(); y >= 1969 && y <= 2068 {
-			out = day.Format("1/2/06")
-		} else {
-			out = date
+	if i := int(f % 16); i < len(dayLayouts) {
+		layout := dayLayouts[i]
+		if y := day.Year(); layout == "1/2/06" && (y < 1969 || y > 2068) {
+			layout = time.DateOnly
 		}
-	case 4:
-		out = day.Format("Jan 2 2006")
-	case 5:
-		out = day.Format("Jan 2, 2006")
-	case 6:
-		out = day.Format("January 2 2006")
-	case 7:
-		out = day.Format("January 2, 2006")
-	case 8:
-		out = day.Format("2 Jan 2006")
-	case 9:
-		out = day.Format("2 January 2006")
-	case 10:
-		out = day.Format("2006/1/2")
-	case 11:
-		out = fmt.Sprintf("%sT%02d:%02d:%02dZ", date, h, mi, s)
-	case 12:
-		// The date an RFC 3339 timestamp names is the one in its own offset.
-		sign := "+"
-		if f>>25&1 == 1 {
-			sign = "-"
-		}
-		out = fmt.Sprintf("%sT%02d:%02d:%02d.5%s%02d:%02d", date, h, mi, s, sign, int(f>>26%24), int(f>>13%60))
-	case 13:
-		out = fmt.Sprintf("%st%02d:%02d:%02dz", date, h, mi, s)
-	case 14:
-		out = fmt.Sprintf("%s %02d:%02d:%02d", date, h, mi, s)
-	case 15:
-		out = fmt.Sprintf("%sT%02d:%02d:%02d", date, h, mi, s)
+		out = day.Format(layout)
+	} else {
+		// RFC 3339 in UTC, in lower case, in an offset (the date such a
+		// timestamp names is the one in its own offset: the one written),
+		// and a time without a zone.
+		offset := fmt.Sprintf(".5%c%02d:%02d", "+-"[f>>25&1], f>>26%24, f>>20%60)
+		forms := [][2]string{{"T", "Z"}, {"t", "z"}, {"T", offset}, {" ", ""}, {"T", ""}}
+		form := forms[i-len(dayLayouts)]
+		out = fmt.Sprintf("%s%s%02d:%02d:%02d%s", day.Format(time.DateOnly), form[0], f>>8%24, f>>13%60, f>>19%60, form[1])
 	}
 	switch f >> 30 {
 	case 1:
@@ -918,7 +892,7 @@ func FuzzWidgetList(f *testing.F) {
 	f.Add(uint8(0), uint8(0), uint8(0), uint8(0), "", uint32(20990901), uint32(0), uint32(0), uint32(0), noon, int64(0), int64(0), uint8(1))
 	f.Add(uint8(0), uint8(0), uint8(0), uint8(0), "", uint32(21000101), uint32(0), uint32(0), uint32(0), noon, int64(0), int64(0), uint8(0))
 	f.Add(uint8(1), uint8(5), uint8(0), uint8(0), "", uint32(20270301), uint32(20270331), uint32(7), uint32(2), noon, int64(5), int64(2), uint8(3))
-	f.Add(uint8(2), uint8(6), uint8(2), uint8(2), "AB", uint32(20270401), uint32(0), uint32(12|5<<26), uint32(0), noon, int64(25), int64(0), uint8(2))
+	f.Add(uint8(2), uint8(6), uint8(2), uint8(2), "AB", uint32(20270401), uint32(0), uint32(13|5<<26), uint32(0), noon, int64(25), int64(0), uint8(2))
 	f.Add(uint8(4), uint8(3), uint8(0), uint8(1), "m", uint32(20280229), uint32(20280301), uint32(11), uint32(3), at(world.widgets[7].deadline), int64(100), int64(1), uint8(1))
 	f.Add(uint8(5), uint8(1), uint8(6), uint8(0), "", uint32(0), uint32(20270101), uint32(0), uint32(1<<30|4), noon, int64(10), int64(1000), uint8(1))
 	f.Add(uint8(6), uint8(0), uint8(9), uint8(2), " z9\t", uint32(20271001), uint32(20271007), uint32(15), uint32(13), at(world.widgets[11].deadline)-500, int64(50), int64(0), uint8(3))
