@@ -592,7 +592,7 @@ func dayTestZones(t *testing.T) map[string]dayZone {
 // year, 2100 is not), the last UTC day of leap years a zone's rule serves,
 // and the days around every change of the clock. The dates are also given
 // as time.Date normalizes them (day 0 of the next month, day 366 of the
-// year), as callers that count days do.
+// year, 2100-02-29 for 2100-03-01), as callers that count days do.
 func TestDayBoundsAgainstWalkingTheClock(t *testing.T) {
 	var common []time.Time
 	for m := time.January; m <= time.December; m++ {
@@ -608,12 +608,13 @@ func TestDayBoundsAgainstWalkingTheClock(t *testing.T) {
 			y, m, d := day.Date()
 			wantStart, wantEnd := walkDay(day, z.loc)
 			yearDay := day.YearDay()
-			monthEnd := day.AddDate(0, 1, -d).Day() // days in m
+			monthEnd := day.AddDate(0, 1, -d).Day()    // days in m
+			monthBefore := day.AddDate(0, 0, -d).Day() // days in the month before
 			for _, at := range []struct {
 				y int
 				m time.Month
 				d int
-			}{{y, m, d}, {y, time.January, yearDay}, {y, m + 1, d - monthEnd}} {
+			}{{y, m, d}, {y, time.January, yearDay}, {y, m + 1, d - monthEnd}, {y, m - 1, d + monthBefore}} {
 				start, end := startOfDay(at.y, at.m, at.d, z.loc), endOfDay(at.y, at.m, at.d, z.loc)
 				if !start.Equal(wantStart) || !end.Equal(wantEnd) || start.Location() != z.loc || end.Location() != z.loc {
 					t.Errorf("%s %s as (%d, %d, %d): day from %v to %v, want from %v to %v",
