@@ -126,10 +126,10 @@ func (p WidgetListParams) Filter(now time.Time, loc *time.Location) WidgetFilter
 		loc = time.UTC
 	}
 	f := WidgetFilter{NamePrefix: p.NamePrefix, Owner: p.Owner, Passed: p.Passed}
+	// A day's deadlines are the instants from its start to its end in loc,
+	// whatever loc's clock does around its midnights.
 	if d := p.DeadlineAfter; !d.IsZero() {
-		// Deadlines are the last second of their day, so the first
-		// deadline of day d comes right after the last one of the day before.
-		f.DeadlineFrom = endOfDay(d.Year, d.Month, d.Day-1, loc).Add(time.Second).UTC()
+		f.DeadlineFrom = startOfDay(d.Year, d.Month, d.Day, loc).UTC()
 	}
 	if d := p.DeadlineBefore; !d.IsZero() {
 		f.DeadlineTo = endOfDay(d.Year, d.Month, d.Day, loc).UTC()

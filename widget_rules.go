@@ -203,43 +203,59 @@ func validOffset(s string) bool {
 	return hh <= 23 && mm <= 59
 }
 
-// endOfDay returns the last second of the day y-m-d in loc. time.Date picks
-// the earlier instant when 23:59:59 happens twice (a clock that falls back at
-// midnight, as in America/Santiago), so the later one is preferred here; when
-// a clock jumps over 23:59:59, the last second before the jump is returned.
-func endOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
-	t := time.Date(y, m, d, 23, 59, 59, 0, loc)
-	if sameWall(t, y, m, d) {
-		// A zone change right after t that sets clocks back may repeat 23:59:59.
-		if _, end := t.ZoneBounds(); !end.IsZero() {
-			_, before := t.Zone()
-			_, after := end.Zone()
-			if after < before {
-				if later := t.Add(time.Duration(before-after) * time.Second); sameWall(later, y, m, d) {
-					return later
-				}
+// maxZoneOffset bounds how far from UTC a clock may read: the farthest
+// offset in the tz database is under 16 hours (Asia/Manila's LMT before
+// 1845), and a POSIX TZ rule's at most 24:59:59.
+const maxZoneOffset = 26 * time.Hour
+
+// startOfDay returns the first instant of the day y-m-d in loc; the date is
+// normalized as time.Date does it (day 0 is the last day of the month
+// before). A day begins once the clock has read an earlier date for the last
+// time: where a clock falls back across midnight, after the repeated part
+// of the day before; where a clock skips the whole day (Pacific/Apia,
+// 2011-12-30), where the next day begins, so that the day holds no instant.
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	start := day.Add(-maxZoneOffset) // every clock still reads an earlier date
+	// Within one zone period the clock runs with time itself, so the
+	// instants of the period that read an earlier date are those before the
+	// day's midnight at the period's offset.
+	limit := day.Add(maxZoneOffset) // every clock reads the day or later
+	for t := start; t.Before(limit); {
+		local := t.In(loc)
+		_, offset := local.Zone()
+		_, end := local.ZoneBounds()
+		if !end.IsZero() && !end.After(t) {
+			// Go's ZoneBounds reports an end before t in the last UTC
+			// day of a leap year that a zone's TZ rule serves
+			// (golang/go#81583); the period holds to the year's end,
+			// the next UTC midnight.
+			end = t.Truncate(24 * time.Hour).Add(24 * time.Hour)
+		}
+		if end.IsZero() || end.After(limit) {
+			end = limit
+		}
+		if midnight := day.Add(-time.Duration(offset) * time.Second); midnight.After(t) {
+			if midnight.After(end) {
+				midnight = end
+			}
+			if midnight.After(start) {
+				start = midnight
 			}
 		}
-		return t
+		t = end
 	}
-	// 23:59:59 does not exist in loc that day: find the jump around t and
-	// return the second before it.
-	start, end := t.ZoneBounds()
-	if ly, lm, ld := t.Date(); ly != y || lm != m || ld != d {
-		// t landed after the jump, on the next day.
-		return start.Add(-time.Second).In(loc)
-	}
-	if !end.IsZero() {
-		return end.Add(-time.Second).In(loc)
-	}
-	return t
+	return start.In(loc)
 }
 
-// sameWall reports whether t reads y-m-d 23:59:59 on its own clock.
-func sameWall(t time.Time, y int, m time.Month, d int) bool {
-	ty, tm, td := t.Date()
-	h, mi, sec := t.Clock()
-	return ty == y && tm == m && td == d && h == 23 && mi == 59 && sec == 59
+// endOfDay returns the last second of the day y-m-d in loc, normalized as
+// startOfDay normalizes it: the second before the next day begins. Where a
+// clock falls back at midnight (America/Santiago), 23:59:59 happens twice
+// and this is the later one; where it jumps over 23:59:59, this is the
+// second before the jump; for a day the clock skips, it is the last second
+// of the day before.
+func endOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	return startOfDay(y, m, d+1, loc).Add(-time.Second)
 }
 
 // zoneName names loc for a message: its IANA name, or the abbreviation in use

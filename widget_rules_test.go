@@ -475,3 +475,196 @@ func TestFormatTimeRemaining(t *testing.T) {
 		}
 	}
 }
+
+// walkDay is the brute-force definition the day boundaries must meet. It
+// walks the instants from well before day (a date, read at UTC midnight)
+// to well after it, a minute at a time and a second at a time through any
+// minute in which loc's date or offset changes, and returns the instant
+// after the last one at which loc's clock reads an earlier date (where the
+// day begins for good), and the last one at which it reads day or earlier
+// (where it ends).
+func walkDay(day time.Time, loc *time.Location) (start, end time.Time) {
+	next := day.AddDate(0, 0, 1)
+	var lastBefore, lastOn time.Time
+	read := func(t time.Time) (date time.Time, offset int) {
+		_, offset = t.In(loc).Zone()
+		y, m, d := t.Add(time.Duration(offset) * time.Second).UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), offset
+	}
+	note := func(t, date time.Time) {
+		if date.Before(day) {
+			lastBefore = t
+		}
+		if date.Before(next) {
+			lastOn = t
+		}
+	}
+	from, to := day.Add(-27*time.Hour), next.Add(27*time.Hour)
+	date, offset := read(from)
+	for t := from; t.Before(to); t = t.Add(time.Minute) {
+		laterDate, laterOffset := read(t.Add(time.Minute))
+		if laterDate.Equal(date) && laterOffset == offset {
+			note(t, date)
+		} else {
+			for s := t; s.Before(t.Add(time.Minute)); s = s.Add(time.Second) {
+				d, _ := read(s)
+				note(s, d)
+			}
+		}
+		date, offset = laterDate, laterOffset
+	}
+	return lastBefore.Add(time.Second), lastOn
+}
+
+// dayZone is a zone of the day-boundary tests with the days worth testing
+// in it beyond those of every zone.
+type dayZone struct {
+	loc  *time.Location
+	days []time.Time
+}
+
+func utcDay(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// daysAround returns the days from a-before to a+after.
+func daysAround(a time.Time, before, after int) []time.Time {
+	var out []time.Time
+	for i := -before; i <= after; i++ {
+		out = append(out, a.AddDate(0, 0, i))
+	}
+	return out
+}
+
+// transitionDays returns the days around every change of loc's offset in
+// year, found by reading the offset at every UTC midnight.
+func transitionDays(loc *time.Location, year int) []time.Time {
+	var out []time.Time
+	for d := utcDay(year, 1, 1); d.Year() == year; d = d.AddDate(0, 0, 1) {
+		_, a := d.In(loc).Zone()
+		_, b := d.AddDate(0, 0, 1).In(loc).Zone()
+		if a != b {
+			out = append(out, daysAround(d, 1, 2)...)
+		}
+	}
+	return out
+}
+
+// dayTestZones are the zones of the day-boundary tests: clocks that change
+// at midnight, that fall back across it, that skip a whole day, that move
+// by half an hour or by two, and two made-up ones whose transitions cross
+// midnight whatever the tz database says.
+func dayTestZones(t *testing.T) map[string]dayZone {
+	zones := map[string]dayZone{}
+	add := func(name string, loc *time.Location, days ...time.Time) {
+		days = append(days, transitionDays(loc, 2024)...)
+		days = append(days, transitionDays(loc, 2027)...)
+		zones[name] = dayZone{loc, days}
+	}
+	for _, name := range []string{"UTC", "America/New_York", "Asia/Kolkata", "Pacific/Pago_Pago", "Australia/Lord_Howe",
+		"Europe/Dublin", "Antarctica/Troll", "America/Santiago", "America/Havana", "Asia/Beirut"} {
+		add(name, mustLoadLocation(t, name))
+	}
+	// Samoa and the Line Islands crossed the date line, skipping a day.
+	add("Pacific/Apia", mustLoadLocation(t, "Pacific/Apia"), daysAround(utcDay(2011, 12, 30), 2, 2)...)
+	add("Pacific/Kiritimati", mustLoadLocation(t, "Pacific/Kiritimati"), daysAround(utcDay(1994, 12, 31), 2, 2)...)
+	// Until 2011 Newfoundland fell back at 00:01, to 23:01 of the day before.
+	add("America/St_Johns", mustLoadLocation(t, "America/St_Johns"), daysAround(utcDay(2010, 11, 7), 2, 2)...)
+	// Alaska changed sides of the date line in 1867, living a day twice.
+	add("America/Juneau", mustLoadLocation(t, "America/Juneau"), daysAround(utcDay(1867, 10, 18), 2, 2)...)
+	// Clocks go from 23:30 (-03:00) to 00:30 (-02:00) on 2027-03-14, and
+	// back from 00:30 to 23:30 of the day before on 2027-11-07.
+	cross, err := time.LoadLocationFromTZData("Test/AcrossMidnight", tzifWithRule("AAA3BBB,M3.2.0/23:30,M11.1.0/0:30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("Test/AcrossMidnight", cross)
+	// Clocks go from 24:00 to 01:00 and back from 01:00 to 24:00 of the day before, as Havana's do.
+	midnight, err := time.LoadLocationFromTZData("Test/Midnight", tzifWithRule("AAA3BBB,M3.2.0/24,M11.1.0/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("Test/Midnight", midnight)
+	return zones
+}
+
+// The start and the end of a day, and the list filter's bounds for it,
+// against walking the clock: in every test zone, on the first and last
+// days of months and years (2100-01-01 included), leap days (2096 is a leap
+// year, 2100 is not), the last UTC day of leap years a zone's rule serves,
+// and the days around every change of the clock. The dates are also given
+// as time.Date normalizes them (day 0 of the next month, day 366 of the
+// year, 2100-02-29 for 2100-03-01), as callers that count days do.
+func TestDayBoundsAgainstWalkingTheClock(t *testing.T) {
+	var common []time.Time
+	for m := time.January; m <= time.December; m++ {
+		common = append(common, utcDay(2099, m, 1), utcDay(2099, m, 1).AddDate(0, 0, -1))
+	}
+	common = append(common, utcDay(2100, 1, 1), utcDay(2026, 12, 31), utcDay(2027, 1, 1),
+		utcDay(2096, 2, 28), utcDay(2096, 2, 29), utcDay(2096, 3, 1), utcDay(2100, 2, 28), utcDay(2100, 3, 1),
+		utcDay(2040, 12, 30), utcDay(2040, 12, 31), utcDay(2041, 1, 1), utcDay(2096, 12, 31), utcDay(2097, 1, 1),
+		utcDay(1000, 1, 1), utcDay(9999, 12, 30))
+	checked, moved, empty := 0, 0, 0
+	for name, z := range dayTestZones(t) {
+		for _, day := range append(slices.Clone(common), z.days...) {
+			y, m, d := day.Date()
+			wantStart, wantEnd := walkDay(day, z.loc)
+			yearDay := day.YearDay()
+			monthEnd := day.AddDate(0, 1, -d).Day()    // days in m
+			monthBefore := day.AddDate(0, 0, -d).Day() // days in the month before
+			for _, at := range []struct {
+				y int
+				m time.Month
+				d int
+			}{{y, m, d}, {y, time.January, yearDay}, {y, m + 1, d - monthEnd}, {y, m - 1, d + monthBefore}} {
+				start, end := startOfDay(at.y, at.m, at.d, z.loc), endOfDay(at.y, at.m, at.d, z.loc)
+				if !start.Equal(wantStart) || !end.Equal(wantEnd) || start.Location() != z.loc || end.Location() != z.loc {
+					t.Errorf("%s %s as (%d, %d, %d): day from %v to %v, want from %v to %v",
+						name, day.Format(time.DateOnly), at.y, at.m, at.d, start, end, wantStart.In(z.loc), wantEnd.In(z.loc))
+				}
+			}
+			f := WidgetListParams{DeadlineAfter: Date{y, m, d}, DeadlineBefore: Date{y, m, d}}.Filter(testNow, z.loc)
+			if !f.DeadlineFrom.Equal(wantStart) || !f.DeadlineTo.Equal(wantEnd) || f.DeadlineFrom.Location() != time.UTC {
+				t.Errorf("%s %s: filter selects deadlines from %v to %v, want from %v to %v",
+					name, day.Format(time.DateOnly), f.DeadlineFrom, f.DeadlineTo, wantStart.UTC(), wantEnd.UTC())
+			}
+			checked++
+			if h, mi, s := wantStart.In(z.loc).Clock(); h != 0 || mi != 0 || s != 0 {
+				moved++
+			}
+			if wantEnd.Before(wantStart) {
+				empty++
+			}
+		}
+	}
+	// The zones have days that do not begin at midnight, and days that
+	// never happen, whatever the tz database's version.
+	if moved == 0 || empty < 2 {
+		t.Fatalf("of %d days, %d begin other than at midnight and %d are skipped", checked, moved, empty)
+	}
+	t.Logf("%d days, %d begin other than at midnight, %d are skipped", checked, moved, empty)
+}
+
+// Days whose length the tz database has long settled: the test zones hold
+// what the table test is meant to exercise.
+func TestDayLengthsOfKnownClockChanges(t *testing.T) {
+	for _, tc := range []struct {
+		zone string
+		day  time.Time
+		long time.Duration
+	}{
+		{"Pacific/Apia", utcDay(2011, 12, 30), 0},
+		{"Pacific/Kiritimati", utcDay(1994, 12, 31), 0},
+		{"America/Santiago", utcDay(2024, 4, 6), 25 * time.Hour}, // 24:00 back to 23:00
+		{"America/Santiago", utcDay(2024, 9, 8), 23 * time.Hour}, // begins at 01:00
+		{"America/Havana", utcDay(2024, 3, 10), 23 * time.Hour},  // begins at 01:00
+		{"Asia/Beirut", utcDay(2024, 10, 26), 25 * time.Hour},    // 24:00 back to 23:00
+		{"Australia/Lord_Howe", utcDay(2024, 4, 7), 24*time.Hour + 30*time.Minute},
+		{"America/St_Johns", utcDay(2010, 11, 6), 25 * time.Hour}, // holds the first minute of the 7th
+		{"America/Juneau", utcDay(1867, 10, 18), 48 * time.Hour},  // lived twice
+	} {
+		loc := mustLoadLocation(t, tc.zone)
+		y, m, d := tc.day.Date()
+		if got := endOfDay(y, m, d, loc).Sub(startOfDay(y, m, d, loc)) + time.Second; got != tc.long {
+			t.Errorf("%s %s lasts %v, want %v", tc.zone, tc.day.Format(time.DateOnly), got, tc.long)
+		}
+	}
+}

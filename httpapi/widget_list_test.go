@@ -5,6 +5,7 @@ package httpapi_test
 // document by the harness.
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"widgetapi"
 	"widgetapi/internal/testdb"
 )
 
@@ -347,6 +349,64 @@ func TestWidgetListCursorKeepsItsInstant(t *testing.T) {
 		}
 		if got := itemNames(t, mustJSON(t, e, reader, "?cursor="+cursor)); !slices.Equal(got, []string{"w5"}) {
 			t.Fatalf("the cursor continues with %v, want [w5]", got)
+		}
+	})
+}
+
+// deadline_after on the first of a month once answered every widget (its
+// bound was the end of day 0 of the month): with 2,000 widgets due over a
+// year, each first of a month, the day after it, and the last day of the
+// month before it as deadline_before, in any format, select the widgets due
+// on that side of the day, in the server's zone.
+func TestWidgetListDeadlineDaysAtTheStartOfAMonth(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		for _, zone := range []string{"UTC", "America/New_York"} {
+			t.Run(zone, func(t *testing.T) {
+				loc, err := time.LoadLocation(zone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := newEnv(t, engine, func(o *envOptions) { o.cfg.Location = loc })
+				token := e.admin("admin@example.com")
+				owner := e.user("admin@example.com")
+				const n = 2000
+				due := make([]string, n)
+				var ws []*widgetapi.Widget
+				for i := range n {
+					deadline := time.Date(2099, 1, 1+i*365/n, 23, 59, 59, 0, loc)
+					due[i] = deadline.Format(time.DateOnly)
+					ws = append(ws, &widgetapi.Widget{Name: fmt.Sprintf("w%04d", i), InfoURL: "https://example.com",
+						CreatedAt: startTime, Deadline: deadline, Owner: widgetapi.WidgetOwner{ID: owner.ID}})
+				}
+				if _, err := e.store.CreateWidgets(context.Background(), ws); err != nil {
+					t.Fatal(err)
+				}
+				for m := time.February; m <= time.December+1; m++ {
+					first := time.Date(2099, m, 1, 0, 0, 0, 0, time.UTC)
+					for _, tc := range []struct {
+						param, value string
+						keep         func(day string) bool
+					}{
+						{"deadline_after", first.Format(time.DateOnly), func(d string) bool { return d >= first.Format(time.DateOnly) }},
+						{"deadline_after", first.Format("01/02/2006"), func(d string) bool { return d >= first.Format(time.DateOnly) }},
+						{"deadline_after", first.AddDate(0, 0, 1).Format("Jan 2 2006"), func(d string) bool { return d > first.Format(time.DateOnly) }},
+						{"deadline_before", first.AddDate(0, 0, -1).Format(time.DateOnly), func(d string) bool { return d < first.Format(time.DateOnly) }},
+						{"deadline_before", first.Format(time.RFC3339), func(d string) bool { return d <= first.Format(time.DateOnly) }},
+					} {
+						var want []string
+						for i, d := range due {
+							if tc.keep(d) {
+								want = append(want, ws[i].Name)
+							}
+						}
+						query := "?per_page=5&" + tc.param + "=" + url.QueryEscape(tc.value)
+						body, res := listPage(t, e, token, query)
+						if got := res.Header.Get("Total-Count"); got != fmt.Sprint(len(want)) || !slices.Equal(itemNames(t, body), want[:min(5, len(want))]) {
+							t.Errorf("%s: Total-Count %s, items %v; want %d, %v", query, got, itemNames(t, body), len(want), want[:min(5, len(want))])
+						}
+					}
+				}
+			})
 		}
 	})
 }
