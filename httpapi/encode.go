@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"widgetapi"
@@ -117,11 +119,11 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 		if !opts.patch {
 			return nil, nil, unsupportedType(mediaType, opts.patch)
 		}
-		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
+		err = decodeJSON(r.Body, names, opts, values, bad)
 	case "application/json":
-		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
+		err = decodeJSON(r.Body, names, opts, values, bad)
 	case "application/x-www-form-urlencoded":
-		err = decodeForm(r.Body, r.ContentLength, names, values, bad)
+		err = decodeForm(r.Body, names, values, bad)
 	case "multipart/form-data":
 		err = decodeMultipart(r.Body, params["boundary"], names, values, bad)
 	case "":
@@ -171,12 +173,14 @@ var errTooManyFields = widgetapi.Invalid(map[string]string{
 // once and checked whole by encoding/json, which allocates nothing for
 // that; then only the named values are decoded, so a huge unknown value or a
 // flood of keys costs no more than the body itself.
-func decodeJSON(body io.Reader, size int64, names []string, opts decodeOptions, out, bad map[string]string) error {
+func decodeJSON(body io.Reader, names []string, opts decodeOptions, out, bad map[string]string) error {
 	bools := opts.bools
-	b, err := readBody(body, size)
+	buf, size, err := readBody(body)
+	defer releaseBody(buf)
 	if err != nil {
 		return err
 	}
+	b := (*buf)[:size]
 	// json.Unmarshal checks the whole input before it calls UnmarshalJSON.
 	if err := json.Unmarshal(b, new(skipJSON)); err != nil {
 		return err
@@ -311,21 +315,89 @@ func endOfValue(b []byte, i int) int {
 	return j
 }
 
-// readBody reads the whole body, already capped at MaxBodyBytes, into one
-// buffer sized from its Content-Length when that is known.
-func readBody(body io.Reader, size int64) ([]byte, error) {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), MaxBodyBytes)+bytes.MinRead))
-	_, err := buf.ReadFrom(body)
-	return buf.Bytes(), err
+// Request bodies are read into buffers that grow with the bytes received,
+// never sized from Content-Length: a client that announces a mebibyte and
+// sends ten bytes holds one small buffer while the server waits for the
+// rest, whatever it announced. The buffers are recycled, one pool per power
+// of two from minBodyBuffer to MaxBodyBytes, so that reading a body
+// allocates nothing once the pools hold a buffer of its size, and a burst
+// of large bodies leaves behind no more than the pools keep until the
+// collector empties them.
+const (
+	bodyClasses   = 11
+	minBodyBuffer = MaxBodyBytes >> (bodyClasses - 1) // 1 KiB
+)
+
+var requestBuffers [bodyClasses]sync.Pool
+
+// takeBuffer returns a buffer of minBodyBuffer << class bytes.
+func takeBuffer(class int) *[]byte {
+	if b, ok := requestBuffers[class].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, minBodyBuffer<<class)
+	return &b
+}
+
+// releaseBody gives a buffer of readBody back; nothing may use its bytes
+// afterwards.
+func releaseBody(b *[]byte) {
+	requestBuffers[bits.Len(uint(len(*b)/minBodyBuffer))-1].Put(b)
+}
+
+// readBody reads the whole body, already capped at MaxBodyBytes, into a
+// pooled buffer that is doubled only when the bytes received have filled
+// it. The body is buf[:n]; give buf back with releaseBody, on error too.
+func readBody(body io.Reader) (buf *[]byte, n int, err error) {
+	buf = takeBuffer(0)
+	for class := 0; ; {
+		if n == len(*buf) {
+			if n == MaxBodyBytes {
+				return buf, n, endAtTheCap(body)
+			}
+			class++
+			bigger := takeBuffer(class)
+			copy(*bigger, (*buf)[:n])
+			releaseBody(buf)
+			buf = bigger
+		}
+		m, rerr := body.Read((*buf)[n:])
+		n += m
+		switch {
+		case rerr == io.EOF:
+			return buf, n, nil
+		case rerr != nil:
+			return buf, n, rerr
+		}
+	}
+}
+
+// endAtTheCap reads past a body that has filled MaxBodyBytes: its end is
+// fine, one more byte makes it too large.
+func endAtTheCap(body io.Reader) error {
+	var probe [1]byte
+	for {
+		m, err := body.Read(probe[:])
+		switch {
+		case m > 0:
+			return &http.MaxBytesError{Limit: MaxBodyBytes}
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
 }
 
 // decodeForm reads an application/x-www-form-urlencoded body, keeping the
 // first value of each named field, as url.ParseQuery and ParseForm would.
-func decodeForm(body io.Reader, size int64, names []string, out, bad map[string]string) error {
-	rest, err := readBody(body, size)
+func decodeForm(body io.Reader, names []string, out, bad map[string]string) error {
+	buf, size, err := readBody(body)
+	defer releaseBody(buf)
 	if err != nil {
 		return err
 	}
+	rest := (*buf)[:size]
 	for n := 1; len(rest) > 0; n++ {
 		if n > MaxBodyFields {
 			return errTooManyFields
