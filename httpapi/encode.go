@@ -99,9 +99,10 @@ func decodeBools(w http.ResponseWriter, r *http.Request, names ...string) (f map
 	return f, bad, nil
 }
 
-// decode reads the named fields of a body, as opts says.
+// decode reads the named fields of a body, as opts says. Reading it takes
+// part in the server's count of body reads, which may refuse an anonymous
+// request when too many are being read already.
 func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeOptions) (f map[string]string, bad map[string]string, err error) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
 	var params map[string]string
@@ -114,28 +115,40 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 	}
 	values := make(map[string]string, len(names))
 	bad = map[string]string{}
+	var read func(body io.Reader) error
 	switch mediaType {
 	case "application/merge-patch+json":
 		if !opts.patch {
 			return nil, nil, unsupportedType(mediaType, opts.patch)
 		}
-		err = decodeJSON(r.Body, names, opts, values, bad)
+		fallthrough
 	case "application/json":
-		err = decodeJSON(r.Body, names, opts, values, bad)
+		read = func(body io.Reader) error { return decodeJSON(body, names, opts, values, bad) }
 	case "application/x-www-form-urlencoded":
-		err = decodeForm(r.Body, names, values, bad)
+		read = func(body io.Reader) error { return decodeForm(body, names, values, bad) }
 	case "multipart/form-data":
-		err = decodeMultipart(r.Body, params["boundary"], names, values, bad)
+		read = func(body io.Reader) error { return decodeMultipart(body, params["boundary"], names, values, bad) }
 	case "":
-		// No content type is fine for an empty body: every field is missing.
-		var n int64
-		n, err = io.Copy(io.Discard, io.LimitReader(r.Body, 1))
-		if err == nil && n > 0 {
-			return nil, nil, unsupportedType("", opts.patch)
+		read = func(body io.Reader) error {
+			// No content type is fine for an empty body: every field is missing.
+			n, err := io.Copy(io.Discard, io.LimitReader(body, 1))
+			if err == nil && n > 0 {
+				return unsupportedType("", opts.patch)
+			}
+			return err
 		}
 	default:
 		return nil, nil, unsupportedType(mediaType, opts.patch)
 	}
+	if r.Body != http.NoBody {
+		done, err := bodyReadsOf(r.Context()).start(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer done()
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	err = read(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -20,6 +20,7 @@ const (
 	codeHeaderFields = "header_fields" // the request's header fields are too large (431)
 	codeNoToken      = "no_token"      // no Authorization header (401)
 	codeNotReady     = "not_ready"     // /readyz: the database does not answer (503)
+	codeBusy         = "busy"          // too many anonymous bodies are being read (503)
 	codePanic        = "panic"         // a handler panicked; the panic is logged already (500)
 	codeCanceled     = widgetapi.ECANCELED
 )
@@ -77,6 +78,7 @@ var answers = map[string]answer{
 	codeCanceled:            {status: StatusClientClosedRequest},
 	widgetapi.EUNAVAILABLE:  {status: http.StatusServiceUnavailable, retry: true, log: "unavailable", level: slog.LevelError},
 	codeNotReady:            {status: http.StatusServiceUnavailable, shape: healthShape, retry: true, log: "not ready", level: slog.LevelWarn},
+	codeBusy:                {status: http.StatusServiceUnavailable, retry: true},
 	widgetapi.EINTERNAL:     {status: http.StatusInternalServerError, log: "internal error", level: slog.LevelError, fixed: "Internal error."},
 	codePanic:               {status: http.StatusInternalServerError, fixed: "Internal error."},
 }

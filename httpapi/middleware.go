@@ -19,12 +19,31 @@ import (
 	"widgetapi"
 )
 
-type requestIDKey struct{}
+type requestKey struct{}
+
+// requestScope is what the server gives each request it serves: the
+// request's id, for log lines, and the count of body reads, which decode
+// takes part in.
+type requestScope struct {
+	id     string
+	bodies *bodyReads
+}
 
 // requestID is the id of the request being served, for log lines.
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if rs, ok := ctx.Value(requestKey{}).(*requestScope); ok {
+		return rs.id
+	}
+	return ""
+}
+
+// bodyReadsOf is the count of body reads of the server serving ctx's
+// request; nil outside a Server.
+func bodyReadsOf(ctx context.Context) *bodyReads {
+	if rs, ok := ctx.Value(requestKey{}).(*requestScope); ok {
+		return rs.bodies
+	}
+	return nil
 }
 
 // responseRecorder remembers the status and size of a response.
@@ -83,7 +102,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.inFlight.Inc()
 			defer s.Metrics.inFlight.Dec()
 		}
-		ctx = context.WithValue(ctx, requestIDKey{}, id)
+		ctx = context.WithValue(ctx, requestKey{}, &requestScope{id: id, bodies: s.bodies})
 		// What the audit log records of a change's origin.
 		ctx = widgetapi.NewContextWithRequest(ctx, widgetapi.RequestInfo{ID: id, Address: s.clientAddr(r).String(), Source: widgetapi.SourceAPI})
 		r = r.WithContext(ctx)
