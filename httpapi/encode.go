@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -153,6 +154,10 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, nil, errTooLarge
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout, not the client's doing.
+			return nil, nil, errBodyTimeout
 		}
 		var domainErr *widgetapi.Error
 		if errors.As(err, &domainErr) {

@@ -51,6 +51,25 @@ type responseRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// aborted: the response is not to be sent (see abort).
+	aborted bool
+}
+
+// abort records status as the answer to a request whose client has gone,
+// and sends nothing: once the request is logged, observe closes the
+// connection without an answer, as http.ErrAbortHandler does. A status
+// such as 499 is for the log and the metrics only; a client that merely
+// half-closed its side of the connection may still be reading, and must
+// not get it.
+func abort(w http.ResponseWriter, status int) {
+	rec, ok := w.(*responseRecorder)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	if rec.status == 0 {
+		rec.status = status
+	}
+	rec.aborted = true
 }
 
 func (rw *responseRecorder) WriteHeader(status int) {
@@ -142,6 +161,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			n++
 		}
 		s.logger.LogAttrs(r.Context(), level, "request", attrs[:n]...)
+		if rec.aborted {
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 

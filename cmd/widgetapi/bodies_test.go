@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +164,43 @@ func TestHeldBodiesCostTheServerLittleMemory(t *testing.T) {
 			return procMemory(t, pid, "VmRSS")-start <= maxKept
 		})
 		t.Logf("RSS once the connections closed: %d MiB", procMemory(t, pid, "VmRSS")>>20)
+	})
+}
+
+// A body that stalls past the server's read timeout (15 s) gets a JSON 408
+// and the connection is closed, never the 499 the server once sent to
+// such a client, still connected and waiting, with the timeouts serve
+// runs with: the write timeout leaves the 408 time to go out.
+func TestAStalledUploadIsAnswered408(t *testing.T) {
+	eachEngine(t, func(t *testing.T, c *cli) {
+		s := c.serve()
+		code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("stall@example.com", "password1"))
+		if code != http.StatusCreated {
+			t.Fatalf("register: %d %v", code, body)
+		}
+		addr := strings.TrimPrefix(s.URL, "http://")
+		held := append(openHeldBodies(t, addr, "/api/v1/auth/login", "", 3),
+			openHeldBodies(t, addr, "/api/v1/auth/password", body["access_token"].(string), 3)...)
+		var wg sync.WaitGroup
+		for _, conn := range held {
+			wg.Go(func() {
+				_ = conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
+				br := bufio.NewReader(conn)
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(res.Body)
+				var m map[string]any
+				if res.StatusCode != http.StatusRequestTimeout || !res.Close || json.Unmarshal(b, &m) != nil || m["message"] == nil {
+					t.Errorf("a stalled upload: %s, Connection %q, %s", res.Status, res.Header.Get("Connection"), b)
+				}
+				if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+					t.Errorf("the connection stayed open after the 408: %d, %v", n, err)
+				}
+			})
+		}
+		wg.Wait()
 	})
 }
