@@ -154,7 +154,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string
 	if a.fixed != "" {
 		msg = a.fixed
 	}
-	if a.log != "" {
+	if cause := overloadCause(code, err); cause != "" {
+		s.overloads.note(s.logger, r, cause, s.Now())
+		markOverload(w)
+	} else if a.log != "" {
 		s.logger.Log(r.Context(), a.level, a.log, "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", requestID(r.Context()))
 	}

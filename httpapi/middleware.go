@@ -53,6 +53,16 @@ type responseRecorder struct {
 	bytes  int64
 	// aborted: the response is not to be sent (see abort).
 	aborted bool
+	// overload: the response refuses the request for overload (see
+	// overloadLog), which the request's line does not log as an error.
+	overload bool
+}
+
+// markOverload records that w refuses its request for overload.
+func markOverload(w http.ResponseWriter) {
+	if rec, ok := w.(*responseRecorder); ok {
+		rec.overload = true
+	}
 }
 
 // abort records status as the answer to a request whose client has gone,
@@ -140,7 +150,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.observe(r.Method, route, rec.status, elapsed)
 		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		if rec.status >= 500 && !rec.overload {
 			level = slog.LevelError
 		}
 		attrs := [...]slog.Attr{

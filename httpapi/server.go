@@ -67,6 +67,8 @@ type Server struct {
 	handler http.Handler
 	cursors *cursorCodec
 	bodies  *bodyReads
+	// overloads logs the refusals for overload, sampled.
+	overloads overloadLog
 }
 
 // New checks cfg and returns a Server with every route registered.
