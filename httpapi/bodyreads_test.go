@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,16 +27,8 @@ func (e *env) holdBody(path, token string, sent int) net.Conn {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { c.Close() })
-	var b strings.Builder
-	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: widgetapi.test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
-		path, httpapi.MaxBodyBytes)
-	if token != "" {
-		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", token)
-	}
-	b.WriteString("\r\n")
 	body := `{"email":"` + strings.Repeat("a", max(sent, 10)-10)
-	b.WriteString(body[:sent])
-	if _, err := c.Write([]byte(b.String())); err != nil {
+	if _, err := io.WriteString(c, rawRequest(path, token, "application/json", body[:sent])); err != nil {
 		e.t.Fatal(err)
 	}
 	return c

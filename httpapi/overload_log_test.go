@@ -24,6 +24,35 @@ func severe(lines []map[string]any) []map[string]any {
 	return out
 }
 
+// heldGate starts a server logging to the returned buffer, whose bcrypt
+// gate has one slot and room for queue waiting, registers email, and takes
+// the slot until the test ends: every password check waits, or past queue
+// is refused.
+func heldGate(t *testing.T, engine testdb.Engine, queue int, email string) (*env, *admission.Gate, *testlog.Buffer) {
+	t.Helper()
+	logs := &testlog.Buffer{}
+	g := admission.New(admission.Config{Slots: 1, MaxQueue: queue})
+	e := newEnv(t, engine, func(o *envOptions) { o.logs, o.gate = logs, g })
+	e.register(email, "password1")
+	hold, err := g.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hold)
+	return e, g, logs
+}
+
+// requestLines counts the request lines of a log with status.
+func requestLines(lines []map[string]any, status int) int {
+	n := 0
+	for _, l := range lines {
+		if l["msg"] == "request" && l["status"] == float64(status) {
+			n++
+		}
+	}
+	return n
+}
+
 // Refusals for overload are logged at WARN, the first of each cause in a
 // second with the count of those left out since; each request's line
 // stays, at INFO. Each refusal by the bcrypt gate once wrote two ERROR
@@ -33,23 +62,14 @@ func severe(lines []map[string]any) []map[string]any {
 // their bound, a cause of its own.
 func TestOverloadIsLoggedOnceASecondPerCause(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		logs := &testlog.Buffer{}
-		g := admission.New(admission.Config{Slots: 1, MaxQueue: 1})
-		e := newEnv(t, engine, func(o *envOptions) { o.logs, o.gate = logs, g })
-		e.register("flood@example.com", "password1")
-		hold, err := g.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		queued := make(chan struct{})
+		e, g, logs := heldGate(t, engine, 1, "flood@example.com")
+		// The queue's one place taken too: every login is refused at once.
 		go func() {
 			if release, err := g.Acquire(context.Background()); err == nil {
 				release()
 			}
-			close(queued)
 		}()
 		awaitGate(t, g, 1)
-		defer func() { hold(); <-queued }()
 
 		login := request{Method: "POST", Path: "/api/v1/auth/login",
 			Form: url.Values{"email": {"flood@example.com"}, "password": {"password1"}}}
@@ -69,13 +89,7 @@ func TestOverloadIsLoggedOnceASecondPerCause(t *testing.T) {
 			warned[0]["cause"] != "password hashing" || warned[0]["suppressed"] != float64(0) {
 			t.Fatalf("%d refusals in one second logged at WARN and above as %v; want one overloaded line", flood, warned)
 		}
-		requests := 0
-		for _, l := range lines {
-			if l["msg"] == "request" && l["status"] == float64(http.StatusServiceUnavailable) {
-				requests++
-			}
-		}
-		if requests != flood {
+		if requests := requestLines(lines, http.StatusServiceUnavailable); requests != flood {
 			t.Fatalf("%d request lines for %d refusals", requests, flood)
 		}
 

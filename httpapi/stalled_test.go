@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"widgetapi/admission"
 	"widgetapi/httpapi"
 	"widgetapi/internal/testdb"
 	"widgetapi/internal/testlog"
@@ -72,13 +70,7 @@ func TestAStalledBodyIsAnswered408(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		logged := 0
-		for _, l := range logs.Lines(t) {
-			if l["msg"] == "request" && l["status"] == float64(http.StatusRequestTimeout) {
-				logged++
-			}
-		}
-		if logged != conns {
+		if logged := requestLines(logs.Lines(t), http.StatusRequestTimeout); logged != conns {
 			t.Errorf("%d requests logged with status 408, want %d", logged, conns)
 		}
 	})
@@ -126,15 +118,7 @@ func stallAndRead(addr, req string) error {
 // 499. Twenty logins waiting for a bcrypt slot at once.
 func TestAClientThatHalfClosesNeverReads499(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		logs := &testlog.Buffer{}
-		g := admission.New(admission.Config{Slots: 1, MaxQueue: 100})
-		e := newEnv(t, engine, func(o *envOptions) { o.logs, o.gate = logs, g })
-		e.register("halfclose@example.com", "password1")
-		hold, err := g.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer hold()
+		e, g, logs := heldGate(t, engine, 100, "halfclose@example.com")
 
 		const conns = 20
 		body := "email=halfclose%40example.com&password=password1"
@@ -169,13 +153,7 @@ func TestAClientThatHalfClosesNeverReads499(t *testing.T) {
 		}
 		wg.Wait()
 		awaitGate(t, g, 0)
-		logged := 0
-		for _, l := range logs.Lines(t) {
-			if l["msg"] == "request" && l["status"] == float64(httpapi.StatusClientClosedRequest) {
-				logged++
-			}
-		}
-		if logged != conns {
+		if logged := requestLines(logs.Lines(t), httpapi.StatusClientClosedRequest); logged != conns {
 			t.Errorf("%d requests logged with status 499, want %d", logged, conns)
 		}
 		metrics := string(e.do(request{Method: "GET", Path: "/metrics"}).Body)
