@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"widgetapi"
@@ -97,9 +100,10 @@ func decodeBools(w http.ResponseWriter, r *http.Request, names ...string) (f map
 	return f, bad, nil
 }
 
-// decode reads the named fields of a body, as opts says.
+// decode reads the named fields of a body, as opts says. Reading it takes
+// part in the server's count of body reads, which may refuse an anonymous
+// request when too many are being read already.
 func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeOptions) (f map[string]string, bad map[string]string, err error) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct := r.Header.Get("Content-Type")
 	var mediaType string
 	var params map[string]string
@@ -112,32 +116,48 @@ func decode(w http.ResponseWriter, r *http.Request, names []string, opts decodeO
 	}
 	values := make(map[string]string, len(names))
 	bad = map[string]string{}
+	var read func(body io.Reader) error
 	switch mediaType {
 	case "application/merge-patch+json":
 		if !opts.patch {
 			return nil, nil, unsupportedType(mediaType, opts.patch)
 		}
-		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
+		fallthrough
 	case "application/json":
-		err = decodeJSON(r.Body, r.ContentLength, names, opts, values, bad)
+		read = func(body io.Reader) error { return decodeJSON(body, names, opts, values, bad) }
 	case "application/x-www-form-urlencoded":
-		err = decodeForm(r.Body, r.ContentLength, names, values, bad)
+		read = func(body io.Reader) error { return decodeForm(body, names, values, bad) }
 	case "multipart/form-data":
-		err = decodeMultipart(r.Body, params["boundary"], names, values, bad)
+		read = func(body io.Reader) error { return decodeMultipart(body, params["boundary"], names, values, bad) }
 	case "":
-		// No content type is fine for an empty body: every field is missing.
-		var n int64
-		n, err = io.Copy(io.Discard, io.LimitReader(r.Body, 1))
-		if err == nil && n > 0 {
-			return nil, nil, unsupportedType("", opts.patch)
+		read = func(body io.Reader) error {
+			// No content type is fine for an empty body: every field is missing.
+			n, err := io.Copy(io.Discard, io.LimitReader(body, 1))
+			if err == nil && n > 0 {
+				return unsupportedType("", opts.patch)
+			}
+			return err
 		}
 	default:
 		return nil, nil, unsupportedType(mediaType, opts.patch)
 	}
+	if r.Body != http.NoBody {
+		done, err := bodyReadsOf(r.Context()).start(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer done()
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	err = read(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, nil, errTooLarge
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout, not the client's doing.
+			return nil, nil, errBodyTimeout
 		}
 		var domainErr *widgetapi.Error
 		if errors.As(err, &domainErr) {
@@ -171,12 +191,14 @@ var errTooManyFields = widgetapi.Invalid(map[string]string{
 // once and checked whole by encoding/json, which allocates nothing for
 // that; then only the named values are decoded, so a huge unknown value or a
 // flood of keys costs no more than the body itself.
-func decodeJSON(body io.Reader, size int64, names []string, opts decodeOptions, out, bad map[string]string) error {
+func decodeJSON(body io.Reader, names []string, opts decodeOptions, out, bad map[string]string) error {
 	bools := opts.bools
-	b, err := readBody(body, size)
+	buf, size, err := readBody(body)
+	defer releaseBody(buf)
 	if err != nil {
 		return err
 	}
+	b := (*buf)[:size]
 	// json.Unmarshal checks the whole input before it calls UnmarshalJSON.
 	if err := json.Unmarshal(b, new(skipJSON)); err != nil {
 		return err
@@ -311,21 +333,89 @@ func endOfValue(b []byte, i int) int {
 	return j
 }
 
-// readBody reads the whole body, already capped at MaxBodyBytes, into one
-// buffer sized from its Content-Length when that is known.
-func readBody(body io.Reader, size int64) ([]byte, error) {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), MaxBodyBytes)+bytes.MinRead))
-	_, err := buf.ReadFrom(body)
-	return buf.Bytes(), err
+// Request bodies are read into buffers that grow with the bytes received,
+// never sized from Content-Length: a client that announces a mebibyte and
+// sends ten bytes holds one small buffer while the server waits for the
+// rest, whatever it announced. The buffers are recycled, one pool per power
+// of two from minBodyBuffer to MaxBodyBytes, so that reading a body
+// allocates nothing once the pools hold a buffer of its size, and a burst
+// of large bodies leaves behind no more than the pools keep until the
+// collector empties them.
+const (
+	bodyClasses   = 11
+	minBodyBuffer = MaxBodyBytes >> (bodyClasses - 1) // 1 KiB
+)
+
+var requestBuffers [bodyClasses]sync.Pool
+
+// takeBuffer returns a buffer of minBodyBuffer << class bytes.
+func takeBuffer(class int) *[]byte {
+	if b, ok := requestBuffers[class].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, minBodyBuffer<<class)
+	return &b
+}
+
+// releaseBody gives a buffer of readBody back; nothing may use its bytes
+// afterwards.
+func releaseBody(b *[]byte) {
+	requestBuffers[bits.Len(uint(len(*b)/minBodyBuffer))-1].Put(b)
+}
+
+// readBody reads the whole body, already capped at MaxBodyBytes, into a
+// pooled buffer that is doubled only when the bytes received have filled
+// it. The body is buf[:n]; give buf back with releaseBody, on error too.
+func readBody(body io.Reader) (buf *[]byte, n int, err error) {
+	buf = takeBuffer(0)
+	for class := 0; ; {
+		if n == len(*buf) {
+			if n == MaxBodyBytes {
+				return buf, n, endAtTheCap(body)
+			}
+			class++
+			bigger := takeBuffer(class)
+			copy(*bigger, (*buf)[:n])
+			releaseBody(buf)
+			buf = bigger
+		}
+		m, rerr := body.Read((*buf)[n:])
+		n += m
+		switch {
+		case rerr == io.EOF:
+			return buf, n, nil
+		case rerr != nil:
+			return buf, n, rerr
+		}
+	}
+}
+
+// endAtTheCap reads past a body that has filled MaxBodyBytes: its end is
+// fine, one more byte makes it too large.
+func endAtTheCap(body io.Reader) error {
+	var probe [1]byte
+	for {
+		m, err := body.Read(probe[:])
+		switch {
+		case m > 0:
+			return &http.MaxBytesError{Limit: MaxBodyBytes}
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
 }
 
 // decodeForm reads an application/x-www-form-urlencoded body, keeping the
 // first value of each named field, as url.ParseQuery and ParseForm would.
-func decodeForm(body io.Reader, size int64, names []string, out, bad map[string]string) error {
-	rest, err := readBody(body, size)
+func decodeForm(body io.Reader, names []string, out, bad map[string]string) error {
+	buf, size, err := readBody(body)
+	defer releaseBody(buf)
 	if err != nil {
 		return err
 	}
+	rest := (*buf)[:size]
 	for n := 1; len(rest) > 0; n++ {
 		if n > MaxBodyFields {
 			return errTooManyFields

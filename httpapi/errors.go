@@ -16,17 +16,20 @@ const (
 	codeNoRoute      = "no_route"      // no route has this path (404)
 	codeMethod       = "method"        // the path exists under other methods (405)
 	codeTooLarge     = "too_large"     // the body is over MaxBodyBytes (413)
+	codeBodyTimeout  = "body_timeout"  // the body did not arrive within the server's read timeout (408)
 	codeMediaType    = "media_type"    // an unknown content type (415)
 	codeHeaderFields = "header_fields" // the request's header fields are too large (431)
 	codeNoToken      = "no_token"      // no Authorization header (401)
 	codeNotReady     = "not_ready"     // /readyz: the database does not answer (503)
+	codeBusy         = "busy"          // too many anonymous bodies are being read (503)
 	codePanic        = "panic"         // a handler panicked; the panic is logged already (500)
 	codeCanceled     = widgetapi.ECANCELED
 )
 
 // StatusClientClosedRequest is recorded, as nginx does, for a request whose
-// client hung up before the answer: no one reads it, and it is not the
-// server's failure.
+// client hung up before the answer: it is not the server's failure. It is
+// never sent: the connection is closed without an answer instead, since a
+// client that only half-closed its side may still be reading.
 const StatusClientClosedRequest = 499
 
 // bodyShape is one of the contract's error bodies.
@@ -71,12 +74,14 @@ var answers = map[string]answer{
 	widgetapi.ECONFLICT:     {status: http.StatusConflict, shape: failShape},
 	widgetapi.EPRECONDITION: {status: http.StatusPreconditionFailed, shape: failShape},
 	codeTooLarge:            {status: http.StatusRequestEntityTooLarge},
+	codeBodyTimeout:         {status: http.StatusRequestTimeout},
 	codeMediaType:           {status: http.StatusUnsupportedMediaType},
 	widgetapi.ETOOMANY:      {status: http.StatusTooManyRequests, retry: true},
 	codeHeaderFields:        {status: http.StatusRequestHeaderFieldsTooLarge},
 	codeCanceled:            {status: StatusClientClosedRequest},
 	widgetapi.EUNAVAILABLE:  {status: http.StatusServiceUnavailable, retry: true, log: "unavailable", level: slog.LevelError},
 	codeNotReady:            {status: http.StatusServiceUnavailable, shape: healthShape, retry: true, log: "not ready", level: slog.LevelWarn},
+	codeBusy:                {status: http.StatusServiceUnavailable, retry: true},
 	widgetapi.EINTERNAL:     {status: http.StatusInternalServerError, log: "internal error", level: slog.LevelError, fixed: "Internal error."},
 	codePanic:               {status: http.StatusInternalServerError, fixed: "Internal error."},
 }
@@ -90,12 +95,13 @@ func httpError(code, format string, args ...any) *widgetapi.Error {
 var (
 	errNoRoute = httpError(codeNoRoute, "The requested URL was not found on the server. "+
 		"If you entered the URL manually please check your spelling and try again.")
-	errMethod   = httpError(codeMethod, "The method is not allowed for the requested URL.")
-	errNoToken  = httpError(codeNoToken, "Unauthorized")
-	errTooLarge = httpError(codeTooLarge, "Request body is larger than %d bytes.", MaxBodyBytes)
-	errHeaders  = httpError(codeHeaderFields, "The request's header fields are larger than %d bytes.", MaxHeaderBytes)
-	errNotAdmin = widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator")
-	notReady    = "database unavailable"
+	errMethod      = httpError(codeMethod, "The method is not allowed for the requested URL.")
+	errNoToken     = httpError(codeNoToken, "Unauthorized")
+	errTooLarge    = httpError(codeTooLarge, "Request body is larger than %d bytes.", MaxBodyBytes)
+	errBodyTimeout = httpError(codeBodyTimeout, "The request body did not arrive in time.")
+	errHeaders     = httpError(codeHeaderFields, "The request's header fields are larger than %d bytes.", MaxHeaderBytes)
+	errNotAdmin    = widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator")
+	notReady       = "database unavailable"
 )
 
 type messageBody struct {
@@ -122,30 +128,45 @@ type RetryAfter interface {
 }
 
 // writeError answers with the status, headers and body that err's code
-// calls for. realm is the WWW-Authenticate realm of the route.
+// calls for. realm is the WWW-Authenticate realm of the route. A request
+// whose client has gone is not answered (see abort).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string, err error) {
 	var e *widgetapi.Error
 	if !errors.As(err, &e) {
 		e = &widgetapi.Error{Code: widgetapi.EINTERNAL, Err: err}
 	}
 	code := e.Code
-	if r.Context().Err() != nil {
+	if r.Context().Err() != nil && code != codeBodyTimeout {
 		// The client is gone: whatever failed, failed because of that.
+		// (A body that timed out ended the context too, but by the
+		// server's deadline: its client may still be there.)
 		code = codeCanceled
 	}
 	a, ok := answers[code]
 	if !ok {
 		code, a = widgetapi.EINTERNAL, answers[widgetapi.EINTERNAL]
 	}
+	if code == codeCanceled {
+		abort(w, a.status)
+		return
+	}
 	msg := widgetapi.ErrorMessage(e)
 	if a.fixed != "" {
 		msg = a.fixed
 	}
-	if a.log != "" {
+	if cause := overloadCause(code, err); cause != "" {
+		s.overloads.note(s.logger, r, cause, s.Now())
+		markOverload(w)
+	} else if a.log != "" {
 		s.logger.Log(r.Context(), a.level, a.log, "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", requestID(r.Context()))
 	}
 	h := w.Header()
+	if a.status == http.StatusRequestTimeout {
+		// RFC 9110 §15.5.9: the server closes the connection rather than
+		// wait on; the rest of the body will not be read.
+		h.Set("Connection", "close")
+	}
 	switch a.challenge {
 	case "":
 	case "-":

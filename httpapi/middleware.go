@@ -19,12 +19,31 @@ import (
 	"widgetapi"
 )
 
-type requestIDKey struct{}
+type requestKey struct{}
+
+// requestScope is what the server gives each request it serves: the
+// request's id, for log lines, and the count of body reads, which decode
+// takes part in.
+type requestScope struct {
+	id     string
+	bodies *bodyReads
+}
 
 // requestID is the id of the request being served, for log lines.
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if rs, ok := ctx.Value(requestKey{}).(*requestScope); ok {
+		return rs.id
+	}
+	return ""
+}
+
+// bodyReadsOf is the count of body reads of the server serving ctx's
+// request; nil outside a Server.
+func bodyReadsOf(ctx context.Context) *bodyReads {
+	if rs, ok := ctx.Value(requestKey{}).(*requestScope); ok {
+		return rs.bodies
+	}
+	return nil
 }
 
 // responseRecorder remembers the status and size of a response.
@@ -32,6 +51,35 @@ type responseRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// aborted: the response is not to be sent (see abort).
+	aborted bool
+	// overload: the response refuses the request for overload (see
+	// overloadLog), which the request's line does not log as an error.
+	overload bool
+}
+
+// markOverload records that w refuses its request for overload.
+func markOverload(w http.ResponseWriter) {
+	if rec, ok := w.(*responseRecorder); ok {
+		rec.overload = true
+	}
+}
+
+// abort records status as the answer to a request whose client has gone,
+// and sends nothing: once the request is logged, observe closes the
+// connection without an answer, as http.ErrAbortHandler does. A status
+// such as 499 is for the log and the metrics only; a client that merely
+// half-closed its side of the connection may still be reading, and must
+// not get it.
+func abort(w http.ResponseWriter, status int) {
+	rec, ok := w.(*responseRecorder)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	if rec.status == 0 {
+		rec.status = status
+	}
+	rec.aborted = true
 }
 
 func (rw *responseRecorder) WriteHeader(status int) {
@@ -83,7 +131,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.inFlight.Inc()
 			defer s.Metrics.inFlight.Dec()
 		}
-		ctx = context.WithValue(ctx, requestIDKey{}, id)
+		ctx = context.WithValue(ctx, requestKey{}, &requestScope{id: id, bodies: s.bodies})
 		// What the audit log records of a change's origin.
 		ctx = widgetapi.NewContextWithRequest(ctx, widgetapi.RequestInfo{ID: id, Address: s.clientAddr(r).String(), Source: widgetapi.SourceAPI})
 		r = r.WithContext(ctx)
@@ -102,7 +150,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.Metrics.observe(r.Method, route, rec.status, elapsed)
 		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		if rec.status >= 500 && !rec.overload {
 			level = slog.LevelError
 		}
 		attrs := [...]slog.Attr{
@@ -123,6 +171,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			n++
 		}
 		s.logger.LogAttrs(r.Context(), level, "request", attrs[:n]...)
+		if rec.aborted {
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 

@@ -4,6 +4,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -65,6 +66,9 @@ type Server struct {
 	routes  []string
 	handler http.Handler
 	cursors *cursorCodec
+	bodies  *bodyReads
+	// overloads logs the refusals for overload, sampled.
+	overloads overloadLog
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -97,7 +101,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads()}
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.reg.Register(s.bodies); err != nil {
+			return nil, fmt.Errorf("httpapi: metrics: %w", err)
+		}
+	}
 	if cfg.TracerProvider != nil {
 		s.tracer = cfg.TracerProvider.Tracer("widgetapi/httpapi")
 	}

@@ -24,6 +24,7 @@ import (
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
 	"widgetapi/internal/store"
+	"widgetapi/internal/surge"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -166,7 +167,8 @@ func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Dur
 	}
 }
 
-// newHTTPServer bounds what one connection may take. Requests keep their
+// newHTTPServer bounds what one connection may take, and gives back the
+// memory a surge of connections took once it is over. Requests keep their
 // context when ctx ends: the drain lets them finish.
 func newHTTPServer(ctx context.Context, api http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
@@ -178,6 +180,7 @@ func newHTTPServer(ctx context.Context, api http.Handler, logger *slog.Logger) *
 		MaxHeaderBytes:    httpapi.HeaderReadLimit,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:         surge.New(surge.Config{Logger: logger}).ConnState,
 	}
 }
 
