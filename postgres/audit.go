@@ -12,8 +12,6 @@ import (
 	"widgetapi"
 )
 
-var _ widgetapi.AuditStore = (*DB)(nil)
-
 // inTx runs fn in a transaction, bounded like every operation, and commits
 // it when fn succeeds.
 func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
@@ -108,21 +106,14 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 	return events, total, mapError("list events", rows.Err())
 }
 
-// PurgeEvents deletes events from before before, a batch at a time; SKIP
-// LOCKED lets processes that purge together take different rows.
-func (db *DB) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		bctx, cancel := db.bound(ctx)
-		n, err := sqlutil.Affected(db.db.ExecContext(bctx, `
-			DELETE FROM audit_events WHERE id IN (
-				SELECT id FROM audit_events WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, purgeBatch))
-		cancel()
-		if err != nil {
-			return total, mapError("purge events", err)
-		}
-		if total += n; n < purgeBatch {
-			return total, nil
-		}
-	}
+// DeleteEventsBefore deletes at most limit events from before before.
+// SKIP LOCKED lets processes that purge together take different rows
+// instead of waiting on each other.
+func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	n, err := sqlutil.Affected(db.db.ExecContext(ctx, `
+		DELETE FROM audit_events WHERE id IN (
+			SELECT id FROM audit_events WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
+	return n, mapError("purge events", err)
 }

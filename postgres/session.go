@@ -102,6 +102,12 @@ func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, a
 	return n, err
 }
 
+// RevokeSessions revokes userID's live sessions but except.
+func (t tx) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error) {
+	n, err := sqlutil.Affected(revokeAll(ctx, t.Tx, userID, except, at))
+	return n, mapError("revoke sessions", err)
+}
+
 func revokeAll(ctx context.Context, ex execer, userID int64, except string, at time.Time) (sql.Result, error) {
 	// jti::text: except may be "", which is not a uuid.
 	return ex.ExecContext(ctx, `

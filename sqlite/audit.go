@@ -11,8 +11,6 @@ import (
 	"widgetapi"
 )
 
-var _ widgetapi.AuditStore = (*DB)(nil)
-
 // inTx runs fn in a transaction on the writer (BEGIN IMMEDIATE, so it holds
 // the database's write lock from the start) and commits it when fn
 // succeeds.
@@ -104,18 +102,10 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 	return events, total, mapError("list events", rows.Err())
 }
 
-// PurgeEvents deletes events from before before, a batch at a time.
-func (db *DB) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		n, err := sqlutil.Affected(db.exec(ctx, `
-			DELETE FROM audit_events WHERE id IN (
-				SELECT id FROM audit_events WHERE at < ? LIMIT ?)`, before.Unix(), purgeBatch))
-		if err != nil {
-			return total, mapError("purge events", err)
-		}
-		if total += n; n < purgeBatch {
-			return total, nil
-		}
-	}
+// DeleteEventsBefore deletes at most limit events from before before.
+func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := sqlutil.Affected(db.exec(ctx, `
+		DELETE FROM audit_events WHERE id IN (
+			SELECT id FROM audit_events WHERE at < ? LIMIT ?)`, before.Unix(), limit))
+	return n, mapError("purge events", err)
 }

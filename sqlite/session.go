@@ -99,6 +99,12 @@ func (db *DB) RevokeSessions(ctx context.Context, userID int64, except string, a
 	return n, err
 }
 
+// RevokeSessions revokes userID's live sessions but except.
+func (t tx) RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error) {
+	n, err := sqlutil.Affected(revokeAll(ctx, t.Tx, userID, except, at))
+	return n, mapError("revoke sessions", err)
+}
+
 func revokeAll(ctx context.Context, ex execer, userID int64, except string, at time.Time) (sql.Result, error) {
 	return ex.ExecContext(ctx, `
 		UPDATE sessions SET revoked_at = ?

@@ -11,8 +11,6 @@ import (
 	"widgetapi"
 )
 
-var _ widgetapi.UserStore = (*DB)(nil)
-
 // CreateUser inserts u, and first and ev when set, in one transaction,
 // and sets u.ID. ECONFLICT when the email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
@@ -99,104 +97,64 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 	return users, total, mapError("list users", rows.Err())
 }
 
-// UpdateUser applies upd in one transaction on the writer: SQLite's one
-// writer at a time serialises the last-administrator check with the change.
-func (db *DB) UpdateUser(ctx context.Context, publicID string, upd widgetapi.UserUpdate, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
-	var u *widgetapi.User
-	err := db.inTx(ctx, "update user", func(tx *sql.Tx) error {
-		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return widgetapi.UserNotFound(publicID)
-		}
-		if err != nil {
-			return err
-		}
-		next, changes := old.Apply(upd)
-		if old.IsEnabledAdmin() && !next.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, old.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ?, disabled = ? WHERE id = ?`, next.Admin, next.Disabled, old.ID); err != nil {
-			return err
-		}
-		if next.Disabled && !old.Disabled {
-			if _, err := revokeAll(ctx, tx, old.ID, "", at); err != nil {
-				return err
-			}
-		}
-		if ev != nil {
-			ev.Detail = changes
-		}
-		u = next
-		return insertEvent(ctx, tx, ev)
-	})
-	return u, err
+// LockAdministrators does nothing: the write transaction already makes
+// every change that could remove an administrator wait for the one before.
+func (t tx) LockAdministrators(context.Context) error { return nil }
+
+// LockUser reads the user with publicID; the write transaction keeps it
+// as read.
+func (t tx) LockUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "lock user", publicID)
 }
 
-// lastAdministrator fails with LastAdministrator when no enabled
-// administrator but the user with id is left.
-func lastAdministrator(ctx context.Context, tx *sql.Tx, id int64) error {
-	var others int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> ?`, id).Scan(&others); err != nil {
-		return err
-	}
-	if others == 0 {
-		return widgetapi.LastAdministrator()
-	}
-	return nil
+// ShareUser reads the user with publicID; the write transaction keeps it
+// as read.
+func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "share user", publicID)
 }
 
-// DeleteUser deletes the user, moving their widgets to transferTo, in one
-// transaction; their sessions go with them (ON DELETE CASCADE).
-func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return widgetapi.UserNotFound(publicID)
-		}
-		if err != nil {
-			return err
-		}
-		if u.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		// A heir named is checked even when there is nothing to give them,
-		// so that a mistyped id is an error either way.
-		var heir *widgetapi.User
-		if transferTo != "" {
-			heir, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, transferTo))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err := widgetapi.CheckHeir(heir, u); err != nil {
-				return err
-			}
-		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = ?`, u.ID).Scan(&owned); err != nil {
-			return err
-		}
-		if owned > 0 {
-			if heir == nil {
-				return widgetapi.OwnsWidgets(u.Email, owned)
-			}
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE widgets SET owner_id = ?, version = max(1, random() & 9223372036854775807), updated_at = unixepoch()
-				WHERE owner_id = ?`, heir.ID, u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
-			return err
-		}
-		if ev != nil {
-			ev.Detail = map[string]any{"email": u.Email, "widgets_moved": owned}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+func (t tx) user(ctx context.Context, op, publicID string) (*widgetapi.User, error) {
+	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, mapError(op, err)
+}
+
+// CountOtherAdministrators counts the enabled administrators but id.
+func (t tx) CountOtherAdministrators(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> ?`, id).Scan(&n)
+	return n, mapError("count other administrators", err)
+}
+
+// UpdateUserRights stores u's admin and disabled flags.
+func (t tx) UpdateUserRights(ctx context.Context, u *widgetapi.User) error {
+	_, err := t.ExecContext(ctx, `UPDATE users SET admin = ?, disabled = ? WHERE id = ?`, u.Admin, u.Disabled, u.ID)
+	return mapError("update user rights", err)
+}
+
+// CountWidgetsOwned counts the widgets of the user id.
+func (t tx) CountWidgetsOwned(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = ?`, id).Scan(&n)
+	return n, mapError("count widgets owned", err)
+}
+
+// TransferWidgets gives the widgets of from to to, each with a random
+// version.
+func (t tx) TransferWidgets(ctx context.Context, from, to int64) error {
+	_, err := t.ExecContext(ctx, `
+		UPDATE widgets SET owner_id = ?, version = max(1, random() & 9223372036854775807), updated_at = unixepoch()
+		WHERE owner_id = ?`, to, from)
+	return mapError("transfer widgets", err)
+}
+
+// DeleteUser deletes the user id; their sessions go with them (ON DELETE
+// CASCADE).
+func (t tx) DeleteUser(ctx context.Context, id int64) error {
+	_, err := t.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	return mapError("delete user", err)
 }
 
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.

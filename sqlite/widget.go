@@ -11,21 +11,9 @@ import (
 	"widgetapi/internal/sqlutil"
 )
 
-var _ widgetapi.WidgetStore = (*DB)(nil)
-
-// CreateWidget inserts w, with ev. ECONFLICT when the name is taken.
-func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
-		if err := insertWidget(ctx, tx, w); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-}
-
-func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
-	w.Settle()
-	err := ex.QueryRowContext(ctx, `
+// InsertWidget inserts w and sets w.ID.
+func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) error {
+	err := t.QueryRowContext(ctx, `
 		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix(),
@@ -33,7 +21,55 @@ func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
 	if isUnique(err) {
 		return widgetapi.WidgetNameTaken(w.Name)
 	}
-	return err
+	return mapError("insert widget", err)
+}
+
+// UpsertWidget updates the widget w.Name or, when there is none, inserts
+// w: two statements, which the write transaction keeps other writers from
+// coming between.
+func (t tx) UpsertWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
+	n, err := t.updateWidget(ctx, w)
+	if err != nil || n > 0 {
+		return false, mapError("upsert widget", err)
+	}
+	return true, t.InsertWidget(ctx, w)
+}
+
+// UpdateWidget writes w's changeable columns.
+func (t tx) UpdateWidget(ctx context.Context, w *widgetapi.Widget) error {
+	_, err := t.updateWidget(ctx, w)
+	return mapError("update widget", err)
+}
+
+func (t tx) updateWidget(ctx context.Context, w *widgetapi.Widget) (int64, error) {
+	return sqlutil.Affected(t.ExecContext(ctx, `
+		UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE name = ?`,
+		w.InfoURL, w.Deadline.Unix(), w.Version, w.UpdatedAt.Unix(), w.Name))
+}
+
+// DeleteWidget deletes the widget name.
+func (t tx) DeleteWidget(ctx context.Context, name string) (bool, error) {
+	n, err := sqlutil.Affected(t.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
+	return n > 0, mapError("delete widget", err)
+}
+
+// LockWidget reads the widget name with its owner. The transaction holds
+// the database's write lock, so the row stays as read until it ends.
+func (t tx) LockWidget(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	var created, deadline, updated int64
+	err := t.QueryRowContext(ctx, `
+		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
+		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
+		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapError("lock widget", err)
+	}
+	w.CreatedAt, w.Deadline, w.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(deadline, 0).UTC(), time.Unix(updated, 0).UTC()
+	return &w, nil
 }
 
 // CreateWidgets inserts ws in one transaction on the writer.
@@ -103,116 +139,6 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
 	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
 	return l.Items, l.Total, err
-}
-
-// storedWidget reads the widget name, with its owner, in the transaction
-// tx; nil when there is none. The transaction holds the write lock, so the
-// row stays as read until it commits.
-func storedWidget(ctx context.Context, tx *sql.Tx, name string) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	var created, deadline, updated int64
-	err := tx.QueryRowContext(ctx, `
-		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
-		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
-		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	w.CreatedAt, w.Deadline, w.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(deadline, 0).UTC(), time.Unix(updated, 0).UTC()
-	return &w, nil
-}
-
-// PutWidget updates the widget named w.Name or creates it, in one
-// transaction on the single writer connection; BEGIN IMMEDIATE holds the
-// database's write lock from the start, so no other process writes between
-// the check of p and the write.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
-	var created bool
-	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := storedWidget(ctx, tx, w.Name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(w.Name, current); err != nil {
-				return err
-			}
-		}
-		w.Settle()
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `
-			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE name = ?`,
-			w.InfoURL, w.Deadline.Unix(), w.Version, w.UpdatedAt.Unix(), w.Name))
-		if err != nil {
-			return err
-		}
-		if created = n == 0; created {
-			if err := insertWidget(ctx, tx, w); err != nil {
-				return err
-			}
-		}
-		if ev != nil {
-			ev.Action = widgetapi.ActionWidgetUpdated
-			if created {
-				ev.Action = widgetapi.ActionWidgetCreated
-			}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	return created, err
-}
-
-// PatchWidget changes the widget name as patch says, checking p, in one
-// write transaction.
-func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
-	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
-	var next *widgetapi.Widget
-	err := db.inTx(ctx, "patch widget", func(tx *sql.Tx) error {
-		current, err := storedWidget(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if err := p.CheckExisting(name, current); err != nil {
-			return err
-		}
-		next = patch.Apply(*current, version, at)
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE id = ?`,
-			next.InfoURL, next.Deadline.Unix(), next.Version, next.UpdatedAt.Unix(), next.ID); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return next, nil
-}
-
-// DeleteWidget removes a widget, checking p, with ev. ENOTFOUND when
-// absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := storedWidget(ctx, tx, name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(name, current); err != nil {
-				return err
-			}
-		}
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
-		if err == nil && n == 0 {
-			return widgetapi.WidgetNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
 }
 
 // bucketShift is the size of a bucket of widget_buckets, which counts the

@@ -3,6 +3,7 @@
 package sqlutil
 
 import (
+	"context"
 	"database/sql"
 	"strings"
 )
@@ -19,4 +20,27 @@ func Affected(res sql.Result, err error) (int64, error) {
 // so that a filter's % and _ match themselves.
 func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Committer is a transaction: it ends once, committed or rolled back.
+type Committer interface {
+	Commit() error
+	Rollback() error
+}
+
+// InTx begins a transaction with begin, runs fn in it with the context
+// begin returns, and commits it when fn succeeds. Otherwise, or when fn
+// panics, the transaction is rolled back; fn's error is the one returned,
+// since a rollback's own failure changes nothing the caller can act on.
+func InTx[T Committer](ctx context.Context, begin func(context.Context) (context.Context, T, error),
+	fn func(context.Context, T) error) error {
+	ctx, tx, err := begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // after a commit, a no-op
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"widgetapi/internal/store"
 	"widgetapi/postgres"
 )
 
@@ -96,6 +97,7 @@ func OpenPostgres(t testing.TB) Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	Migrate(t, db)
-	return db
+	st := store.New(db)
+	Migrate(t, st)
+	return st
 }

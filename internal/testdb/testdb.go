@@ -39,8 +39,9 @@ func OpenSQLite(t testing.TB) Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	Migrate(t, db)
-	return db
+	st := store.New(db)
+	Migrate(t, st)
+	return st
 }
 
 // Migrate applies every migration to st.
