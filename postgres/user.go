@@ -183,41 +183,22 @@ func (t tx) DeleteUser(ctx context.Context, id int64) error {
 	return mapError("delete user", err)
 }
 
-// subjectColumns are the result columns of a token's subject, shared by
-// every statement that reads one: the user (s, by public id $2) and the
-// token's session (ses, by jti $1), joined by subjectJoin.
-const (
-	subjectColumns = `
-	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
-	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
-	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
-)
+// subjectJoin joins the user s (by public id $2) with the token's session
+// ses (by jti $1), for sqlutil.SubjectColumns.
+const subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
 
 var tokenSubjectStmt = hotStatement{name: "widgetapi_token_subject",
-	sql: `SELECT ` + subjectColumns + ` FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
+	sql: `SELECT ` + sqlutil.SubjectColumns + ` FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
 
 // FindTokenSubject reads the user with publicID and whether jti is revoked,
 // in one statement. Both are UUIDs; the auth package checks that first.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
 	var sub widgetapi.TokenSubject
 	_, err := db.queryOne(ctx, tokenSubjectStmt, [][]byte{[]byte(jti), []byte(publicID)}, func(r *row) {
-		sub = scanSubject(r)
+		sub = sqlutil.ScanSubject(r)
 	})
 	if err != nil {
 		return widgetapi.TokenSubject{}, mapError("find token subject", err)
 	}
 	return sub, nil
-}
-
-// scanSubject reads subjectColumns.
-func scanSubject(r *row) widgetapi.TokenSubject {
-	return widgetapi.TokenSubject{
-		User: &widgetapi.User{
-			ID: r.int8("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.timestamptz("subject_registered_on"),
-			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.uuid("subject_public_id"),
-		},
-		NoSession: r.bool("no_session"),
-		Revoked:   r.bool("revoked"),
-	}
 }

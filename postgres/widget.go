@@ -127,11 +127,7 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 // The OFFSET 0 keeps the owner's lookup a nested loop by primary key;
 // flattened, the planner may merge-join it through a sort.
 var widgetForTokenStmt = hotStatement{name: "widgetapi_widget_for_token", sql: `
-	SELECT ` + subjectColumns + `,
-	       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
-	       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
-	       w.updated_at AS widget_updated_at, w.version AS widget_version,
-	       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+	SELECT ` + sqlutil.SubjectColumns + `, ` + sqlutil.WidgetColumns + `
 	FROM users s ` + subjectJoin + `
 	LEFT JOIN widgets w ON w.name = $3
 	LEFT JOIN LATERAL (SELECT id, email, public_id FROM users WHERE id = w.owner_id OFFSET 0) o ON true
@@ -144,26 +140,12 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	var sub widgetapi.TokenSubject
 	var w *widgetapi.Widget
 	_, err := db.queryOne(ctx, widgetForTokenStmt, [][]byte{[]byte(jti), []byte(publicID), []byte(name)}, func(r *row) {
-		sub = scanSubject(r)
-		if !r.null("widget_id") {
-			w = &widgetapi.Widget{
-				ID: r.int8("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
-				CreatedAt: r.timestamptz("widget_created_at"), Deadline: r.timestamptz("widget_deadline"),
-				UpdatedAt: r.timestamptz("widget_updated_at"), Version: r.int8("widget_version"),
-				Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
-			}
-		}
+		sub, w = sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)
 	})
 	if err != nil {
 		return widgetapi.TokenSubject{}, nil, mapError("find widget for token", err)
 	}
 	return sub, w, nil
-}
-
-// FindWidgets returns one page in creation order and the total count.
-func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
-	return l.Items, l.Total, err
 }
 
 // bucketShift is the size of a bucket of widget_buckets, which counts the
@@ -187,26 +169,17 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	query := `WITH page AS MATERIALIZED (` + b.page(q, filter) + `)
-		SELECT (` + total + `) AS total, w.id AS id, w.name AS name, w.info_url AS info_url,
-		       w.created_at AS created_at, w.deadline AS deadline,
-		       w.updated_at AS updated_at, w.version AS version,
-		       u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id
-		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users u ON u.id = w.owner_id
+		SELECT (` + total + `) AS total, ` + sqlutil.WidgetColumns + `
+		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users o ON o.id = w.owner_id
 		ORDER BY ` + widgetOrderSQL[q.Sort]
 	sum := sha256.Sum256([]byte(query))
 	st := hotStatement{name: "widgetapi_list_" + hex.EncodeToString(sum[:8]), sql: query}
 	l := widgetapi.WidgetList{Items: make([]*widgetapi.Widget, 0, q.Limit+1)}
 	err := db.queryRows(ctx, st, b.args, func(r *row) {
-		l.Total = int(r.int8("total"))
-		if r.null("id") {
-			return
+		l.Total = int(r.Int("total"))
+		if w := sqlutil.ScanWidget(r); w != nil {
+			l.Items = append(l.Items, w)
 		}
-		l.Items = append(l.Items, &widgetapi.Widget{
-			ID: r.int8("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
-			CreatedAt: r.timestamptz("created_at"), Deadline: r.timestamptz("deadline"),
-			UpdatedAt: r.timestamptz("updated_at"), Version: r.int8("version"),
-			Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
-		})
 	})
 	if err != nil {
 		return widgetapi.WidgetList{}, mapError("list widgets", err)

@@ -166,37 +166,18 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	return u, mapError("find user by email", err)
 }
 
-// subjectColumns are the result columns of a token's subject, shared by
-// every statement that reads one: the user (s) and the token's session
-// (ses), joined by subjectJoin.
-const (
-	subjectColumns = `
-	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
-	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
-	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = :jti AND ses.user_id = s.id`
-)
+// subjectJoin joins the user s with the token's session ses (by :jti),
+// for sqlutil.SubjectColumns.
+const subjectJoin = `LEFT JOIN sessions ses ON ses.jti = :jti AND ses.user_id = s.id`
 
 // FindTokenSubject reads the user with publicID and the state of its
 // session jti, in one statement on a hot connection.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
 	var sub widgetapi.TokenSubject
-	err := db.hot.queryOne(ctx, `SELECT `+subjectColumns+` FROM users s `+subjectJoin+` WHERE s.public_id = :public_id`,
-		func(r row) { sub = scanSubject(r) }, arg{":jti", jti}, arg{":public_id", publicID})
+	err := db.hot.queryOne(ctx, `SELECT `+sqlutil.SubjectColumns+` FROM users s `+subjectJoin+` WHERE s.public_id = :public_id`,
+		func(r row) { sub = sqlutil.ScanSubject(r) }, arg{":jti", jti}, arg{":public_id", publicID})
 	if err != nil && !errors.Is(err, errNoRow) {
 		return sub, mapError("find token subject", err)
 	}
 	return sub, nil
-}
-
-// scanSubject reads subjectColumns.
-func scanSubject(r row) widgetapi.TokenSubject {
-	return widgetapi.TokenSubject{
-		User: &widgetapi.User{
-			ID: r.int64("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.time("subject_registered_on"),
-			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.text("subject_public_id"),
-		},
-		NoSession: r.bool("no_session"),
-		Revoked:   r.bool("revoked"),
-	}
 }

@@ -109,36 +109,18 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	var sub widgetapi.TokenSubject
 	var w *widgetapi.Widget
 	err := db.hot.queryOne(ctx, `
-		SELECT `+subjectColumns+`,
-		       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
-		       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
-		       w.updated_at AS widget_updated_at, w.version AS widget_version,
-		       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+		SELECT `+sqlutil.SubjectColumns+`, `+sqlutil.WidgetColumns+`
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
 		LEFT JOIN users o ON o.id = w.owner_id
 		WHERE s.public_id = :public_id`,
 		func(r row) {
-			sub = scanSubject(r)
-			if !r.null("widget_id") {
-				w = &widgetapi.Widget{
-					ID: r.int64("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
-					CreatedAt: r.time("widget_created_at"), Deadline: r.time("widget_deadline"),
-					UpdatedAt: r.time("widget_updated_at"), Version: r.int64("widget_version"),
-					Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
-				}
-			}
+			sub, w = sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)
 		}, arg{":jti", jti}, arg{":name", name}, arg{":public_id", publicID})
 	if err != nil && !errors.Is(err, errNoRow) {
 		return sub, nil, mapError("find widget for token", err)
 	}
 	return sub, w, nil
-}
-
-// FindWidgets returns one page in creation order and the total count.
-func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
-	return l.Items, l.Total, err
 }
 
 // bucketShift is the size of a bucket of widget_buckets, which counts the
@@ -162,13 +144,8 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	scan := func(r row) bool {
-		l.Total = int(r.int64("total"))
-		l.Items = append(l.Items, &widgetapi.Widget{
-			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
-			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
-			UpdatedAt: r.time("updated_at"), Version: r.int64("version"),
-			Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
-		})
+		l.Total = int(r.Int("total"))
+		l.Items = append(l.Items, sqlutil.ScanWidget(r))
 		return true
 	}
 	// page reads the page with the total as a column of each row, in one
@@ -182,7 +159,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	// so that both come from one snapshot.
 	inTx := func(pageSQL func(hc *hotConn) (string, []param, error)) error {
 		return db.hot.read(ctx, func(hc *hotConn) error {
-			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.int64("total")); return false }); err != nil {
+			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.Int("total")); return false }); err != nil {
 				return err
 			}
 			query, params, err := pageSQL(hc)
@@ -258,19 +235,14 @@ var widgetOrderSQL = [...]string{
 	widgetapi.SortDeadlineDesc: `w.deadline DESC, w.id`,
 }
 
-// listColumns are the columns of a listed widget and its owner, from a
-// relation w of widget rows joined with users u.
-const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
-	w.deadline AS deadline, w.updated_at AS updated_at, w.version AS version, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
-
 // pageRows is the query of the rows of a page: the widgets of widgets w
 // that filter and where select, in order, one more than the page holds (to
 // tell whether more follow), then skip; only they are joined with their
 // owners.
 func pageRows(q widgetapi.WidgetQuery, filter, where, skip string) string {
 	order := widgetOrderSQL[q.Sort]
-	return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
-		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id`
+	return `SELECT ` + sqlutil.WidgetColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
+		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users o ON o.id = w.owner_id`
 }
 
 // widgetPageSQL is the query of q's page, unless it is a page number in
@@ -295,13 +267,13 @@ func widgetPageSQL(q widgetapi.WidgetQuery, filter string, params []param) (stri
 		if q.Sort == widgetapi.SortDeadlineDesc {
 			next = `w.deadline < :after_deadline`
 		}
-		return `SELECT ` + listColumns + ` FROM (
+		return `SELECT ` + sqlutil.WidgetColumns + ` FROM (
 			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND w.deadline = :after_deadline AND w.id > :after_id
 				ORDER BY w.id LIMIT :limit)
 			UNION ALL
 			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + next + ` ORDER BY ` + order + ` LIMIT :limit)
 			ORDER BY ` + strings.ReplaceAll(order, "w.", "") + ` LIMIT :limit
-		) w JOIN users u ON u.id = w.owner_id`,
+		) w JOIN users o ON o.id = w.owner_id`,
 			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID})
 	}
 	if q.Offset == 0 {
@@ -335,9 +307,9 @@ func creationPageSQL(hc *hotConn, q widgetapi.WidgetQuery, total int, params []p
 	}
 	bucket, skip, size, before := int64(-1), int64(0), int64(0), int64(0)
 	err := hc.rows(walk, nil, func(r row) bool {
-		n := r.int64("n")
+		n := r.Int("n")
 		if before+n > target {
-			bucket, skip, size = r.int64("bucket"), target-before, n
+			bucket, skip, size = r.Int("bucket"), target-before, n
 			if fromTop {
 				skip = n - 1 - skip // from the bucket's low end
 			}

@@ -12,7 +12,6 @@ import (
 type WidgetReads interface {
 	widgetapi.WidgetLister
 	FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error)
-	FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error)
 	CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool, error)
 }
 
@@ -37,6 +36,12 @@ type WidgetTx interface {
 }
 
 var _ widgetapi.WidgetStore = flows{}
+
+// FindWidgets returns one page in creation order and the total count.
+func (s flows) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
+	l, err := s.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
+	return l.Items, l.Total, err
+}
 
 // CreateWidget inserts w, with ev. ECONFLICT when the name is taken.
 func (s flows) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
