@@ -37,7 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetap
 // userColumns are the columns of a user, as scanUser reads them.
 const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id::text`
 
-func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
 	if err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.Disabled, &u.PublicID); err != nil {
@@ -96,25 +96,15 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 		return nil, 0, mapError("list users", err)
 	}
 	defer tx.Rollback()
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	limit, offset := arg(page.Size), arg(page.Offset())
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT `+limit+` OFFSET `+offset, args...)
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer rows.Close()
-	users := make([]*widgetapi.User, 0, page.Size)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, mapError("list users", err)
-		}
-		users = append(users, u)
-	}
-	return users, total, mapError("list users", rows.Err())
+	users, total, err := sqlutil.ReadPage(ctx, tx, `SELECT count(*) FROM users WHERE `+cond,
+		`SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT `+limitOffset(len(args)), args, page.Size, page.Offset(), scanUser)
+	return users, total, mapError("list users", err)
+}
+
+// limitOffset is the LIMIT and OFFSET of a page whose statement has n
+// parameters before them.
+func limitOffset(n int) string {
+	return fmt.Sprintf("$%d OFFSET $%d", n+1, n+2)
 }
 
 // adminsLock is the transaction-scoped advisory lock that changes which

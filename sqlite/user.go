@@ -37,7 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetap
 // userColumns are the columns of a user, as scanUser reads them.
 const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id`
 
-func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
 	var registered int64
@@ -76,25 +76,9 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 		return nil, 0, mapError("list users", err)
 	}
 	defer tx.Rollback()
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`,
-		append(args, page.Size, page.Offset())...)
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer rows.Close()
-	users := make([]*widgetapi.User, 0, page.Size)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, mapError("list users", err)
-		}
-		users = append(users, u)
-	}
-	return users, total, mapError("list users", rows.Err())
+	users, total, err := sqlutil.ReadPage(ctx, tx, `SELECT count(*) FROM users WHERE `+cond,
+		`SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`, args, page.Size, page.Offset(), scanUser)
+	return users, total, mapError("list users", err)
 }
 
 // LockAdministrators does nothing: the write transaction already makes

@@ -44,3 +44,32 @@ func InTx[T Committer](ctx context.Context, begin func(context.Context) (context
 	}
 	return tx.Commit()
 }
+
+// Scanner is a row of database/sql results.
+type Scanner interface{ Scan(dest ...any) error }
+
+// ReadPage reads, in tx, how many rows match (count, a query of one
+// integer over args) and then one page of them (page, over args and then
+// limit and offset), each read by scan; tx is a read transaction, so that
+// both come from one snapshot.
+func ReadPage[T any](ctx context.Context, tx *sql.Tx, count, page string, args []any, limit, offset int,
+	scan func(Scanner) (T, error)) ([]T, int, error) {
+	var total int
+	if err := tx.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := tx.QueryContext(ctx, page, append(args[:len(args):len(args)], limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	items := make([]T, 0, limit)
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		items = append(items, item)
+	}
+	return items, total, rows.Err()
+}
