@@ -12,7 +12,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
-	"widgetapi/internal/store"
 	"widgetapi/postgres"
 )
 
@@ -93,11 +92,5 @@ func FreshSchemaURL(t testing.TB) string {
 func OpenPostgres(t testing.TB) Store {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), FreshSchemaURL(t), postgres.Options{MaxConns: 8, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st := store.New(db)
-	Migrate(t, st)
-	return st
+	return opened(t, db, err)
 }

@@ -35,11 +35,18 @@ func Engines(t testing.TB) []Engine {
 func OpenSQLite(t testing.TB) Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	return opened(t, db, err)
+}
+
+// opened is the store of an engine just opened, closed when the test ends
+// and migrated.
+func opened(t testing.TB, e store.Engine, err error) Store {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	st := store.New(db)
+	t.Cleanup(func() { e.Close() })
+	st := store.New(e)
 	Migrate(t, st)
 	return st
 }
