@@ -11,22 +11,6 @@ import (
 	"widgetapi"
 )
 
-// inTx runs fn in a transaction, bounded like every operation, and commits
-// it when fn succeeds.
-func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapError(op, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return mapError(op, err)
-	}
-	return mapError(op, tx.Commit())
-}
-
 // insertEvent appends ev, when it is set, in the transaction of ex.
 func insertEvent(ctx context.Context, ex execer, ev *widgetapi.Event) error {
 	return sqlutil.InsertEvent(ctx, ex, `INSERT INTO audit_events (`+sqlutil.EventInsertColumns+`)

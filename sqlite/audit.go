@@ -10,21 +10,6 @@ import (
 	"widgetapi"
 )
 
-// inTx runs fn in a transaction on the writer (BEGIN IMMEDIATE, so it holds
-// the database's write lock from the start) and commits it when fn
-// succeeds.
-func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return mapError(op, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return mapError(op, err)
-	}
-	return mapError(op, tx.Commit())
-}
-
 // insertEvent appends ev, when it is set, in the transaction of ex.
 func insertEvent(ctx context.Context, ex execer, ev *widgetapi.Event) error {
 	return sqlutil.InsertEvent(ctx, ex, `INSERT INTO audit_events (`+sqlutil.EventInsertColumns+`)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/store"
 	"widgetapi/sqlite"
 )
 
@@ -34,7 +35,7 @@ func openMigrated(t *testing.T, path string) *sqlite.DB {
 }
 
 func addUser(ctx context.Context, db *sqlite.DB, email string) error {
-	return db.CreateUser(ctx, &widgetapi.User{Email: email, PasswordHash: []byte("x"),
+	return store.New(db).CreateUser(ctx, &widgetapi.User{Email: email, PasswordHash: []byte("x"),
 		PublicID: "id-" + email, RegisteredOn: time.Unix(1e9, 0)}, nil, nil)
 }
 

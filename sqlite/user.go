@@ -11,27 +11,17 @@ import (
 	"widgetapi"
 )
 
-// CreateUser inserts u, and first and ev when set, in one transaction,
-// and sets u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create user", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
-		).Scan(&u.ID)
-		if isUnique(err) {
-			return widgetapi.EmailTaken(u.Email)
-		}
-		if err == nil && first != nil {
-			first.UserID = u.ID
-			err = insertSession(ctx, tx, first)
-		}
-		if err == nil {
-			err = insertEvent(ctx, tx, ev)
-		}
-		return err
-	})
+// InsertUser inserts u and sets u.ID.
+func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) error {
+	err := t.QueryRowContext(ctx, `
+		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
+	).Scan(&u.ID)
+	if isUnique(err) {
+		return widgetapi.EmailTaken(u.Email)
+	}
+	return mapError("insert user", err)
 }
 
 // userColumns are the columns of a user, as scanUser reads them.

@@ -59,17 +59,43 @@ func ReadPage[T any](ctx context.Context, tx *sql.Tx, count, page string, args [
 		return nil, 0, err
 	}
 	rows, err := tx.QueryContext(ctx, page, append(args[:len(args):len(args)], limit, offset)...)
+	items, err := Collect(rows, err, make([]T, 0, limit), scan)
+	return items, total, err
+}
+
+// Collect appends each of rows, read by scan, to into, and closes rows;
+// rows and err are what a query returned.
+func Collect[T any](rows *sql.Rows, err error, into []T, scan func(Scanner) (T, error)) ([]T, error) {
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer rows.Close()
-	items := make([]T, 0, limit)
 	for rows.Next() {
 		item, err := scan(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		items = append(items, item)
+		into = append(into, item)
 	}
-	return items, total, rows.Err()
+	return into, rows.Err()
+}
+
+// PurgeBatch is how many rows one purge statement deletes, so that no
+// writer waits on a purge for long.
+const PurgeBatch = 1000
+
+// Purge runs deleteBatch, which deletes at most limit rows and returns how
+// many, until a batch finds fewer than PurgeBatch, and returns how many
+// rows it deleted in all.
+func Purge(ctx context.Context, deleteBatch func(ctx context.Context, limit int) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		n, err := deleteBatch(ctx, PurgeBatch)
+		if err != nil {
+			return total, err
+		}
+		if total += n; n < PurgeBatch {
+			return total, nil
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 // EventStatements are an engine's statements on the audit log that run on
@@ -25,21 +26,10 @@ type EventTx interface {
 	InsertEvent(ctx context.Context, ev *widgetapi.Event) error
 }
 
-// purgeBatch is how many rows one purge statement deletes, so that no
-// writer waits on a purge for long.
-const purgeBatch = 1000
-
 // PurgeEvents deletes events from before before, a batch at a time; safe
 // to run from many processes at once.
 func (s flows) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		n, err := s.DeleteEventsBefore(ctx, before, purgeBatch)
-		if err != nil {
-			return total, err
-		}
-		if total += n; n < purgeBatch {
-			return total, nil
-		}
-	}
+	return sqlutil.Purge(ctx, func(ctx context.Context, limit int) (int64, error) {
+		return s.DeleteEventsBefore(ctx, before, limit)
+	})
 }

@@ -75,6 +75,7 @@ type Transactor interface {
 type Tx interface {
 	WidgetTx
 	UserTx
+	SessionTx
 	EventTx
 	Commit() error
 	Rollback() error

@@ -7,13 +7,12 @@ import (
 	"widgetapi"
 )
 
-// UserReads are an engine's reads of users and their sessions.
+// UserReads are an engine's reads of users.
 type UserReads interface {
 	FindUser(ctx context.Context, publicID string) (*widgetapi.User, error)
 	ListUsers(ctx context.Context, f widgetapi.UserFilter, page widgetapi.Page) ([]*widgetapi.User, int, error)
 	FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error)
 	FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error)
-	ListSessions(ctx context.Context, userID int64, now time.Time) ([]*widgetapi.Session, error)
 }
 
 // UserTx are the statements of a write transaction on users.
@@ -35,9 +34,6 @@ type UserTx interface {
 	CountOtherAdministrators(ctx context.Context, id int64) (int, error)
 	// UpdateUserRights stores u's admin and disabled flags.
 	UpdateUserRights(ctx context.Context, u *widgetapi.User) error
-	// RevokeSessions revokes every live session of userID at at, but the
-	// one with jti except, if set, and returns how many it revoked.
-	RevokeSessions(ctx context.Context, userID int64, except string, at time.Time) (int64, error)
 	// CountWidgetsOwned counts the widgets of the user with id.
 	CountWidgetsOwned(ctx context.Context, id int64) (int, error)
 	// TransferWidgets gives every widget of the user from to the user to,
