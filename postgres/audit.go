@@ -12,7 +12,7 @@ import (
 )
 
 // insertEvent appends ev, when it is set, in the transaction of ex.
-func insertEvent(ctx context.Context, ex execer, ev *widgetapi.Event) error {
+func insertEvent(ctx context.Context, ex sqlutil.RowQuerier, ev *widgetapi.Event) error {
 	return sqlutil.InsertEvent(ctx, ex, `INSERT INTO audit_events (`+sqlutil.EventInsertColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, ev, func(t time.Time) any { return t })
 }

@@ -14,12 +14,6 @@ import (
 // maxListedSessions bounds what one user's session list may cost.
 const maxListedSessions = 1000
 
-// execer is the pool or a transaction.
-type execer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // LockCredentials reads the credentials of the user id and locks its row
 // until the commit.
 // The lock is exclusive (NO KEY UPDATE, which the sessions' foreign key

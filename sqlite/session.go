@@ -14,12 +14,6 @@ import (
 // maxListedSessions bounds what one user's session list may cost.
 const maxListedSessions = 1000
 
-// execer is the writer pool or a transaction on it.
-type execer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // LockCredentials reads the credentials of the user id. The writer is one connection and its
 // transactions BEGIN IMMEDIATE, so no password change or disable commits
 // between this read and the transaction's end.
