@@ -11,9 +11,6 @@ import (
 	"widgetapi/internal/store"
 )
 
-// maxListedSessions bounds what one user's session list may cost.
-const maxListedSessions = 1000
-
 // LockCredentials reads the credentials of the user id and locks its row
 // until the commit.
 // The lock is exclusive (NO KEY UPDATE, which the sessions' foreign key
@@ -64,7 +61,7 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT seq, jti::text, created_at, expires_at, address, user_agent FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-		ORDER BY seq DESC LIMIT $3`, userID, now, maxListedSessions)
+		ORDER BY seq DESC LIMIT $3`, userID, now, widgetapi.MaxListedSessions)
 	out, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.Session, error) {
 		s := &widgetapi.Session{UserID: userID}
 		err := r.Scan(&s.Seq, &s.JTI, &s.CreatedAt, &s.ExpiresAt, &s.Address, &s.UserAgent)

@@ -11,9 +11,6 @@ import (
 	"widgetapi/internal/store"
 )
 
-// maxListedSessions bounds what one user's session list may cost.
-const maxListedSessions = 1000
-
 // LockCredentials reads the credentials of the user id. The writer is one connection and its
 // transactions BEGIN IMMEDIATE, so no password change or disable commits
 // between this read and the transaction's end.
@@ -54,7 +51,7 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT seq, jti, created_at, expires_at, address, user_agent FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
-		ORDER BY seq DESC LIMIT ?`, userID, now.Unix(), maxListedSessions)
+		ORDER BY seq DESC LIMIT ?`, userID, now.Unix(), widgetapi.MaxListedSessions)
 	out, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.Session, error) {
 		s := &widgetapi.Session{UserID: userID}
 		var created, expires int64
