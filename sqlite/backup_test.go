@@ -14,6 +14,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/store"
+	"widgetapi/internal/testdb"
 	"widgetapi/sqlite"
 )
 
@@ -24,13 +25,7 @@ func openMigrated(t *testing.T, path string) *sqlite.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	p, err := db.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testdb.Migrate(t, db)
 	return db
 }
 

@@ -221,8 +221,8 @@ func TestALoginWaitsForAPasswordChangeInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	testdb.Migrate(t, db)
 	st := store.New(db)
-	testdb.Migrate(t, st)
 	u := mustCreateUser(t, st, "in-flight@example.com", false)
 
 	raw, err := sql.Open("pgx", url)

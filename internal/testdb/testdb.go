@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+
 	"widgetapi/internal/store"
 	"widgetapi/sqlite"
 )
@@ -51,8 +53,13 @@ func opened(t testing.TB, e store.Engine, err error) Store {
 	return st
 }
 
+// Migrator is a store or an engine: what has migrations.
+type Migrator interface {
+	Migrations() (*goose.Provider, error)
+}
+
 // Migrate applies every migration to st.
-func Migrate(t testing.TB, st Store) {
+func Migrate(t testing.TB, st Migrator) {
 	t.Helper()
 	p, err := st.Migrations()
 	if err != nil {
