@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -42,12 +41,7 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 	cond := strings.Join(where, " AND ")
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return nil, 0, mapError("list events", err)
-	}
-	defer tx.Rollback()
-	events, total, err := sqlutil.ReadPage(ctx, tx, `SELECT count(*) FROM audit_events WHERE `+cond, `
+	events, total, err := sqlutil.ReadPage(ctx, db.beginRead, `SELECT count(*) FROM audit_events WHERE `+cond, `
 		SELECT `+sqlutil.EventColumnList+` FROM audit_events WHERE `+cond+` ORDER BY id DESC LIMIT `+limitOffset(len(args)),
 		args, page.Size, page.Offset(), func(r sqlutil.Scanner) (*widgetapi.Event, error) {
 			var at time.Time
@@ -64,10 +58,7 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 // SKIP LOCKED lets processes that purge together take different rows
 // instead of waiting on each other.
 func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	n, err := sqlutil.Affected(db.db.ExecContext(ctx, `
+	return db.exec(ctx, "purge events", `
 		DELETE FROM audit_events WHERE id IN (
-			SELECT id FROM audit_events WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
-	return n, mapError("purge events", err)
+			SELECT id FROM audit_events WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

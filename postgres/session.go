@@ -92,10 +92,7 @@ func (t tx) RevokeSessions(ctx context.Context, userID int64, except string, at 
 // before. SKIP LOCKED lets processes that purge at the same moment take
 // different rows instead of waiting on each other.
 func (db *DB) DeleteSessionsBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	n, err := sqlutil.Affected(db.db.ExecContext(ctx, `
+	return db.exec(ctx, "purge sessions", `
 		DELETE FROM sessions WHERE seq IN (
-			SELECT seq FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
-	return n, mapError("purge sessions", err)
+			SELECT seq FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

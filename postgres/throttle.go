@@ -135,10 +135,7 @@ func (th *throttle) Purge(ctx context.Context, now time.Time) (int64, error) {
 			SELECT email, address FROM login_addresses WHERE last_login < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now.Add(-th.limits.KnownFor)},
 	} {
 		n, err := sqlutil.Purge(ctx, func(ctx context.Context, limit int) (int64, error) {
-			ctx, cancel := th.db.bound(ctx)
-			defer cancel()
-			n, err := sqlutil.Affected(th.db.db.ExecContext(ctx, q.sql, q.before, limit))
-			return n, mapError(q.op, err)
+			return th.db.exec(ctx, q.op, q.sql, q.before, limit)
 		})
 		if total += n; err != nil {
 			return total, err

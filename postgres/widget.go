@@ -15,15 +15,10 @@ import (
 )
 
 // InsertWidget inserts w and sets w.ID.
-func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) error {
-	err := t.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt,
-	).Scan(&w.ID)
-	if isUnique(err) {
-		return widgetapi.WidgetNameTaken(w.Name)
-	}
+func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) (err error) {
+	w.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, isUnique, func() error { return widgetapi.WidgetNameTaken(w.Name) },
+		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt)
 	return mapError("insert widget", err)
 }
 

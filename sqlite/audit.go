@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 	"widgetapi/internal/sqlutil"
@@ -41,12 +40,7 @@ func (db *DB) ListEvents(ctx context.Context, f widgetapi.EventFilter, page widg
 		}
 	}
 	cond := strings.Join(where, " AND ")
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, mapError("list events", err)
-	}
-	defer tx.Rollback()
-	events, total, err := sqlutil.ReadPage(ctx, tx, `SELECT count(*) FROM audit_events WHERE `+cond, `
+	events, total, err := sqlutil.ReadPage(ctx, db.beginRead, `SELECT count(*) FROM audit_events WHERE `+cond, `
 		SELECT `+sqlutil.EventColumnList+` FROM audit_events WHERE `+cond+` ORDER BY id DESC LIMIT ? OFFSET ?`,
 		args, page.Size, page.Offset(), func(r sqlutil.Scanner) (*widgetapi.Event, error) {
 			var at int64

@@ -12,15 +12,10 @@ import (
 )
 
 // InsertUser inserts u and sets u.ID.
-func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) error {
-	err := t.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
-	).Scan(&u.ID)
-	if isUnique(err) {
-		return widgetapi.EmailTaken(u.Email)
-	}
+func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) (err error) {
+	u.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, isUnique, func() error { return widgetapi.EmailTaken(u.Email) },
+		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID)
 	return mapError("insert user", err)
 }
 
@@ -61,12 +56,7 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 		where, args = append(where, "disabled = ?"), append(args, *f.Disabled)
 	}
 	cond := strings.Join(where, " AND ")
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer tx.Rollback()
-	users, total, err := sqlutil.ReadPage(ctx, tx, `SELECT count(*) FROM users WHERE `+cond,
+	users, total, err := sqlutil.ReadPage(ctx, db.beginRead, `SELECT count(*) FROM users WHERE `+cond,
 		`SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`, args, page.Size, page.Offset(), scanUser)
 	return users, total, mapError("list users", err)
 }

@@ -12,15 +12,10 @@ import (
 )
 
 // InsertWidget inserts w and sets w.ID.
-func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) error {
-	err := t.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix(),
-	).Scan(&w.ID)
-	if isUnique(err) {
-		return widgetapi.WidgetNameTaken(w.Name)
-	}
+func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) (err error) {
+	w.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, isUnique, func() error { return widgetapi.WidgetNameTaken(w.Name) },
+		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix())
 	return mapError("insert widget", err)
 }
 

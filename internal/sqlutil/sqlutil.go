@@ -48,12 +48,17 @@ func InTx[T Committer](ctx context.Context, begin func(context.Context) (context
 // Scanner is a row of database/sql results.
 type Scanner interface{ Scan(dest ...any) error }
 
-// ReadPage reads, in tx, how many rows match (count, a query of one
-// integer over args) and then one page of them (page, over args and then
-// limit and offset), each read by scan; tx is a read transaction, so that
-// both come from one snapshot.
-func ReadPage[T any](ctx context.Context, tx *sql.Tx, count, page string, args []any, limit, offset int,
-	scan func(Scanner) (T, error)) ([]T, int, error) {
+// ReadPage reads how many rows match (count, a query of one integer over
+// args) and then one page of them (page, over args and then limit and
+// offset), each read by scan, in one read transaction begun by begin, so
+// that both come from one snapshot.
+func ReadPage[T any](ctx context.Context, begin func(context.Context) (*sql.Tx, error), count, page string, args []any,
+	limit, offset int, scan func(Scanner) (T, error)) ([]T, int, error) {
+	tx, err := begin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback() // it wrote nothing
 	var total int
 	if err := tx.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, err
@@ -98,4 +103,17 @@ func Purge(ctx context.Context, deleteBatch func(ctx context.Context, limit int)
 			return total, nil
 		}
 	}
+}
+
+// InsertID runs insert, a statement that inserts one row and returns its
+// id, over args; taken gives the domain's conflict when isUnique says the
+// row's unique key is taken.
+func InsertID(ctx context.Context, q RowQuerier, insert string, isUnique func(error) bool, taken func() error,
+	args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, insert, args...).Scan(&id)
+	if isUnique(err) {
+		return 0, taken()
+	}
+	return id, err
 }
