@@ -81,6 +81,10 @@ func SessionNotFound(id string) error {
 	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(id))
 }
 
+// MaxListedSessions bounds what one user's session list may cost: the
+// newest this many are listed.
+const MaxListedSessions = 1000
+
 // SessionStore persists sessions. Its write methods record ev, when set,
 // in the same transaction as the change.
 type SessionStore interface {

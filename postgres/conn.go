@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"widgetapi/internal/sqlutil"
 )
 
 // The reads made by nearly every request (the token's subject, alone or
@@ -113,6 +115,8 @@ func (db *DB) queryRows(ctx context.Context, st hotStatement, params [][]byte, e
 	return r.err
 }
 
+var _ sqlutil.Row = (*row)(nil)
+
 // row decodes the binary columns of one row by name. A column of the wrong
 // size, or a name the statement does not have, sets err, reported once the
 // row is read, instead of panicking.
@@ -122,7 +126,7 @@ type row struct {
 	err    error
 }
 
-func (r *row) null(name string) bool {
+func (r *row) Null(name string) bool {
 	i, ok := r.cols[name]
 	return ok && i < len(r.values) && r.values[i] == nil
 }
@@ -149,21 +153,21 @@ func (r *row) col(name string, size int) []byte {
 	return r.values[i]
 }
 
-func (r *row) int8(name string) int64 {
+func (r *row) Int(name string) int64 {
 	if b := r.col(name, 8); b != nil {
 		return int64(binary.BigEndian.Uint64(b))
 	}
 	return 0
 }
 
-func (r *row) bool(name string) bool {
+func (r *row) Bool(name string) bool {
 	b := r.col(name, 1)
 	return b != nil && b[0] != 0
 }
 
-func (r *row) text(name string) string { return string(r.col(name, 0)) }
+func (r *row) Text(name string) string { return string(r.col(name, 0)) }
 
-func (r *row) uuid(name string) string {
+func (r *row) UUID(name string) string {
 	if b := r.col(name, 16); b != nil {
 		return uuid.UUID(b).String()
 	}
@@ -174,7 +178,7 @@ func (r *row) uuid(name string) string {
 // count microseconds from, in Unix microseconds.
 const pgEpochMicros = 946_684_800_000_000
 
-func (r *row) timestamptz(name string) time.Time {
+func (r *row) Time(name string) time.Time {
 	b := r.col(name, 8)
 	if b == nil {
 		return time.Time{}

@@ -23,7 +23,7 @@ func TestRowReadsBinaryColumnsByName(t *testing.T) {
 		uuid    string
 		revoked bool
 	}
-	got.id, got.email, got.at, got.admin, got.uuid, got.revoked = d.int8("id"), d.text("email"), d.timestamptz("at"), d.bool("admin"), d.uuid("uuid"), d.bool("revoked")
+	got.id, got.email, got.at, got.admin, got.uuid, got.revoked = d.Int("id"), d.Text("email"), d.Time("at"), d.Bool("admin"), d.UUID("uuid"), d.Bool("revoked")
 	if d.err != nil {
 		t.Fatal(d.err)
 	}
@@ -31,7 +31,7 @@ func TestRowReadsBinaryColumnsByName(t *testing.T) {
 		!got.admin || got.uuid != "8b6f1a52-3c57-4bd0-9a6a-1f2e3d4c5b6a" || got.revoked {
 		t.Fatalf("decoded %+v", got)
 	}
-	if !d.null("gone") || d.null("id") {
+	if !d.Null("gone") || d.Null("id") {
 		t.Fatal("null() is wrong")
 	}
 }
@@ -44,13 +44,13 @@ func TestRowRefusesMalformedColumns(t *testing.T) {
 		read func(*row)
 		want string
 	}{
-		{"short int8", [][]byte{{1, 2, 3}}, func(d *row) { d.int8("c") }, "holds 3 bytes, want 8"},
-		{"long bool", [][]byte{{1, 0}}, func(d *row) { d.bool("c") }, "holds 2 bytes, want 1"},
-		{"short uuid", [][]byte{make([]byte, 15)}, func(d *row) { d.uuid("c") }, "want 16"},
-		{"fewer values than columns", [][]byte{}, func(d *row) { d.text("c") }, "want at least 1"},
-		{"a name the statement lacks", [][]byte{{1}}, func(d *row) { d.bool("other") }, "no result column other"},
-		{"NULL where a value must be", [][]byte{nil}, func(d *row) { d.int8("c") }, "is NULL"},
-		{"infinite timestamp", [][]byte{be64(1<<63 - 1)}, func(d *row) { d.timestamptz("c") }, "infinite"},
+		{"short int8", [][]byte{{1, 2, 3}}, func(d *row) { d.Int("c") }, "holds 3 bytes, want 8"},
+		{"long bool", [][]byte{{1, 0}}, func(d *row) { d.Bool("c") }, "holds 2 bytes, want 1"},
+		{"short uuid", [][]byte{make([]byte, 15)}, func(d *row) { d.UUID("c") }, "want 16"},
+		{"fewer values than columns", [][]byte{}, func(d *row) { d.Text("c") }, "want at least 1"},
+		{"a name the statement lacks", [][]byte{{1}}, func(d *row) { d.Bool("other") }, "no result column other"},
+		{"NULL where a value must be", [][]byte{nil}, func(d *row) { d.Int("c") }, "is NULL"},
+		{"infinite timestamp", [][]byte{be64(1<<63 - 1)}, func(d *row) { d.Time("c") }, "infinite"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := row{cols: map[string]int{"c": 0}, values: tc.row}

@@ -25,6 +25,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/dbstats"
+	"widgetapi/internal/sqlutil"
 )
 
 //go:embed migrations/*.sql
@@ -123,6 +124,21 @@ func (db *DB) Close() error {
 // longer than that.
 func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, db.timeout)
+}
+
+// beginRead begins a repeatable-read transaction, so that its
+// statements read one snapshot.
+func (db *DB) beginRead(ctx context.Context) (*sql.Tx, error) {
+	return db.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+}
+
+// exec runs a statement that changes rows, bounded, and returns how many
+// it changed; op names it in an error.
+func (db *DB) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	n, err := sqlutil.Affected(db.db.ExecContext(ctx, query, args...))
+	return n, mapError(op, err)
 }
 
 // Ping checks that the database answers a query.

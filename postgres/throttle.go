@@ -134,16 +134,11 @@ func (th *throttle) Purge(ctx context.Context, now time.Time) (int64, error) {
 		{"purge login addresses", `DELETE FROM login_addresses WHERE (email, address) IN (
 			SELECT email, address FROM login_addresses WHERE last_login < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now.Add(-th.limits.KnownFor)},
 	} {
-		for {
-			bctx, cancel := th.db.bound(ctx)
-			n, err := sqlutil.Affected(th.db.db.ExecContext(bctx, q.sql, q.before, purgeBatch))
-			cancel()
-			if err != nil {
-				return total, mapError(q.op, err)
-			}
-			if total += n; n < purgeBatch {
-				break
-			}
+		n, err := sqlutil.Purge(ctx, func(ctx context.Context, limit int) (int64, error) {
+			return th.db.exec(ctx, q.op, q.sql, q.before, limit)
+		})
+		if total += n; err != nil {
+			return total, err
 		}
 	}
 	return total, nil

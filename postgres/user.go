@@ -6,41 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
 )
 
-var _ widgetapi.UserStore = (*DB)(nil)
-
-// CreateUser inserts u, and first and ev when set, in one transaction,
-// and sets u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create user", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID,
-		).Scan(&u.ID)
-		if isUnique(err) {
-			return widgetapi.EmailTaken(u.Email)
-		}
-		if err == nil && first != nil {
-			first.UserID = u.ID
-			err = insertSession(ctx, tx, first)
-		}
-		if err == nil {
-			err = insertEvent(ctx, tx, ev)
-		}
-		return err
-	})
+// InsertUser inserts u and sets u.ID.
+func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) (err error) {
+	u.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, isUnique, func() error { return widgetapi.EmailTaken(u.Email) },
+		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID)
+	return mapError("insert user", err)
 }
 
 // userColumns are the columns of a user, as scanUser reads them.
 const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id::text`
 
-func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
 	if err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.Disabled, &u.PublicID); err != nil {
@@ -94,30 +76,15 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 	cond := strings.Join(where, " AND ")
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer tx.Rollback()
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	limit, offset := arg(page.Size), arg(page.Offset())
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT `+limit+` OFFSET `+offset, args...)
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer rows.Close()
-	users := make([]*widgetapi.User, 0, page.Size)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, mapError("list users", err)
-		}
-		users = append(users, u)
-	}
-	return users, total, mapError("list users", rows.Err())
+	users, total, err := sqlutil.ReadPage(ctx, db.beginRead, `SELECT count(*) FROM users WHERE `+cond,
+		`SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT `+limitOffset(len(args)), args, page.Size, page.Offset(), scanUser)
+	return users, total, mapError("list users", err)
+}
+
+// limitOffset is the LIMIT and OFFSET of a page whose statement has n
+// parameters before them.
+func limitOffset(n int) string {
+	return fmt.Sprintf("$%d OFFSET $%d", n+1, n+2)
 }
 
 // adminsLock is the transaction-scoped advisory lock that changes which
@@ -126,147 +93,82 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 // administrator still, and both commit.
 const adminsLock = 0x77617069_61646d6e // "wapi" "admn"
 
-// lockedUser takes adminsLock and reads the user with publicID for update.
-func lockedUser(ctx context.Context, tx *sql.Tx, publicID string) (*widgetapi.User, error) {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(adminsLock)); err != nil {
-		return nil, err
-	}
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR UPDATE`, publicID))
+// LockAdministrators takes adminsLock until the transaction ends.
+func (t tx) LockAdministrators(ctx context.Context) error {
+	_, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(adminsLock))
+	return mapError("lock administrators", err)
+}
+
+// LockUser reads the user with publicID FOR UPDATE.
+func (t tx) LockUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "lock user", `FOR UPDATE`, publicID)
+}
+
+// ShareUser reads the user with publicID FOR SHARE.
+func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "share user", `FOR SHARE`, publicID)
+}
+
+func (t tx) user(ctx context.Context, op, lock, publicID string) (*widgetapi.User, error) {
+	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 `+lock, publicID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, widgetapi.UserNotFound(publicID)
+		return nil, nil
 	}
-	return u, err
+	return u, mapError(op, err)
 }
 
-// lastAdministrator fails with LastAdministrator when no enabled
-// administrator but the user with id is left.
-func lastAdministrator(ctx context.Context, tx *sql.Tx, id int64) error {
-	var others int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> $1`, id).Scan(&others); err != nil {
-		return err
-	}
-	if others == 0 {
-		return widgetapi.LastAdministrator()
-	}
-	return nil
+// CountOtherAdministrators counts the enabled administrators but id.
+func (t tx) CountOtherAdministrators(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> $1`, id).Scan(&n)
+	return n, mapError("count other administrators", err)
 }
 
-// UpdateUser applies upd in one transaction, under adminsLock.
-func (db *DB) UpdateUser(ctx context.Context, publicID string, upd widgetapi.UserUpdate, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
-	var u *widgetapi.User
-	err := db.inTx(ctx, "update user", func(tx *sql.Tx) error {
-		old, err := lockedUser(ctx, tx, publicID)
-		if err != nil {
-			return err
-		}
-		next, changes := old.Apply(upd)
-		if old.IsEnabledAdmin() && !next.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, old.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = $1, disabled = $2 WHERE id = $3`, next.Admin, next.Disabled, old.ID); err != nil {
-			return err
-		}
-		if next.Disabled && !old.Disabled {
-			if _, err := revokeAll(ctx, tx, old.ID, "", at); err != nil {
-				return err
-			}
-		}
-		if ev != nil {
-			ev.Detail = changes
-		}
-		u = next
-		return insertEvent(ctx, tx, ev)
-	})
-	return u, err
+// UpdateUserRights stores u's admin and disabled flags.
+func (t tx) UpdateUserRights(ctx context.Context, u *widgetapi.User) error {
+	_, err := t.ExecContext(ctx, `UPDATE users SET admin = $1, disabled = $2 WHERE id = $3`, u.Admin, u.Disabled, u.ID)
+	return mapError("update user rights", err)
 }
 
-// DeleteUser deletes the user, moving their widgets to transferTo, in one
-// transaction under adminsLock; their sessions go with them (ON DELETE
+// CountWidgetsOwned counts the widgets of the user id.
+func (t tx) CountWidgetsOwned(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = $1`, id).Scan(&n)
+	return n, mapError("count widgets owned", err)
+}
+
+// TransferWidgets gives the widgets of from to to, each with a random
+// version.
+func (t tx) TransferWidgets(ctx context.Context, from, to int64) error {
+	_, err := t.ExecContext(ctx, `
+		UPDATE widgets SET owner_id = $1, version = (random() * 9.2e18)::bigint + 1, updated_at = now()
+		WHERE owner_id = $2`, to, from)
+	return mapError("transfer widgets", err)
+}
+
+// DeleteUser deletes the user id; their sessions go with them (ON DELETE
 // CASCADE).
-func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
-		u, err := lockedUser(ctx, tx, publicID)
-		if err != nil {
-			return err
-		}
-		if u.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		// A heir named is checked even when there is nothing to give them,
-		// so that a mistyped id is an error either way.
-		var heir *widgetapi.User
-		if transferTo != "" {
-			heir, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 FOR SHARE`, transferTo))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err := widgetapi.CheckHeir(heir, u); err != nil {
-				return err
-			}
-		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = $1`, u.ID).Scan(&owned); err != nil {
-			return err
-		}
-		if owned > 0 {
-			if heir == nil {
-				return widgetapi.OwnsWidgets(u.Email, owned)
-			}
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE widgets SET owner_id = $1, version = (random() * 9.2e18)::bigint + 1, updated_at = now()
-				WHERE owner_id = $2`, heir.ID, u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID); err != nil {
-			return err
-		}
-		if ev != nil {
-			ev.Detail = map[string]any{"email": u.Email, "widgets_moved": owned}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+func (t tx) DeleteUser(ctx context.Context, id int64) error {
+	_, err := t.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+	return mapError("delete user", err)
 }
 
-// subjectColumns are the result columns of a token's subject, shared by
-// every statement that reads one: the user (s, by public id $2) and the
-// token's session (ses, by jti $1), joined by subjectJoin.
-const (
-	subjectColumns = `
-	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
-	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
-	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
-)
+// subjectJoin joins the user s (by public id $2) with the token's session
+// ses (by jti $1), for sqlutil.SubjectColumns.
+const subjectJoin = `LEFT JOIN sessions ses ON ses.jti = $1 AND ses.user_id = s.id`
 
 var tokenSubjectStmt = hotStatement{name: "widgetapi_token_subject",
-	sql: `SELECT ` + subjectColumns + ` FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
+	sql: `SELECT ` + sqlutil.SubjectColumns + ` FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
 
 // FindTokenSubject reads the user with publicID and whether jti is revoked,
 // in one statement. Both are UUIDs; the auth package checks that first.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
 	var sub widgetapi.TokenSubject
 	_, err := db.queryOne(ctx, tokenSubjectStmt, [][]byte{[]byte(jti), []byte(publicID)}, func(r *row) {
-		sub = scanSubject(r)
+		sub = sqlutil.ScanSubject(r)
 	})
 	if err != nil {
 		return widgetapi.TokenSubject{}, mapError("find token subject", err)
 	}
 	return sub, nil
-}
-
-// scanSubject reads subjectColumns.
-func scanSubject(r *row) widgetapi.TokenSubject {
-	return widgetapi.TokenSubject{
-		User: &widgetapi.User{
-			ID: r.int8("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.timestamptz("subject_registered_on"),
-			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.uuid("subject_public_id"),
-		},
-		NoSession: r.bool("no_session"),
-		Revoked:   r.bool("revoked"),
-	}
 }

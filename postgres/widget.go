@@ -14,29 +14,63 @@ import (
 	"widgetapi/internal/sqlutil"
 )
 
-var _ widgetapi.WidgetStore = (*DB)(nil)
-
-// CreateWidget inserts w. ECONFLICT when the name is taken.
-func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
-		if err := insertWidget(ctx, tx, w); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// InsertWidget inserts w and sets w.ID.
+func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) (err error) {
+	w.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, isUnique, func() error { return widgetapi.WidgetNameTaken(w.Name) },
+		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt)
+	return mapError("insert widget", err)
 }
 
-func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
-	w.Settle()
-	err := ex.QueryRowContext(ctx, `
+// UpsertWidget is one statement: INSERT ... ON CONFLICT DO UPDATE either
+// inserts or updates whatever other transactions do, and xmax is 0 only
+// on a row this statement inserted.
+func (t tx) UpsertWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
+	var id int64
+	var created bool
+	err := t.QueryRowContext(ctx, `
 		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline,
+			version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+		RETURNING id, xmax = 0`,
 		w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt,
-	).Scan(&w.ID)
-	if isUnique(err) {
-		return widgetapi.WidgetNameTaken(w.Name)
+	).Scan(&id, &created)
+	if created {
+		w.ID = id
 	}
-	return err
+	return created, mapError("upsert widget", err)
+}
+
+// UpdateWidget writes w's changeable columns.
+func (t tx) UpdateWidget(ctx context.Context, w *widgetapi.Widget) error {
+	_, err := t.ExecContext(ctx, `
+		UPDATE widgets SET info_url = $1, deadline = $2, version = $3, updated_at = $4 WHERE name = $5`,
+		w.InfoURL, w.Deadline, w.Version, w.UpdatedAt, w.Name)
+	return mapError("update widget", err)
+}
+
+// DeleteWidget deletes the widget name.
+func (t tx) DeleteWidget(ctx context.Context, name string) (bool, error) {
+	n, err := sqlutil.Affected(t.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name))
+	return n > 0, mapError("delete widget", err)
+}
+
+// LockWidget reads the widget name, with its owner, and locks its row
+// (FOR UPDATE) until the transaction ends.
+func (t tx) LockWidget(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	err := t.QueryRowContext(ctx, `
+		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id::text
+		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = $1 FOR UPDATE OF w`, name).Scan(
+		&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline, &w.UpdatedAt, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapError("lock widget", err)
+	}
+	return &w, nil
 }
 
 // CreateWidgets inserts ws in one statement from arrays, so that the count
@@ -88,11 +122,7 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 // The OFFSET 0 keeps the owner's lookup a nested loop by primary key;
 // flattened, the planner may merge-join it through a sort.
 var widgetForTokenStmt = hotStatement{name: "widgetapi_widget_for_token", sql: `
-	SELECT ` + subjectColumns + `,
-	       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
-	       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
-	       w.updated_at AS widget_updated_at, w.version AS widget_version,
-	       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+	SELECT ` + sqlutil.SubjectColumns + `, ` + sqlutil.WidgetColumns + `
 	FROM users s ` + subjectJoin + `
 	LEFT JOIN widgets w ON w.name = $3
 	LEFT JOIN LATERAL (SELECT id, email, public_id FROM users WHERE id = w.owner_id OFFSET 0) o ON true
@@ -105,151 +135,12 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	var sub widgetapi.TokenSubject
 	var w *widgetapi.Widget
 	_, err := db.queryOne(ctx, widgetForTokenStmt, [][]byte{[]byte(jti), []byte(publicID), []byte(name)}, func(r *row) {
-		sub = scanSubject(r)
-		if !r.null("widget_id") {
-			w = &widgetapi.Widget{
-				ID: r.int8("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
-				CreatedAt: r.timestamptz("widget_created_at"), Deadline: r.timestamptz("widget_deadline"),
-				UpdatedAt: r.timestamptz("widget_updated_at"), Version: r.int8("widget_version"),
-				Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
-			}
-		}
+		sub, w = sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)
 	})
 	if err != nil {
 		return widgetapi.TokenSubject{}, nil, mapError("find widget for token", err)
 	}
 	return sub, w, nil
-}
-
-// FindWidgets returns one page in creation order and the total count.
-func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
-	return l.Items, l.Total, err
-}
-
-// lockedWidget reads the widget name, with its owner, and locks its row
-// until tx ends; nil when there is none.
-func lockedWidget(ctx context.Context, tx *sql.Tx, name string) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	err := tx.QueryRowContext(ctx, `
-		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id::text
-		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = $1 FOR UPDATE OF w`, name).Scan(
-		&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline, &w.UpdatedAt, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return &w, err
-}
-
-// PutWidget creates the widget or changes it. Without a precondition it
-// is one statement: INSERT ... ON CONFLICT DO UPDATE either inserts or
-// updates whatever other transactions do, and xmax is 0 only on a row this
-// statement inserted. With one, the row is locked and checked first, so
-// that of two writers holding one version exactly one writes; a widget
-// made by another writer between the check and the insert (the row that
-// was not there to lock) fails the check too.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
-	var created bool
-	w.Settle()
-	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := lockedWidget(ctx, tx, w.Name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(w.Name, current); err != nil {
-				return err
-			}
-			if current == nil {
-				created = true
-				if err := insertWidget(ctx, tx, w); err != nil {
-					if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
-						return widgetapi.WidgetChanged(w.Name)
-					}
-					return err
-				}
-			} else if _, err := tx.ExecContext(ctx, `
-				UPDATE widgets SET info_url = $1, deadline = $2, version = $3, updated_at = $4 WHERE id = $5`,
-				w.InfoURL, w.Deadline, w.Version, w.UpdatedAt, current.ID); err != nil {
-				return err
-			}
-		} else {
-			var id int64
-			err := tx.QueryRowContext(ctx, `
-				INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT (name) DO UPDATE SET info_url = EXCLUDED.info_url, deadline = EXCLUDED.deadline,
-					version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-				RETURNING id, xmax = 0`,
-				w.Name, w.InfoURL, w.CreatedAt, w.Deadline, w.Owner.ID, w.Version, w.UpdatedAt,
-			).Scan(&id, &created)
-			if err != nil {
-				return err
-			}
-			if created {
-				w.ID = id
-			}
-		}
-		if ev != nil {
-			ev.Action = widgetapi.ActionWidgetUpdated
-			if created {
-				ev.Action = widgetapi.ActionWidgetCreated
-			}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	return created, err
-}
-
-// PatchWidget changes the widget name as patch says, its row locked and p
-// checked first, in one transaction.
-func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
-	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
-	var next *widgetapi.Widget
-	err := db.inTx(ctx, "patch widget", func(tx *sql.Tx) error {
-		current, err := lockedWidget(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if err := p.CheckExisting(name, current); err != nil {
-			return err
-		}
-		next = patch.Apply(*current, version, at)
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE widgets SET info_url = $1, deadline = $2, version = $3, updated_at = $4 WHERE id = $5`,
-			next.InfoURL, next.Deadline, next.Version, next.UpdatedAt, next.ID); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return next, nil
-}
-
-// DeleteWidget removes a widget, checking p against its locked row first,
-// with ev. ENOTFOUND when absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := lockedWidget(ctx, tx, name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(name, current); err != nil {
-				return err
-			}
-		}
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = $1`, name))
-		if err == nil && n == 0 {
-			return widgetapi.WidgetNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
 }
 
 // bucketShift is the size of a bucket of widget_buckets, which counts the
@@ -273,26 +164,17 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	query := `WITH page AS MATERIALIZED (` + b.page(q, filter) + `)
-		SELECT (` + total + `) AS total, w.id AS id, w.name AS name, w.info_url AS info_url,
-		       w.created_at AS created_at, w.deadline AS deadline,
-		       w.updated_at AS updated_at, w.version AS version,
-		       u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id
-		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users u ON u.id = w.owner_id
+		SELECT (` + total + `) AS total, ` + sqlutil.WidgetColumns + `
+		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users o ON o.id = w.owner_id
 		ORDER BY ` + widgetOrderSQL[q.Sort]
 	sum := sha256.Sum256([]byte(query))
 	st := hotStatement{name: "widgetapi_list_" + hex.EncodeToString(sum[:8]), sql: query}
 	l := widgetapi.WidgetList{Items: make([]*widgetapi.Widget, 0, q.Limit+1)}
 	err := db.queryRows(ctx, st, b.args, func(r *row) {
-		l.Total = int(r.int8("total"))
-		if r.null("id") {
-			return
+		l.Total = int(r.Int("total"))
+		if w := sqlutil.ScanWidget(r); w != nil {
+			l.Items = append(l.Items, w)
 		}
-		l.Items = append(l.Items, &widgetapi.Widget{
-			ID: r.int8("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
-			CreatedAt: r.timestamptz("created_at"), Deadline: r.timestamptz("deadline"),
-			UpdatedAt: r.timestamptz("updated_at"), Version: r.int8("version"),
-			Owner: widgetapi.WidgetOwner{ID: r.int8("owner_id"), Email: r.text("owner_email"), PublicID: r.uuid("owner_public_id")},
-		})
 	})
 	if err != nil {
 		return widgetapi.WidgetList{}, mapError("list widgets", err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/store"
+	"widgetapi/internal/testdb"
 	"widgetapi/sqlite"
 )
 
@@ -23,18 +25,12 @@ func openMigrated(t *testing.T, path string) *sqlite.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	p, err := db.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testdb.Migrate(t, db)
 	return db
 }
 
 func addUser(ctx context.Context, db *sqlite.DB, email string) error {
-	return db.CreateUser(ctx, &widgetapi.User{Email: email, PasswordHash: []byte("x"),
+	return store.New(db).CreateUser(ctx, &widgetapi.User{Email: email, PasswordHash: []byte("x"),
 		PublicID: "id-" + email, RegisteredOn: time.Unix(1e9, 0)}, nil, nil)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"widgetapi/internal/dbstats"
+	"widgetapi/internal/sqlutil"
 )
 
 // hotReads serves the reads made by nearly every request (the token's
@@ -245,8 +246,13 @@ func (r row) index(name string) int {
 	return i
 }
 
-func (r row) null(name string) bool      { return r.hs.st.ColumnType(r.index(name)) == sqlite3.NULL }
-func (r row) int64(name string) int64    { return r.hs.st.ColumnInt64(r.index(name)) }
-func (r row) bool(name string) bool      { return r.hs.st.ColumnBool(r.index(name)) }
-func (r row) text(name string) string    { return r.hs.st.ColumnText(r.index(name)) }
-func (r row) time(name string) time.Time { return time.Unix(r.int64(name), 0).UTC() }
+var _ sqlutil.Row = row{}
+
+func (r row) Null(name string) bool      { return r.hs.st.ColumnType(r.index(name)) == sqlite3.NULL }
+func (r row) Int(name string) int64      { return r.hs.st.ColumnInt64(r.index(name)) }
+func (r row) Bool(name string) bool      { return r.hs.st.ColumnBool(r.index(name)) }
+func (r row) Text(name string) string    { return r.hs.st.ColumnText(r.index(name)) }
+func (r row) Time(name string) time.Time { return time.Unix(r.Int(name), 0).UTC() }
+
+// UUID reads a public id, which SQLite keeps as text.
+func (r row) UUID(name string) string { return r.Text(name) }

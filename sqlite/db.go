@@ -220,6 +220,12 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
+// beginRead begins a read transaction on the read-only pool: WAL gives
+// it one snapshot, whatever the writer commits meanwhile.
+func (db *DB) beginRead(ctx context.Context) (*sql.Tx, error) {
+	return db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+}
+
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int

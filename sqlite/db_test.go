@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/store"
 )
 
 // The database, its WAL and its shared-memory file hold password hashes:
@@ -52,7 +53,7 @@ func TestDatabaseFilesAreReadableByTheirOwnerOnly(t *testing.T) {
 	}
 	db := open()
 	u := &widgetapi.User{Email: "a@example.com", PasswordHash: []byte("hash"), PublicID: "8b6f1a52-3c57-4bd0-9a4c-1f2e3d4c5b6a", RegisteredOn: time.Unix(0, 0)}
-	if err := db.CreateUser(context.Background(), u, nil, nil); err != nil {
+	if err := store.New(db).CreateUser(context.Background(), u, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("while open")

@@ -10,6 +10,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"widgetapi"
+	"widgetapi/internal/store"
 )
 
 // openWith returns a migrated database at path with two users and 1,000
@@ -32,7 +33,7 @@ func openWith(t testing.TB, path string, analyze bool) (*DB, []*widgetapi.User) 
 	for i := range 2 {
 		u := &widgetapi.User{Email: fmt.Sprintf("u%d@example.com", i), PasswordHash: []byte("h"),
 			PublicID: fmt.Sprintf("8b6f1a52-3c57-4bd0-9a6a-1f2e3d4c5b6%d", i), RegisteredOn: time.Unix(0, 0)}
-		if err := db.CreateUser(ctx, u, nil, nil); err != nil {
+		if err := store.New(db).CreateUser(ctx, u, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		users = append(users, u)

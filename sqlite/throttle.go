@@ -38,16 +38,10 @@ func (db *DB) knownAddress(ctx context.Context, email, addr string, since time.T
 
 // purgeLoginAddresses forgets the logins from before before.
 func (db *DB) purgeLoginAddresses(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
+	return sqlutil.Purge(ctx, func(ctx context.Context, limit int) (int64, error) {
 		n, err := sqlutil.Affected(db.exec(ctx, `
 			DELETE FROM login_addresses WHERE (email, address) IN (
-				SELECT email, address FROM login_addresses WHERE last_login < ? LIMIT ?)`, before.Unix(), purgeBatch))
-		if err != nil {
-			return total, mapError("purge login addresses", err)
-		}
-		if total += n; n < purgeBatch {
-			return total, nil
-		}
-	}
+				SELECT email, address FROM login_addresses WHERE last_login < ? LIMIT ?)`, before.Unix(), limit))
+		return n, mapError("purge login addresses", err)
+	})
 }

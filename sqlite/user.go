@@ -11,35 +11,18 @@ import (
 	"widgetapi"
 )
 
-var _ widgetapi.UserStore = (*DB)(nil)
-
-// CreateUser inserts u, and first and ev when set, in one transaction,
-// and sets u.ID. ECONFLICT when the email is taken.
-func (db *DB) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create user", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID,
-		).Scan(&u.ID)
-		if isUnique(err) {
-			return widgetapi.EmailTaken(u.Email)
-		}
-		if err == nil && first != nil {
-			first.UserID = u.ID
-			err = insertSession(ctx, tx, first)
-		}
-		if err == nil {
-			err = insertEvent(ctx, tx, ev)
-		}
-		return err
-	})
+// InsertUser inserts u and sets u.ID.
+func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) (err error) {
+	u.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO users (email, password_hash, registered_on, admin, public_id)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, isUnique, func() error { return widgetapi.EmailTaken(u.Email) },
+		u.Email, string(u.PasswordHash), u.RegisteredOn.Unix(), u.Admin, u.PublicID)
+	return mapError("insert user", err)
 }
 
 // userColumns are the columns of a user, as scanUser reads them.
 const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id`
 
-func scanUser(row interface{ Scan(...any) error }) (*widgetapi.User, error) {
+func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
 	var registered int64
@@ -73,130 +56,69 @@ func (db *DB) ListUsers(ctx context.Context, f widgetapi.UserFilter, page widget
 		where, args = append(where, "disabled = ?"), append(args, *f.Disabled)
 	}
 	cond := strings.Join(where, " AND ")
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer tx.Rollback()
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`,
-		append(args, page.Size, page.Offset())...)
-	if err != nil {
-		return nil, 0, mapError("list users", err)
-	}
-	defer rows.Close()
-	users := make([]*widgetapi.User, 0, page.Size)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, mapError("list users", err)
-		}
-		users = append(users, u)
-	}
-	return users, total, mapError("list users", rows.Err())
+	users, total, err := sqlutil.ReadPage(ctx, db.beginRead, `SELECT count(*) FROM users WHERE `+cond,
+		`SELECT `+userColumns+` FROM users WHERE `+cond+` ORDER BY id LIMIT ? OFFSET ?`, args, page.Size, page.Offset(), scanUser)
+	return users, total, mapError("list users", err)
 }
 
-// UpdateUser applies upd in one transaction on the writer: SQLite's one
-// writer at a time serialises the last-administrator check with the change.
-func (db *DB) UpdateUser(ctx context.Context, publicID string, upd widgetapi.UserUpdate, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
-	var u *widgetapi.User
-	err := db.inTx(ctx, "update user", func(tx *sql.Tx) error {
-		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return widgetapi.UserNotFound(publicID)
-		}
-		if err != nil {
-			return err
-		}
-		next, changes := old.Apply(upd)
-		if old.IsEnabledAdmin() && !next.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, old.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ?, disabled = ? WHERE id = ?`, next.Admin, next.Disabled, old.ID); err != nil {
-			return err
-		}
-		if next.Disabled && !old.Disabled {
-			if _, err := revokeAll(ctx, tx, old.ID, "", at); err != nil {
-				return err
-			}
-		}
-		if ev != nil {
-			ev.Detail = changes
-		}
-		u = next
-		return insertEvent(ctx, tx, ev)
-	})
-	return u, err
+// LockAdministrators does nothing: the write transaction already makes
+// every change that could remove an administrator wait for the one before.
+func (t tx) LockAdministrators(context.Context) error { return nil }
+
+// LockUser reads the user with publicID; the write transaction keeps it
+// as read.
+func (t tx) LockUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "lock user", publicID)
 }
 
-// lastAdministrator fails with LastAdministrator when no enabled
-// administrator but the user with id is left.
-func lastAdministrator(ctx context.Context, tx *sql.Tx, id int64) error {
-	var others int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> ?`, id).Scan(&others); err != nil {
-		return err
-	}
-	if others == 0 {
-		return widgetapi.LastAdministrator()
-	}
-	return nil
+// ShareUser reads the user with publicID; the write transaction keeps it
+// as read.
+func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
+	return t.user(ctx, "share user", publicID)
 }
 
-// DeleteUser deletes the user, moving their widgets to transferTo, in one
-// transaction; their sessions go with them (ON DELETE CASCADE).
-func (db *DB) DeleteUser(ctx context.Context, publicID, transferTo string, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return widgetapi.UserNotFound(publicID)
-		}
-		if err != nil {
-			return err
-		}
-		if u.IsEnabledAdmin() {
-			if err := lastAdministrator(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		// A heir named is checked even when there is nothing to give them,
-		// so that a mistyped id is an error either way.
-		var heir *widgetapi.User
-		if transferTo != "" {
-			heir, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, transferTo))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err := widgetapi.CheckHeir(heir, u); err != nil {
-				return err
-			}
-		}
-		var owned int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = ?`, u.ID).Scan(&owned); err != nil {
-			return err
-		}
-		if owned > 0 {
-			if heir == nil {
-				return widgetapi.OwnsWidgets(u.Email, owned)
-			}
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE widgets SET owner_id = ?, version = max(1, random() & 9223372036854775807), updated_at = unixepoch()
-				WHERE owner_id = ?`, heir.ID, u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
-			return err
-		}
-		if ev != nil {
-			ev.Detail = map[string]any{"email": u.Email, "widgets_moved": owned}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+func (t tx) user(ctx context.Context, op, publicID string) (*widgetapi.User, error) {
+	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, mapError(op, err)
+}
+
+// CountOtherAdministrators counts the enabled administrators but id.
+func (t tx) CountOtherAdministrators(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled AND id <> ?`, id).Scan(&n)
+	return n, mapError("count other administrators", err)
+}
+
+// UpdateUserRights stores u's admin and disabled flags.
+func (t tx) UpdateUserRights(ctx context.Context, u *widgetapi.User) error {
+	_, err := t.ExecContext(ctx, `UPDATE users SET admin = ?, disabled = ? WHERE id = ?`, u.Admin, u.Disabled, u.ID)
+	return mapError("update user rights", err)
+}
+
+// CountWidgetsOwned counts the widgets of the user id.
+func (t tx) CountWidgetsOwned(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM widgets WHERE owner_id = ?`, id).Scan(&n)
+	return n, mapError("count widgets owned", err)
+}
+
+// TransferWidgets gives the widgets of from to to, each with a random
+// version.
+func (t tx) TransferWidgets(ctx context.Context, from, to int64) error {
+	_, err := t.ExecContext(ctx, `
+		UPDATE widgets SET owner_id = ?, version = max(1, random() & 9223372036854775807), updated_at = unixepoch()
+		WHERE owner_id = ?`, to, from)
+	return mapError("transfer widgets", err)
+}
+
+// DeleteUser deletes the user id; their sessions go with them (ON DELETE
+// CASCADE).
+func (t tx) DeleteUser(ctx context.Context, id int64) error {
+	_, err := t.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	return mapError("delete user", err)
 }
 
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
@@ -208,37 +130,18 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	return u, mapError("find user by email", err)
 }
 
-// subjectColumns are the result columns of a token's subject, shared by
-// every statement that reads one: the user (s) and the token's session
-// (ses), joined by subjectJoin.
-const (
-	subjectColumns = `
-	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
-	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
-	subjectJoin = `LEFT JOIN sessions ses ON ses.jti = :jti AND ses.user_id = s.id`
-)
+// subjectJoin joins the user s with the token's session ses (by :jti),
+// for sqlutil.SubjectColumns.
+const subjectJoin = `LEFT JOIN sessions ses ON ses.jti = :jti AND ses.user_id = s.id`
 
 // FindTokenSubject reads the user with publicID and the state of its
 // session jti, in one statement on a hot connection.
 func (db *DB) FindTokenSubject(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, error) {
 	var sub widgetapi.TokenSubject
-	err := db.hot.queryOne(ctx, `SELECT `+subjectColumns+` FROM users s `+subjectJoin+` WHERE s.public_id = :public_id`,
-		func(r row) { sub = scanSubject(r) }, arg{":jti", jti}, arg{":public_id", publicID})
+	err := db.hot.queryOne(ctx, `SELECT `+sqlutil.SubjectColumns+` FROM users s `+subjectJoin+` WHERE s.public_id = :public_id`,
+		func(r row) { sub = sqlutil.ScanSubject(r) }, arg{":jti", jti}, arg{":public_id", publicID})
 	if err != nil && !errors.Is(err, errNoRow) {
 		return sub, mapError("find token subject", err)
 	}
 	return sub, nil
-}
-
-// scanSubject reads subjectColumns.
-func scanSubject(r row) widgetapi.TokenSubject {
-	return widgetapi.TokenSubject{
-		User: &widgetapi.User{
-			ID: r.int64("subject_id"), Email: r.text("subject_email"), RegisteredOn: r.time("subject_registered_on"),
-			Admin: r.bool("subject_admin"), Disabled: r.bool("subject_disabled"), PublicID: r.text("subject_public_id"),
-		},
-		NoSession: r.bool("no_session"),
-		Revoked:   r.bool("revoked"),
-	}
 }

@@ -11,29 +11,60 @@ import (
 	"widgetapi/internal/sqlutil"
 )
 
-var _ widgetapi.WidgetStore = (*DB)(nil)
-
-// CreateWidget inserts w, with ev. ECONFLICT when the name is taken.
-func (db *DB) CreateWidget(ctx context.Context, w *widgetapi.Widget, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "create widget", func(tx *sql.Tx) error {
-		if err := insertWidget(ctx, tx, w); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// InsertWidget inserts w and sets w.ID.
+func (t tx) InsertWidget(ctx context.Context, w *widgetapi.Widget) (err error) {
+	w.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, isUnique, func() error { return widgetapi.WidgetNameTaken(w.Name) },
+		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix())
+	return mapError("insert widget", err)
 }
 
-func insertWidget(ctx context.Context, ex execer, w *widgetapi.Widget) error {
-	w.Settle()
-	err := ex.QueryRowContext(ctx, `
-		INSERT INTO widgets (name, info_url, created_at, deadline, owner_id, version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID, w.Version, w.UpdatedAt.Unix(),
-	).Scan(&w.ID)
-	if isUnique(err) {
-		return widgetapi.WidgetNameTaken(w.Name)
+// UpsertWidget updates the widget w.Name or, when there is none, inserts
+// w: two statements, which the write transaction keeps other writers from
+// coming between.
+func (t tx) UpsertWidget(ctx context.Context, w *widgetapi.Widget) (bool, error) {
+	n, err := t.updateWidget(ctx, w)
+	if err != nil || n > 0 {
+		return false, mapError("upsert widget", err)
 	}
-	return err
+	return true, t.InsertWidget(ctx, w)
+}
+
+// UpdateWidget writes w's changeable columns.
+func (t tx) UpdateWidget(ctx context.Context, w *widgetapi.Widget) error {
+	_, err := t.updateWidget(ctx, w)
+	return mapError("update widget", err)
+}
+
+func (t tx) updateWidget(ctx context.Context, w *widgetapi.Widget) (int64, error) {
+	return sqlutil.Affected(t.ExecContext(ctx, `
+		UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE name = ?`,
+		w.InfoURL, w.Deadline.Unix(), w.Version, w.UpdatedAt.Unix(), w.Name))
+}
+
+// DeleteWidget deletes the widget name.
+func (t tx) DeleteWidget(ctx context.Context, name string) (bool, error) {
+	n, err := sqlutil.Affected(t.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
+	return n > 0, mapError("delete widget", err)
+}
+
+// LockWidget reads the widget name with its owner. The transaction holds
+// the database's write lock, so the row stays as read until it ends.
+func (t tx) LockWidget(ctx context.Context, name string) (*widgetapi.Widget, error) {
+	var w widgetapi.Widget
+	var created, deadline, updated int64
+	err := t.QueryRowContext(ctx, `
+		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
+		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
+		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapError("lock widget", err)
+	}
+	w.CreatedAt, w.Deadline, w.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(deadline, 0).UTC(), time.Unix(updated, 0).UTC()
+	return &w, nil
 }
 
 // CreateWidgets inserts ws in one transaction on the writer.
@@ -73,146 +104,18 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	var sub widgetapi.TokenSubject
 	var w *widgetapi.Widget
 	err := db.hot.queryOne(ctx, `
-		SELECT `+subjectColumns+`,
-		       w.id AS widget_id, w.name AS widget_name, w.info_url AS widget_info_url,
-		       w.created_at AS widget_created_at, w.deadline AS widget_deadline,
-		       w.updated_at AS widget_updated_at, w.version AS widget_version,
-		       o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id
+		SELECT `+sqlutil.SubjectColumns+`, `+sqlutil.WidgetColumns+`
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
 		LEFT JOIN users o ON o.id = w.owner_id
 		WHERE s.public_id = :public_id`,
 		func(r row) {
-			sub = scanSubject(r)
-			if !r.null("widget_id") {
-				w = &widgetapi.Widget{
-					ID: r.int64("widget_id"), Name: r.text("widget_name"), InfoURL: r.text("widget_info_url"),
-					CreatedAt: r.time("widget_created_at"), Deadline: r.time("widget_deadline"),
-					UpdatedAt: r.time("widget_updated_at"), Version: r.int64("widget_version"),
-					Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
-				}
-			}
+			sub, w = sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)
 		}, arg{":jti", jti}, arg{":name", name}, arg{":public_id", publicID})
 	if err != nil && !errors.Is(err, errNoRow) {
 		return sub, nil, mapError("find widget for token", err)
 	}
 	return sub, w, nil
-}
-
-// FindWidgets returns one page in creation order and the total count.
-func (db *DB) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
-	l, err := db.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: page.Size, Offset: page.Offset()})
-	return l.Items, l.Total, err
-}
-
-// storedWidget reads the widget name, with its owner, in the transaction
-// tx; nil when there is none. The transaction holds the write lock, so the
-// row stays as read until it commits.
-func storedWidget(ctx context.Context, tx *sql.Tx, name string) (*widgetapi.Widget, error) {
-	var w widgetapi.Widget
-	var created, deadline, updated int64
-	err := tx.QueryRowContext(ctx, `
-		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
-		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
-		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	w.CreatedAt, w.Deadline, w.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(deadline, 0).UTC(), time.Unix(updated, 0).UTC()
-	return &w, nil
-}
-
-// PutWidget updates the widget named w.Name or creates it, in one
-// transaction on the single writer connection; BEGIN IMMEDIATE holds the
-// database's write lock from the start, so no other process writes between
-// the check of p and the write.
-func (db *DB) PutWidget(ctx context.Context, w *widgetapi.Widget, p widgetapi.Precondition, ev *widgetapi.Event) (bool, error) {
-	var created bool
-	err := db.inTx(ctx, "put widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := storedWidget(ctx, tx, w.Name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(w.Name, current); err != nil {
-				return err
-			}
-		}
-		w.Settle()
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `
-			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE name = ?`,
-			w.InfoURL, w.Deadline.Unix(), w.Version, w.UpdatedAt.Unix(), w.Name))
-		if err != nil {
-			return err
-		}
-		if created = n == 0; created {
-			if err := insertWidget(ctx, tx, w); err != nil {
-				return err
-			}
-		}
-		if ev != nil {
-			ev.Action = widgetapi.ActionWidgetUpdated
-			if created {
-				ev.Action = widgetapi.ActionWidgetCreated
-			}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	return created, err
-}
-
-// PatchWidget changes the widget name as patch says, checking p, in one
-// write transaction.
-func (db *DB) PatchWidget(ctx context.Context, name string, patch widgetapi.WidgetPatch, version int64, at time.Time,
-	p widgetapi.Precondition, ev *widgetapi.Event) (*widgetapi.Widget, error) {
-	var next *widgetapi.Widget
-	err := db.inTx(ctx, "patch widget", func(tx *sql.Tx) error {
-		current, err := storedWidget(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if err := p.CheckExisting(name, current); err != nil {
-			return err
-		}
-		next = patch.Apply(*current, version, at)
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE widgets SET info_url = ?, deadline = ?, version = ?, updated_at = ? WHERE id = ?`,
-			next.InfoURL, next.Deadline.Unix(), next.Version, next.UpdatedAt.Unix(), next.ID); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return next, nil
-}
-
-// DeleteWidget removes a widget, checking p, with ev. ENOTFOUND when
-// absent.
-func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
-	return db.inTx(ctx, "delete widget", func(tx *sql.Tx) error {
-		if !p.IsZero() {
-			current, err := storedWidget(ctx, tx, name)
-			if err != nil {
-				return err
-			}
-			if err := p.Check(name, current); err != nil {
-				return err
-			}
-		}
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `DELETE FROM widgets WHERE name = ?`, name))
-		if err == nil && n == 0 {
-			return widgetapi.WidgetNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
 }
 
 // bucketShift is the size of a bucket of widget_buckets, which counts the
@@ -236,13 +139,8 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	scan := func(r row) bool {
-		l.Total = int(r.int64("total"))
-		l.Items = append(l.Items, &widgetapi.Widget{
-			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
-			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
-			UpdatedAt: r.time("updated_at"), Version: r.int64("version"),
-			Owner: widgetapi.WidgetOwner{ID: r.int64("owner_id"), Email: r.text("owner_email"), PublicID: r.text("owner_public_id")},
-		})
+		l.Total = int(r.Int("total"))
+		l.Items = append(l.Items, sqlutil.ScanWidget(r))
 		return true
 	}
 	// page reads the page with the total as a column of each row, in one
@@ -256,7 +154,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	// so that both come from one snapshot.
 	inTx := func(pageSQL func(hc *hotConn) (string, []param, error)) error {
 		return db.hot.read(ctx, func(hc *hotConn) error {
-			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.int64("total")); return false }); err != nil {
+			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.Int("total")); return false }); err != nil {
 				return err
 			}
 			query, params, err := pageSQL(hc)
@@ -332,19 +230,14 @@ var widgetOrderSQL = [...]string{
 	widgetapi.SortDeadlineDesc: `w.deadline DESC, w.id`,
 }
 
-// listColumns are the columns of a listed widget and its owner, from a
-// relation w of widget rows joined with users u.
-const listColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
-	w.deadline AS deadline, w.updated_at AS updated_at, w.version AS version, u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id`
-
 // pageRows is the query of the rows of a page: the widgets of widgets w
 // that filter and where select, in order, one more than the page holds (to
 // tell whether more follow), then skip; only they are joined with their
 // owners.
 func pageRows(q widgetapi.WidgetQuery, filter, where, skip string) string {
 	order := widgetOrderSQL[q.Sort]
-	return `SELECT ` + listColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
-		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users u ON u.id = w.owner_id`
+	return `SELECT ` + sqlutil.WidgetColumns + ` FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + where +
+		` ORDER BY ` + order + ` LIMIT :limit` + skip + `) w JOIN users o ON o.id = w.owner_id`
 }
 
 // widgetPageSQL is the query of q's page, unless it is a page number in
@@ -369,13 +262,13 @@ func widgetPageSQL(q widgetapi.WidgetQuery, filter string, params []param) (stri
 		if q.Sort == widgetapi.SortDeadlineDesc {
 			next = `w.deadline < :after_deadline`
 		}
-		return `SELECT ` + listColumns + ` FROM (
+		return `SELECT ` + sqlutil.WidgetColumns + ` FROM (
 			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND w.deadline = :after_deadline AND w.id > :after_id
 				ORDER BY w.id LIMIT :limit)
 			UNION ALL
 			SELECT * FROM (SELECT * FROM widgets w WHERE ` + filter + ` AND ` + next + ` ORDER BY ` + order + ` LIMIT :limit)
 			ORDER BY ` + strings.ReplaceAll(order, "w.", "") + ` LIMIT :limit
-		) w JOIN users u ON u.id = w.owner_id`,
+		) w JOIN users o ON o.id = w.owner_id`,
 			append(params, param{":after_deadline", a.Deadline.Unix()}, param{":after_id", a.ID})
 	}
 	if q.Offset == 0 {
@@ -409,9 +302,9 @@ func creationPageSQL(hc *hotConn, q widgetapi.WidgetQuery, total int, params []p
 	}
 	bucket, skip, size, before := int64(-1), int64(0), int64(0), int64(0)
 	err := hc.rows(walk, nil, func(r row) bool {
-		n := r.int64("n")
+		n := r.Int("n")
 		if before+n > target {
-			bucket, skip, size = r.int64("bucket"), target-before, n
+			bucket, skip, size = r.Int("bucket"), target-before, n
 			if fromTop {
 				skip = n - 1 - skip // from the bucket's low end
 			}

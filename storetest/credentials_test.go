@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/internal/store"
 	"widgetapi/internal/testdb"
 	"widgetapi/postgres"
 )
@@ -221,7 +222,8 @@ func TestALoginWaitsForAPasswordChangeInFlight(t *testing.T) {
 	}
 	defer db.Close()
 	testdb.Migrate(t, db)
-	u := mustCreateUser(t, db, "in-flight@example.com", false)
+	st := store.New(db)
+	u := mustCreateUser(t, st, "in-flight@example.com", false)
 
 	raw, err := sql.Open("pgx", url)
 	if err != nil {
@@ -237,7 +239,7 @@ func TestALoginWaitsForAPasswordChangeInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- db.CreateSession(ctx, newSession(u.ID, 0), u.PasswordHash, nil) }()
+	go func() { done <- st.CreateSession(ctx, newSession(u.ID, 0), u.PasswordHash, nil) }()
 	// Commit once the login waits for the row; a login that answers
 	// before that did not wait.
 	waitFor(t, func() bool {

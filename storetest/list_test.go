@@ -12,6 +12,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // seedWidgets creates n widgets named prefix-00000.. in creation order,
@@ -101,55 +102,41 @@ func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
 				// new widgets, while the walker walks.
 				var deleted sync.Map
 				var created atomic.Int64
-				stop := make(chan struct{})
-				var wg sync.WaitGroup
-				var once sync.Once
-				halt := func() { once.Do(func() { close(stop); wg.Wait() }) }
-				defer halt()
 				victims := rand.Perm(len(initial))[:len(initial)/3]
 				var next atomic.Int64
-				for g := range 4 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for i := 0; ; i++ {
-							select {
-							case <-stop:
-								return
-							default:
-							}
-							if g%2 == 0 {
-								v := next.Add(1) - 1
-								if int(v) >= len(victims) {
-									time.Sleep(time.Millisecond)
-									continue
-								}
-								time.Sleep(200 * time.Microsecond)
-								w := initial[victims[v]]
-								if _, done := deleted.LoadOrStore(w.Name, true); !done {
-									if err := st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil); err != nil {
-										t.Error(err)
-										return
-									}
-								}
-								continue
-							}
-							n := created.Add(1)
-							if n > 400 {
-								created.Add(-1)
-								time.Sleep(time.Millisecond)
-								continue
-							}
-							time.Sleep(100 * time.Microsecond)
-							w := newWidget(fmt.Sprintf("new-%s-%d", s, n), owner, int(n))
-							w.Deadline = w.Deadline.AddDate(0, 0, int(n%5))
-							if err := st.CreateWidget(ctx, w, nil); err != nil {
+				halt := testload.Repeat(4, func(g, _ int) bool {
+					if g%2 == 0 {
+						v := next.Add(1) - 1
+						if int(v) >= len(victims) {
+							time.Sleep(time.Millisecond)
+							return true
+						}
+						time.Sleep(200 * time.Microsecond)
+						w := initial[victims[v]]
+						if _, done := deleted.LoadOrStore(w.Name, true); !done {
+							if err := st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil); err != nil {
 								t.Error(err)
-								return
+								return false
 							}
 						}
-					}()
-				}
+						return true
+					}
+					n := created.Add(1)
+					if n > 400 {
+						created.Add(-1)
+						time.Sleep(time.Millisecond)
+						return true
+					}
+					time.Sleep(100 * time.Microsecond)
+					w := newWidget(fmt.Sprintf("new-%s-%d", s, n), owner, int(n))
+					w.Deadline = w.Deadline.AddDate(0, 0, int(n%5))
+					if err := st.CreateWidget(ctx, w, nil); err != nil {
+						t.Error(err)
+						return false
+					}
+					return true
+				})
+				defer halt()
 				seen := map[string]int{}
 				q := widgetapi.WidgetQuery{Sort: s, Limit: 7}
 				for {
@@ -203,34 +190,20 @@ func TestEarlierPagesHoldStillUnderAdds(t *testing.T) {
 		const size = 10
 		off := len(all) * 8 / 10
 		want := names(all[off : off+size])
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var once sync.Once
-		halt := func() { once.Do(func() { close(stop); wg.Wait() }) }
-		defer halt()
 		var added atomic.Int64
-		for g := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					var batch []*widgetapi.Widget
-					for j := range 1 + i%20 {
-						batch = append(batch, newWidget(fmt.Sprintf("add-%d-%d-%d", g, i, j), owner, i))
-					}
-					if _, err := st.CreateWidgets(ctx, batch); err != nil {
-						t.Error(err)
-						return
-					}
-					added.Add(int64(len(batch)))
-				}
-			}()
-		}
+		halt := testload.Repeat(3, func(g, i int) bool {
+			var batch []*widgetapi.Widget
+			for j := range 1 + i%20 {
+				batch = append(batch, newWidget(fmt.Sprintf("add-%d-%d-%d", g, i, j), owner, i))
+			}
+			if _, err := st.CreateWidgets(ctx, batch); err != nil {
+				t.Error(err)
+				return false
+			}
+			added.Add(int64(len(batch)))
+			return true
+		})
+		defer halt()
 		deadline := time.Now().Add(2 * time.Second)
 		reads := 0
 		for time.Now().Before(deadline) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // writeLog records the writes the service acknowledged, so that a test can
@@ -64,50 +65,29 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	// Three writers register users and create widgets, a reader lists
 	// widgets, until stopped.
 	acked := &writeLog{want: 150, reached: make(chan struct{})}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var failures sync.Map
-	for g := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				email := fmt.Sprintf("load-%d-%d@example.com", g, i)
-				if code := postStatus(s.URL+"/api/v1/auth/register", "", creds(email, "password1")); code == 201 {
-					acked.add(email, "")
-				} else {
-					failures.Store("register "+email, code)
-				}
-				name := fmt.Sprintf("load-%d-%d", g, i)
-				if code := postStatus(s.URL+"/api/v1/widgets", admin, url.Values{"name": {name},
-					"info_url": {"https://example.com/" + name}, "deadline": {"2099-01-01"}}); code == 201 {
-					acked.add("", name)
-				} else {
-					failures.Store("widget "+name, code)
-				}
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+	stopLoad := testload.Repeat(4, func(g, i int) bool {
+		if g == 3 { // the reader
 			if code := sendStatus("GET", s.URL+"/api/v1/widgets?per_page=50", admin, nil); code != 200 {
 				failures.Store("list", code)
 			}
+			return true
 		}
-	}()
-	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+		email := fmt.Sprintf("load-%d-%d@example.com", g, i)
+		if code := postStatus(s.URL+"/api/v1/auth/register", "", creds(email, "password1")); code == 201 {
+			acked.add(email, "")
+		} else {
+			failures.Store("register "+email, code)
+		}
+		name := fmt.Sprintf("load-%d-%d", g, i)
+		if code := postStatus(s.URL+"/api/v1/widgets", admin, url.Values{"name": {name},
+			"info_url": {"https://example.com/" + name}, "deadline": {"2099-01-01"}}); code == 201 {
+			acked.add("", name)
+		} else {
+			failures.Store("widget "+name, code)
+		}
+		return true
+	})
 	defer stopLoad()
 
 	select {

@@ -18,13 +18,19 @@ func openStore(ctx context.Context, c config.Config) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var e store.Engine
 	switch engine {
 	case "sqlite":
-		return sqlite.Open(ctx, path)
+		e, err = sqlite.Open(ctx, path)
 	case "postgres":
-		return postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: c.DBMaxConns, Timeout: c.DBTimeout})
+		e, err = postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: c.DBMaxConns, Timeout: c.DBTimeout})
+	default:
+		return nil, fmt.Errorf("DATABASE_URL: unknown engine %q", engine)
 	}
-	return nil, fmt.Errorf("DATABASE_URL: unknown engine %q", engine)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(e), nil
 }
 
 // openConfigured reads the configuration from getenv and opens the store

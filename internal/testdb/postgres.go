@@ -92,10 +92,5 @@ func FreshSchemaURL(t testing.TB) string {
 func OpenPostgres(t testing.TB) Store {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), FreshSchemaURL(t), postgres.Options{MaxConns: 8, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	Migrate(t, db)
-	return db
+	return opened(t, db, err)
 }

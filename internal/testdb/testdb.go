@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+
 	"widgetapi/internal/store"
 	"widgetapi/sqlite"
 )
@@ -35,16 +37,29 @@ func Engines(t testing.TB) []Engine {
 func OpenSQLite(t testing.TB) Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	return opened(t, db, err)
+}
+
+// opened is the store of an engine just opened, closed when the test ends
+// and migrated.
+func opened(t testing.TB, e store.Engine, err error) Store {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	Migrate(t, db)
-	return db
+	t.Cleanup(func() { e.Close() })
+	st := store.New(e)
+	Migrate(t, st)
+	return st
+}
+
+// Migrator is a store or an engine: what has migrations.
+type Migrator interface {
+	Migrations() (*goose.Provider, error)
 }
 
 // Migrate applies every migration to st.
-func Migrate(t testing.TB, st Store) {
+func Migrate(t testing.TB, st Migrator) {
 	t.Helper()
 	p, err := st.Migrations()
 	if err != nil {

@@ -1,0 +1,61 @@
+package sqlutil
+
+import (
+	"time"
+
+	"widgetapi"
+)
+
+// Row is the current row of a hot read (sqlite's driver-level connections,
+// PostgreSQL's pgconn), read by column name; each engine decodes its own
+// encoding of the value. The statements that read widgets and token
+// subjects name their columns alike on both engines, so that one scan
+// reads them.
+type Row interface {
+	Null(name string) bool
+	Int(name string) int64
+	Bool(name string) bool
+	Text(name string) string
+	Time(name string) time.Time
+	// UUID reads a public id: uuid on PostgreSQL, text on SQLite.
+	UUID(name string) string
+}
+
+// WidgetColumns are the result columns ScanWidget reads, from a relation
+// w of widgets joined with their owners o.
+const WidgetColumns = `w.id AS id, w.name AS name, w.info_url AS info_url, w.created_at AS created_at,
+	w.deadline AS deadline, w.updated_at AS updated_at, w.version AS version,
+	o.id AS owner_id, o.email AS owner_email, o.public_id AS owner_public_id`
+
+// ScanWidget reads WidgetColumns; nil when id is NULL (an outer join that
+// found no widget).
+func ScanWidget(r Row) *widgetapi.Widget {
+	if r.Null("id") {
+		return nil
+	}
+	return &widgetapi.Widget{
+		ID: r.Int("id"), Name: r.Text("name"), InfoURL: r.Text("info_url"),
+		CreatedAt: r.Time("created_at"), Deadline: r.Time("deadline"),
+		UpdatedAt: r.Time("updated_at"), Version: r.Int("version"),
+		Owner: widgetapi.WidgetOwner{ID: r.Int("owner_id"), Email: r.Text("owner_email"), PublicID: r.UUID("owner_public_id")},
+	}
+}
+
+// SubjectColumns are the result columns of a token's subject, which
+// ScanSubject reads: the user s and the token's session ses.
+const SubjectColumns = `
+	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
+	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
+	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
+
+// ScanSubject reads SubjectColumns.
+func ScanSubject(r Row) widgetapi.TokenSubject {
+	return widgetapi.TokenSubject{
+		User: &widgetapi.User{
+			ID: r.Int("subject_id"), Email: r.Text("subject_email"), RegisteredOn: r.Time("subject_registered_on"),
+			Admin: r.Bool("subject_admin"), Disabled: r.Bool("subject_disabled"), PublicID: r.UUID("subject_public_id"),
+		},
+		NoSession: r.Bool("no_session"),
+		Revoked:   r.Bool("revoked"),
+	}
+}

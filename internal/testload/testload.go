@@ -1,0 +1,31 @@
+// Package testload runs the concurrent load of tests that check what
+// readers see while writers write: goroutines that repeat a step until the
+// test stops them.
+package testload
+
+import "sync"
+
+// Repeat runs step(g, i) in n goroutines, g numbering the goroutine and i
+// counting its steps, each until step returns false or stop is called.
+// stop ends them all and waits for them; calling it again does nothing.
+func Repeat(n int, step func(g, i int) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !step(g, i) {
+					return
+				}
+			}
+		}()
+	}
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
+}
