@@ -252,6 +252,27 @@ func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precond
 	})
 }
 
+// stampSQL reads the stamp of the widget set: the 16 change counters of
+// migration 00009, in stripe order.
+const stampSQL = `SELECT string_agg(changes::text, '.' ORDER BY stripe) FROM widget_stripes`
+
+var widgetStampForTokenStmt = hotStatement{name: "widgetapi_widget_stamp_for_token",
+	sql: `SELECT ` + subjectColumns + `, (` + stampSQL + `) AS stamp FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
+
+// WidgetStampForToken reads the token's subject and the widgets' stamp in
+// one statement, so one round trip.
+func (db *DB) WidgetStampForToken(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, widgetapi.WidgetStamp, error) {
+	var sub widgetapi.TokenSubject
+	var stamp widgetapi.WidgetStamp
+	_, err := db.queryOne(ctx, widgetStampForTokenStmt, [][]byte{[]byte(jti), []byte(publicID)}, func(r *row) {
+		sub, stamp = scanSubject(r), widgetapi.WidgetStamp(r.text("stamp"))
+	})
+	if err != nil {
+		return widgetapi.TokenSubject{}, "", mapError("widget stamp for token", err)
+	}
+	return sub, stamp, nil
+}
+
 // bucketShift is the size of a bucket of widget_buckets, which counts the
 // widgets of each 1<<bucketShift ids; migration 00006 uses the same shift.
 const bucketShift = 12
@@ -273,7 +294,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	query := `WITH page AS MATERIALIZED (` + b.page(q, filter) + `)
-		SELECT (` + total + `) AS total, w.id AS id, w.name AS name, w.info_url AS info_url,
+		SELECT (` + total + `) AS total, (` + stampSQL + `) AS stamp, w.id AS id, w.name AS name, w.info_url AS info_url,
 		       w.created_at AS created_at, w.deadline AS deadline,
 		       w.updated_at AS updated_at, w.version AS version,
 		       u.id AS owner_id, u.email AS owner_email, u.public_id AS owner_public_id
@@ -283,7 +304,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	st := hotStatement{name: "widgetapi_list_" + hex.EncodeToString(sum[:8]), sql: query}
 	l := widgetapi.WidgetList{Items: make([]*widgetapi.Widget, 0, q.Limit+1)}
 	err := db.queryRows(ctx, st, b.args, func(r *row) {
-		l.Total = int(r.int8("total"))
+		l.Total, l.Stamp = int(r.int8("total")), widgetapi.WidgetStamp(r.text("stamp"))
 		if r.null("id") {
 			return
 		}

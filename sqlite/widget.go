@@ -215,6 +215,26 @@ func (db *DB) DeleteWidget(ctx context.Context, name string, p widgetapi.Precond
 	})
 }
 
+// stampSQL reads the stamp of the widget set: the count of committed
+// statements that changed widgets, kept by the triggers of migration 00009
+// in stripe 0 (SQLite's one writer orders every change).
+const stampSQL = `SELECT changes FROM widget_stripes WHERE stripe = 0`
+
+// WidgetStampForToken reads the token's subject and the widgets' stamp in
+// one statement on a hot connection.
+func (db *DB) WidgetStampForToken(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, widgetapi.WidgetStamp, error) {
+	var sub widgetapi.TokenSubject
+	var stamp widgetapi.WidgetStamp
+	err := db.hot.queryOne(ctx, `SELECT `+subjectColumns+`, (`+stampSQL+`) AS stamp
+		FROM users s `+subjectJoin+` WHERE s.public_id = :public_id`,
+		func(r row) { sub, stamp = scanSubject(r), widgetapi.WidgetStamp(r.text("stamp")) },
+		arg{":jti", jti}, arg{":public_id", publicID})
+	if err != nil && !errors.Is(err, errNoRow) {
+		return sub, "", mapError("widget stamp for token", err)
+	}
+	return sub, stamp, nil
+}
+
 // bucketShift is the size of a bucket of widget_buckets, which counts the
 // widgets of each 1<<bucketShift ids; migration 00006 uses the same shift.
 const bucketShift = 12
@@ -237,6 +257,7 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	}
 	scan := func(r row) bool {
 		l.Total = int(r.int64("total"))
+		l.Stamp = widgetapi.WidgetStamp(r.text("stamp"))
 		l.Items = append(l.Items, &widgetapi.Widget{
 			ID: r.int64("id"), Name: r.text("name"), InfoURL: r.text("info_url"),
 			CreatedAt: r.time("created_at"), Deadline: r.time("deadline"),
@@ -249,14 +270,18 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 	// statement; an empty page has no row to carry it.
 	page := func(hc *hotConn, query string, params []param) error {
 		l.Items = make([]*widgetapi.Widget, 0, q.Limit+1)
-		return hc.rows(`SELECT (`+total+`) AS total, p.* FROM (`+query+`) p ORDER BY `+
+		return hc.rows(`SELECT (`+total+`) AS total, (`+stampSQL+`) AS stamp, p.* FROM (`+query+`) p ORDER BY `+
 			strings.ReplaceAll(widgetOrderSQL[q.Sort], "w.", "p."), params, scan)
 	}
 	// inTx reads the total first, then the page, in one read transaction,
 	// so that both come from one snapshot.
 	inTx := func(pageSQL func(hc *hotConn) (string, []param, error)) error {
 		return db.hot.read(ctx, func(hc *hotConn) error {
-			if err := hc.rows(`SELECT (`+total+`) AS total`, params, func(r row) bool { l.Total = int(r.int64("total")); return false }); err != nil {
+			err := hc.rows(`SELECT (`+total+`) AS total, (`+stampSQL+`) AS stamp`, params, func(r row) bool {
+				l.Total, l.Stamp = int(r.int64("total")), widgetapi.WidgetStamp(r.text("stamp"))
+				return false
+			})
+			if err != nil {
 				return err
 			}
 			query, params, err := pageSQL(hc)
