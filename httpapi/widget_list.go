@@ -130,14 +130,12 @@ func (s *Server) handleWidgetList() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		key := listmemo.KeyOf(q)
-		list, ok := s.Lists.Get(key, stamp)
-		if !ok {
-			if list, err = s.Widgets.ListWidgets(r.Context(), q); err != nil {
-				s.writeError(w, r, s.Realm, err)
-				return
-			}
-			s.Lists.Put(key, list)
+		list, err := s.Lists.Page(r.Context(), listmemo.KeyOf(q), stamp, func() (widgetapi.WidgetList, error) {
+			return s.Widgets.ListWidgets(r.Context(), q)
+		})
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
 		}
 		last := page.TotalPages(list.Total)
 		links := make([][2]string, 0, 6)

@@ -7,6 +7,8 @@
 package listmemo
 
 import (
+	"context"
+	"errors"
 	"sync"
 
 	"widgetapi"
@@ -55,12 +57,76 @@ type Memo struct {
 
 	mu sync.RWMutex
 	m  map[Key]widgetapi.WidgetList
+	// reads are the pages being read, by key and the stamp their readers
+	// saw: requests that miss together wait for one read rather than each
+	// counting the same matches at once.
+	reads map[flight]*read
+}
+
+var errUnfinished = errors.New("listmemo: the shared read did not finish")
+
+type flight struct {
+	key   Key
+	stamp widgetapi.WidgetStamp
+}
+
+// read is one page being read; done is closed when l and err are set.
+type read struct {
+	done chan struct{}
+	l    widgetapi.WidgetList
+	err  error
 }
 
 // New returns a memo of at most max pages (a page of 100 widgets is about
 // 40 KB; of 10, 4 KB).
 func New(max int) *Memo {
-	return &Memo{max: max, m: make(map[Key]widgetapi.WidgetList)}
+	return &Memo{max: max, m: make(map[Key]widgetapi.WidgetList), reads: make(map[flight]*read)}
+}
+
+// Page returns the page of k as of stamp, the stamp the caller has just
+// read: the page kept at that stamp, else the one a concurrent caller with
+// the same key and stamp is reading, else what load reads (and the memo
+// keeps). A read shared that way started after the waiting caller's stamp
+// was current, so it holds every write acknowledged before that caller's
+// request. When the shared read fails (its own request may have been
+// cancelled), each waiter reads for itself.
+func (m *Memo) Page(ctx context.Context, k Key, stamp widgetapi.WidgetStamp, load func() (widgetapi.WidgetList, error)) (widgetapi.WidgetList, error) {
+	if m == nil || stamp == "" {
+		return load()
+	}
+	if l, ok := m.Get(k, stamp); ok {
+		return l, nil
+	}
+	f := flight{k, stamp}
+	m.mu.Lock()
+	if r, ok := m.reads[f]; ok {
+		m.mu.Unlock()
+		select {
+		case <-r.done:
+			if r.err == nil {
+				return r.l, nil
+			}
+			return load()
+		case <-ctx.Done():
+			return widgetapi.WidgetList{}, ctx.Err()
+		}
+	}
+	// Until load returns, the read has failed: a load that panics leaves
+	// its waiters to read for themselves.
+	r := &read{done: make(chan struct{}), err: errUnfinished}
+	m.reads[f] = r
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.reads, f)
+		m.mu.Unlock()
+		close(r.done)
+	}()
+	r.l, r.err = load()
+	if r.err == nil {
+		m.Put(k, r.l)
+	}
+	return r.l, r.err
 }
 
 // Get returns the page of k read at stamp, if the memo holds it.
