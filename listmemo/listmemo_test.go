@@ -45,7 +45,9 @@ func TestKeysTellEveryPartOfTheQueryApart(t *testing.T) {
 		func(q *widgetapi.WidgetQuery) { q.Filter.DeadlineFrom = day },
 		func(q *widgetapi.WidgetQuery) { q.Filter.DeadlineTo = day },
 		func(q *widgetapi.WidgetQuery) { q.Filter.Passed, q.Filter.PassedAt = widgetapi.PassedTrue, day },
-		func(q *widgetapi.WidgetQuery) { q.Filter.Passed, q.Filter.PassedAt = widgetapi.PassedTrue, day.Add(time.Second) },
+		func(q *widgetapi.WidgetQuery) {
+			q.Filter.Passed, q.Filter.PassedAt = widgetapi.PassedTrue, day.Add(time.Second)
+		},
 		func(q *widgetapi.WidgetQuery) { q.Filter.Passed, q.Filter.PassedAt = widgetapi.PassedFalse, day },
 		func(q *widgetapi.WidgetQuery) { q.Sort = widgetapi.SortDeadlineDesc },
 		func(q *widgetapi.WidgetQuery) { q.Limit = 11 },
