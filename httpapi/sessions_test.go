@@ -63,7 +63,7 @@ func wantLive(t *testing.T, e *env, what, token string) {
 	}
 	// The list page it reads is kept for the next request, which a
 	// revoked token must still not get.
-	if res := e.do(request{Method: "GET", Path: widgetsPath + "?per_page=3", Token: token}); res.Status != http.StatusOK {
+	if res := e.do(request{Method: "GET", Path: widgetsPath + "?per_page=5", Token: token}); res.Status != http.StatusOK {
 		t.Fatalf("%s, list: %d %s", what, res.Status, res.Body)
 	}
 }
@@ -80,7 +80,7 @@ func wantRevoked(t *testing.T, e *env, what, token string) {
 	}
 	// So does the list, whose page may be kept: the session is read with
 	// the widgets' stamp on every request.
-	res = e.do(request{Method: "GET", Path: widgetsPath + "?per_page=3", Token: token})
+	res = e.do(request{Method: "GET", Path: widgetsPath + "?per_page=5", Token: token})
 	if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != blacklisted {
 		t.Fatalf("%s, list: %d %s", what, res.Status, res.Body)
 	}
