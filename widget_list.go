@@ -197,18 +197,33 @@ type WidgetQuery struct {
 }
 
 // WidgetList is one page of a list: its items, whether more follow them,
-// and how many widgets the filter selects in all, all read from one
-// snapshot of the database.
+// how many widgets the filter selects in all, and the stamp of the widget
+// set they were read at, all read from one snapshot of the database.
 type WidgetList struct {
 	Items []*Widget
 	More  bool
 	Total int
+	Stamp WidgetStamp
 }
+
+// WidgetStamp identifies a state of the set of widgets: every committed
+// create, change or delete of widgets, by any process, gives the set a
+// stamp it never had, and two reads that see the same stamp see the same
+// widgets. A page read at a stamp is therefore the answer of every later
+// request that reads that stamp. Owners' emails and public ids never
+// change, so the widgets alone decide a page.
+type WidgetStamp string
 
 // WidgetLister reads filtered, sorted pages of widgets.
 type WidgetLister interface {
-	// ListWidgets returns the page q asks for, read from one snapshot.
+	// ListWidgets returns the page q asks for, read from one snapshot,
+	// with the stamp of that snapshot.
 	ListWidgets(ctx context.Context, q WidgetQuery) (WidgetList, error)
+	// WidgetStampForToken reads what UserStore.FindTokenSubject does and
+	// the current stamp of the widgets, in one statement: what a list
+	// request reads before it knows whether the page it asks for is one
+	// already read at that stamp.
+	WidgetStampForToken(ctx context.Context, publicID, jti string) (TokenSubject, WidgetStamp, error)
 }
 
 // Messages of the list parameters.

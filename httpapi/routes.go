@@ -18,7 +18,7 @@ func (s *Server) addRoutes() {
 	m.Handle("POST /api/v1/auth/password", s.requireUser(s.handlePassword()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
-	m.Handle("GET /api/v1/widgets", s.requireUser(s.handleWidgetList()))
+	m.Handle("GET /api/v1/widgets", s.requireToken(s.handleWidgetList()))
 	m.Handle("GET /api/v1/widgets/{name}", s.requireToken(s.handleWidgetGet()))
 	m.Handle("PUT /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPut()))
 	m.Handle("PATCH /api/v1/widgets/{name}", s.requireAdmin(s.handleWidgetPatch()))

@@ -16,6 +16,7 @@ import (
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/audit"
+	"widgetapi/listmemo"
 )
 
 // Config holds the dependencies and settings of a Server.
@@ -48,6 +49,11 @@ type Config struct {
 	// CORSOrigins are the allowed browser origins; "*" allows any, and
 	// none allows no cross-origin request.
 	CORSOrigins []string
+	// Lists, when set, keeps pages of the widget list by the stamp of the
+	// widget set they were read at, so that a page asked for again before
+	// any widget changes costs a read of the stamp only; nil reads every
+	// page from the database.
+	Lists *listmemo.Memo
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

@@ -61,6 +61,11 @@ func wantLive(t *testing.T, e *env, what, token string) {
 	if code, msg := userStatus(t, e, token); code != http.StatusOK {
 		t.Fatalf("%s: %d %q, want it to work", what, code, msg)
 	}
+	// The list page it reads is kept for the next request, which a
+	// revoked token must still not get.
+	if res := e.do(request{Method: "GET", Path: widgetsPath + "?per_page=5", Token: token}); res.Status != http.StatusOK {
+		t.Fatalf("%s, list: %d %s", what, res.Status, res.Body)
+	}
 }
 
 func wantRevoked(t *testing.T, e *env, what, token string) {
@@ -72,6 +77,12 @@ func wantRevoked(t *testing.T, e *env, what, token string) {
 	res := e.do(request{Method: "GET", Path: widgetsPath + "/anything", Token: token})
 	if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != blacklisted {
 		t.Fatalf("%s, widget read: %d %s", what, res.Status, res.Body)
+	}
+	// So does the list, whose page may be kept: the session is read with
+	// the widgets' stamp on every request.
+	res = e.do(request{Method: "GET", Path: widgetsPath + "?per_page=5", Token: token})
+	if res.Status != http.StatusUnauthorized || res.JSON(t)["message"] != blacklisted {
+		t.Fatalf("%s, list: %d %s", what, res.Status, res.Body)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"widgetapi"
+	"widgetapi/listmemo"
 )
 
 // listRequest is what a GET /widgets asks for: a page number, or a cursor
@@ -115,7 +116,23 @@ func (s *Server) handleWidgetList() http.Handler {
 		} else {
 			q.Offset = page.Offset()
 		}
-		list, err := s.Widgets.ListWidgets(r.Context(), q)
+		// The token's subject and the widgets' stamp come in one
+		// statement; a page already read at that stamp is the answer, and
+		// any other is read (with its stamp, in the page's snapshot) and
+		// kept for the next request.
+		claims := claimsFrom(r.Context())
+		subject, stamp, err := s.Widgets.WidgetStampForToken(r.Context(), claims.Subject, claims.ID)
+		if err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		if _, err := s.Auth.Admit(claims, subject); err != nil {
+			s.writeError(w, r, s.Realm, err)
+			return
+		}
+		list, err := s.Lists.Page(r.Context(), listmemo.KeyOf(q), stamp, func() (widgetapi.WidgetList, error) {
+			return s.Widgets.ListWidgets(r.Context(), q)
+		})
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return

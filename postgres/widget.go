@@ -143,6 +143,27 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	return sub, w, nil
 }
 
+// stampSQL reads the stamp of the widget set: the 16 change counters of
+// migration 00009, in stripe order.
+const stampSQL = `SELECT string_agg(changes::text, '.' ORDER BY stripe) FROM widget_stripes`
+
+var widgetStampForTokenStmt = hotStatement{name: "widgetapi_widget_stamp_for_token",
+	sql: `SELECT ` + sqlutil.SubjectColumns + `, (` + stampSQL + `) AS stamp FROM users s ` + subjectJoin + ` WHERE s.public_id = $2`}
+
+// WidgetStampForToken reads the token's subject and the widgets' stamp in
+// one statement, so one round trip.
+func (db *DB) WidgetStampForToken(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, widgetapi.WidgetStamp, error) {
+	var sub widgetapi.TokenSubject
+	var stamp widgetapi.WidgetStamp
+	_, err := db.queryOne(ctx, widgetStampForTokenStmt, [][]byte{[]byte(jti), []byte(publicID)}, func(r *row) {
+		sub, stamp = sqlutil.ScanSubject(r), widgetapi.WidgetStamp(r.Text("stamp"))
+	})
+	if err != nil {
+		return widgetapi.TokenSubject{}, "", mapError("widget stamp for token", err)
+	}
+	return sub, stamp, nil
+}
+
 // bucketShift is the size of a bucket of widget_buckets, which counts the
 // widgets of each 1<<bucketShift ids; migration 00006 uses the same shift.
 const bucketShift = 12
@@ -164,14 +185,14 @@ func (db *DB) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widgeta
 		total = `SELECT count(*) FROM widgets w WHERE ` + filter
 	}
 	query := `WITH page AS MATERIALIZED (` + b.page(q, filter) + `)
-		SELECT (` + total + `) AS total, ` + sqlutil.WidgetColumns + `
+		SELECT (` + total + `) AS total, (` + stampSQL + `) AS stamp, ` + sqlutil.WidgetColumns + `
 		FROM (SELECT 1) one LEFT JOIN page w ON true LEFT JOIN users o ON o.id = w.owner_id
 		ORDER BY ` + widgetOrderSQL[q.Sort]
 	sum := sha256.Sum256([]byte(query))
 	st := hotStatement{name: "widgetapi_list_" + hex.EncodeToString(sum[:8]), sql: query}
 	l := widgetapi.WidgetList{Items: make([]*widgetapi.Widget, 0, q.Limit+1)}
 	err := db.queryRows(ctx, st, b.args, func(r *row) {
-		l.Total = int(r.Int("total"))
+		l.Total, l.Stamp = int(r.Int("total")), widgetapi.WidgetStamp(r.Text("stamp"))
 		if w := sqlutil.ScanWidget(r); w != nil {
 			l.Items = append(l.Items, w)
 		}

@@ -193,7 +193,9 @@ func checkCopy(path string) (int64, error) {
 	var problems []string
 	for st.Step() {
 		if msg := st.ColumnText(0); msg != "ok" {
-			problems = append(problems, msg)
+			// One row can hold several lines ("*** in database main ***"
+			// and each damaged tree); the error stays one line.
+			problems = append(problems, strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " / ")), " "))
 		}
 	}
 	if err := firstError(st.Err(), st.Close()); err != nil {

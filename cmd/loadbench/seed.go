@@ -87,14 +87,23 @@ func seedWidgets(ctx context.Context, bin, dir string, env []string, n int) erro
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var werr error
 	for i := 1; i <= n && werr == nil; i++ {
-		_, werr = fmt.Fprintf(w, `{"name":%q,"info_url":"https://example.com/%d","deadline":"2099-12-31","created_at_iso8601":%q}`+"\n",
-			widgetName(i), i, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+		_, werr = fmt.Fprintf(w, `{"name":%q,"info_url":"https://example.com/%d","deadline":%q,"created_at_iso8601":%q}`+"\n",
+			widgetName(i), i, widgetDeadline(i), base.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
 	}
 	werr = errors.Join(werr, w.Flush(), in.Close())
 	if err := cmd.Wait(); err != nil || werr != nil {
 		return fmt.Errorf("widget import: %v %v: %s", err, werr, out.String())
 	}
 	return nil
+}
+
+// widgetDeadline is widget i's deadline: one of the 365 days of 2099,
+// (i*7919) mod 365, so that deadlines do not follow ids and a bound on
+// them selects a share of the widgets spread over the whole list
+// (deadline_before=2099-03-31 about a quarter), as cmd/loadbench/wrk's
+// prepare seeds them.
+func widgetDeadline(i int) string {
+	return time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i*7919%365).Format(time.DateOnly)
 }
 
 // createPostgresDB makes a fresh database on the server at base and returns

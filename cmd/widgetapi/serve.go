@@ -23,6 +23,7 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
+	"widgetapi/internal/logbatch"
 	"widgetapi/internal/store"
 	"widgetapi/internal/surge"
 )
@@ -32,7 +33,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	if help || err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	// Request lines leave in batches, at most logDelay late: one write
+	// system call a request was a few percent of the widget read. Every
+	// way out of serve writes what is held.
+	lines := logbatch.New(stderr, logDelay, 64<<10)
+	defer lines.Close()
+	logger := slog.New(logHandler(cfg, stderr, lines))
 	logger.Info("starting", append(cfg.LogAttrs(), "version", versionString())...)
 	st, err := openAndMigrate(ctx, cfg, logger)
 	if err != nil {
@@ -245,7 +251,14 @@ func servePprof(addr string, stdout io.Writer, logger *slog.Logger) (stop func()
 	return func() { _ = srv.Close() }, nil
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+// logDelay is how late serve's log lines may leave, gathered in batches.
+const logDelay = 20 * time.Millisecond
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger { return slog.New(logHandler(cfg, w, w)) }
+
+// logHandler writes cfg's log format to out: LOG_FORMAT, else text when
+// w, where the lines end up, is a terminal, and JSON otherwise.
+func logHandler(cfg config.Config, w, out io.Writer) slog.Handler {
 	format := cfg.LogFormat
 	if format == "" {
 		format = "json"
@@ -255,7 +268,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.NewTextHandler(out, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.NewJSONHandler(out, opts)
 }

@@ -26,6 +26,7 @@ import (
 	"widgetapi/internal/config"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
+	"widgetapi/listmemo"
 )
 
 // Deps are what the service needs besides its configuration.
@@ -138,6 +139,9 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
 		Throttle:       throttle,
 		TracerProvider: tracer,
+		// A page of 10 is about 4 KB, of 100 about 40 KB: at most a few
+		// tens of megabytes for the most varied traffic.
+		Lists: listmemo.New(1024),
 	})
 	if err != nil {
 		return nil, err

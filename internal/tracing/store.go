@@ -266,6 +266,12 @@ func (w widgets) ListWidgets(ctx context.Context, q widgetapi.WidgetQuery) (widg
 	return l, end(span, err)
 }
 
+func (w widgets) WidgetStampForToken(ctx context.Context, publicID, jti string) (widgetapi.TokenSubject, widgetapi.WidgetStamp, error) {
+	ctx, span := w.db.start(ctx, "db WidgetStampForToken")
+	sub, stamp, err := w.next.WidgetStampForToken(ctx, publicID, jti)
+	return sub, stamp, end(span, err)
+}
+
 func (w widgets) FindWidgets(ctx context.Context, page widgetapi.Page) ([]*widgetapi.Widget, int, error) {
 	ctx, span := w.db.start(ctx, "db FindWidgets")
 	items, total, err := w.next.FindWidgets(ctx, page)
