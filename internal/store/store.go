@@ -9,6 +9,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/dbstats"
+	"widgetapi/keys"
 )
 
 // Store is a storage engine: the domain stores, plus what operating it needs.
@@ -16,6 +17,7 @@ type Store interface {
 	widgetapi.UserStore
 	widgetapi.WidgetStore
 	widgetapi.AuditStore
+	keys.Store
 	Ping(ctx context.Context) error
 	// Analyze refreshes the query planner's statistics, after a bulk load.
 	Analyze(ctx context.Context) error
