@@ -104,9 +104,9 @@ type Manager struct {
 	// new key within it, so it is kept well below PublishAhead.
 	refresh time.Duration
 
-	mu       sync.RWMutex
-	keys     []*Key // of cfg.Alg, in slot order
-	all      []*Key // every key, in slot order
+	mu   sync.RWMutex
+	keys []*Key // of cfg.Alg, in slot order
+	all  []*Key // every key, in slot order
 	// loadedAt is when the set was read, by the machine's clock (not
 	// cfg.Now): it paces reads of the database.
 	loadedAt time.Time
