@@ -51,9 +51,9 @@ type Deps struct {
 type App struct {
 	Tokens *auth.Tokens
 	// Keys is the set of asymmetric signing keys; serve refreshes it.
-	Keys *keys.Manager
-	Auth *auth.Service
-	Audit  *audit.Log
+	Keys  *keys.Manager
+	Auth  *auth.Service
+	Audit *audit.Log
 	// Throttle keeps the limits; serve purges it.
 	Throttle widgetapi.Throttle
 	API      *httpapi.Server

@@ -39,11 +39,11 @@ type Config struct {
 	SecretKeys  [][]byte
 	// SecretSource says where SecretKeys came from, SECRET_KEY or the file
 	// generated in DataDir; it is logged in place of the keys.
-	SecretSource    string
-	TokenTTL        time.Duration
-	TokenLeeway     time.Duration
-	TokenIssuer     string
-	TokenAudience   string
+	SecretSource  string
+	TokenTTL      time.Duration
+	TokenLeeway   time.Duration
+	TokenIssuer   string
+	TokenAudience string
 	// TokenAlg is HS256 (SECRET_KEY signs), EdDSA or ES256 (keys in the
 	// database sign, their public halves published as a JWKS).
 	TokenAlg string
@@ -52,17 +52,17 @@ type Config struct {
 	KeyPublishAhead time.Duration
 	// IntrospectionClients may call POST /auth/introspect.
 	IntrospectionClients []Client
-	BcryptCost      int
-	Location        *time.Location
-	CORSOrigins     []string
-	LogLevel        slog.Level
-	LogFormat       string // json, text, or empty to choose by the output
-	Realm           string
-	AdminRealm      string
-	TrustedProxies  []netip.Prefix
-	ShutdownTimeout time.Duration
-	DBMaxConns      int
-	DBTimeout       time.Duration
+	BcryptCost           int
+	Location             *time.Location
+	CORSOrigins          []string
+	LogLevel             slog.Level
+	LogFormat            string // json, text, or empty to choose by the output
+	Realm                string
+	AdminRealm           string
+	TrustedProxies       []netip.Prefix
+	ShutdownTimeout      time.Duration
+	DBMaxConns           int
+	DBTimeout            time.Duration
 	// AuthPerMinute limits credential requests (register, login) per
 	// client address, with a burst of AuthBurst; LoginFailuresPerMinute
 	// limits failed logins per account and address. 0 disables a limit.
