@@ -16,6 +16,8 @@ import (
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/audit"
+	"widgetapi/auth"
+	"widgetapi/keys"
 )
 
 // Config holds the dependencies and settings of a Server.
@@ -48,6 +50,15 @@ type Config struct {
 	// CORSOrigins are the allowed browser origins; "*" allows any, and
 	// none allows no cross-origin request.
 	CORSOrigins []string
+	// JWKS returns the public keys of asymmetric tokens, for
+	// /.well-known/jwks.json; nil serves an empty set (HS256).
+	JWKS func(ctx context.Context) (keys.JWKS, error)
+	// IntrospectionClients may call POST /auth/introspect; with none, it
+	// answers 404. TokenIssuer and TokenAudience are the iss and aud its
+	// answers give.
+	IntrospectionClients *auth.Clients
+	TokenIssuer          string
+	TokenAudience        string
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

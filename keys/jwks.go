@@ -41,7 +41,9 @@ func (m *Manager) JWKS(ctx context.Context) (JWKS, error) {
 	if !Asymmetric(m.cfg.Alg) {
 		return set, nil
 	}
-	if err := m.refreshIfOlder(ctx, jwkAge); err != nil {
+	if err := m.refreshIfOlder(ctx, jwkAge); err != nil && !m.loaded() {
+		// With the database away, the keys read last are still the
+		// right answer for as long as a rotation takes to sign.
 		return set, err
 	}
 	for _, s := range m.published(m.cfg.Now()) {

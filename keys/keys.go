@@ -273,6 +273,13 @@ func (m *Manager) refreshIfOlder(ctx context.Context, age time.Duration) error {
 	return m.Refresh(ctx)
 }
 
+// loaded reports whether the set was read at least once.
+func (m *Manager) loaded() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return !m.loadedAt.IsZero()
+}
+
 // install parses rows and makes them the set.
 func (m *Manager) install(rows []*widgetapi.SigningKey) error {
 	all := make([]*Key, 0, len(rows))

@@ -154,13 +154,24 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		Throttle:       throttle,
-		TracerProvider: tracer,
+		Throttle:             throttle,
+		TracerProvider:       tracer,
+		JWKS:                 keyset.JWKS,
+		IntrospectionClients: auth.NewClients(clientSecrets(cfg.IntrospectionClients)),
+		TokenIssuer:          cfg.TokenIssuer, TokenAudience: cfg.TokenAudience,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &App{Tokens: tokens, Keys: keyset, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp}, nil
+}
+
+func clientSecrets(clients []config.Client) map[string]string {
+	m := make(map[string]string, len(clients))
+	for _, c := range clients {
+		m[c.ID] = c.Secret
+	}
+	return m
 }
 
 // keysTimeout bounds the making of the first signing key at start.
