@@ -19,8 +19,8 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 
 func keysCommands() []entry {
 	return []entry{
-		{"list", "", "list the token signing keys and their states", runKeysList},
-		{"rotate", "", "make a new signing key, signing after KEY_PUBLISH_AHEAD", runKeysRotate},
+		{"list", "", "list signing keys and their states", runKeysList},
+		{"rotate", "", "make the next signing key", runKeysRotate},
 	}
 }
 
