@@ -182,7 +182,9 @@ func (m *Manager) Rotate(ctx context.Context) (*Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		k, err := m.insert(ctx, rows, m.now().Add(m.cfg.PublishAhead))
+		// Rounded up to the second the engines keep: never sooner than
+		// KEY_PUBLISH_AHEAD from now.
+		k, err := m.insert(ctx, rows, ceilSecond(m.cfg.Now().UTC().Add(m.cfg.PublishAhead)))
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +247,13 @@ func (m *Manager) generate(slot int64, activates time.Time) (*Key, *widgetapi.Si
 		CreatedAt: now, ActivatesAt: activates.Truncate(time.Second)}
 	return &Key{KID: kid, Slot: slot, Alg: m.cfg.Alg, CreatedAt: now, ActivatesAt: row.ActivatesAt,
 		Public: priv.Public(), private: priv}, row, nil
+}
+
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // now is the clock in whole seconds, the resolution the engines keep.
