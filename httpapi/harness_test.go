@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
+	"widgetapi/internal/testbin"
 	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
 )
@@ -94,7 +96,12 @@ var testEnvironment = map[string]string{
 // wires it (internal/app).
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return testEnvironment[k] })
+	cfg, err := config.Load(func(k string) string {
+		if alg := os.Getenv(testbin.TokenAlgVar); k == "TOKEN_ALG" && alg != "" {
+			return alg
+		}
+		return testEnvironment[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
