@@ -5,10 +5,14 @@ package httpapi_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
 
 	"widgetapi/internal/config"
 	"widgetapi/internal/testdb"
@@ -203,4 +207,42 @@ func TestIntrospectionClientAuthentication(t *testing.T) {
 			t.Errorf("the right client from a throttled address: %d %s", res.Status, res.Body)
 		}
 	})
+}
+
+// Under EdDSA and ES256 the JWKS holds the key of every token issued, in a
+// form a stock verifier (keyfunc) checks tokens with, and introspection
+// answers for asymmetric tokens as for HS256 ones.
+func TestJWKSVerifiesIssuedTokens(t *testing.T) {
+	for _, alg := range []string{"EdDSA", "ES256"} {
+		t.Run(alg, func(t *testing.T) {
+			forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+				e := newEnv(t, engine, withIntrospectionClient, func(o *envOptions) { o.cfg.TokenAlg = alg })
+				token := e.register("frank@example.com", "frank-password")
+				res := e.do(request{Method: "GET", Path: "/.well-known/jwks.json", Conforms: true})
+				if res.Status != http.StatusOK || res.Header.Get("Cache-Control") != "public, max-age=300" {
+					t.Fatalf("JWKS: %d %v", res.Status, res.Header)
+				}
+				set, err := keyfunc.NewJWKSetJSON(json.RawMessage(res.Body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				parsed, err := jwt.Parse(token, set.Keyfunc, jwt.WithValidMethods([]string{alg}),
+					jwt.WithIssuer("widgetapi"), jwt.WithAudience("widgetapi"), jwt.WithTimeFunc(e.clock.Now))
+				if err != nil {
+					t.Fatalf("a stock verifier refused the token with the JWKS: %v", err)
+				}
+				if parsed.Header["alg"] != alg || parsed.Header["kid"] == "" {
+					t.Errorf("header %v", parsed.Header)
+				}
+				if m := introspect(t, e, token); m["active"] != true {
+					t.Errorf("introspection: %v", m)
+				}
+				// An HS256 token keyed with the JWKS itself is refused.
+				forged := testtoken.Sign(t, jwt.SigningMethodHS256, res.Body, jwt.MapClaims(testtoken.Payload(t, token)))
+				if code, msg := userStatus(t, e, forged); code != http.StatusUnauthorized || msg != "Invalid token. Please log in again." {
+					t.Errorf("HS256 keyed with the JWKS: %d %q", code, msg)
+				}
+			})
+		})
+	}
 }
