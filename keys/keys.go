@@ -42,6 +42,8 @@ type Store interface {
 	InsertSigningKey(ctx context.Context, k *widgetapi.SigningKey) (bool, error)
 	// SigningKeys returns every key, in slot order.
 	SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error)
+	// DeleteSigningKey deletes the key kid, if it is there.
+	DeleteSigningKey(ctx context.Context, kid string) error
 }
 
 // State is where a key is in its life.
@@ -468,20 +470,55 @@ func (m *Manager) lookup(kid string) (crypto.PublicKey, bool) {
 	return nil, false
 }
 
-// Run reads the set again every refresh interval until ctx ends, calling
-// onErr with the failures (the set in memory goes on serving).
+// RetiredKeptFor is how long a retired key stays in the table, listed as
+// retired, before the purge deletes it.
+const RetiredKeptFor = 7 * 24 * time.Hour
+
+// Purge deletes the keys of TOKEN_ALG retired for longer than
+// RetiredKeptFor, and returns how many. Keys of another algorithm are
+// kept: a process of the deployment may still use them while TOKEN_ALG
+// is being switched. Safe from many processes at once.
+func (m *Manager) Purge(ctx context.Context) (int, error) {
+	list, err := m.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range list {
+		if s.Alg == m.cfg.Alg && s.State == Retired && m.cfg.Now().Sub(s.Until) > RetiredKeptFor {
+			if err := m.cfg.Store.DeleteSigningKey(ctx, s.KID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		return n, m.Refresh(ctx)
+	}
+	return 0, nil
+}
+
+// Run reads the set again every refresh interval, and purges old retired
+// keys every hour, until ctx ends, calling onErr with the failures (the set
+// in memory goes on serving).
 func (m *Manager) Run(ctx context.Context, onErr func(error)) {
 	if !Asymmetric(m.cfg.Alg) {
 		return
 	}
 	t := time.NewTicker(m.refresh)
 	defer t.Stop()
+	purged := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
+			err := m.Refresh(ctx)
+			if err == nil && time.Since(purged) >= time.Hour {
+				purged = time.Now()
+				_, err = m.Purge(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
 				onErr(err)
 			}
 		}

@@ -172,6 +172,18 @@ func TestRotateLifecycle(t *testing.T) {
 			if len(set.Keys) != 1 || set.Keys[0].KID != next.KID {
 				t.Errorf("JWKS after retirement: %+v", set.Keys)
 			}
+			// Listed as retired for a week, then purged.
+			clock.Advance(keys.RetiredKeptFor)
+			if n, err := m.Purge(ctx); n != 0 || err != nil {
+				t.Errorf("Purge a week after retirement = %d, %v; want 0", n, err)
+			}
+			clock.Advance(time.Second)
+			if n, err := m.Purge(ctx); n != 1 || err != nil {
+				t.Errorf("Purge after a week = %d, %v; want 1", n, err)
+			}
+			if got := states(t, m); !equal(got, []keys.State{keys.Signing}) {
+				t.Errorf("after the purge: %v", got)
+			}
 		})
 	}
 }

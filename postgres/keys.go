@@ -23,6 +23,14 @@ func (db *DB) InsertSigningKey(ctx context.Context, k *widgetapi.SigningKey) (bo
 	return n == 1, nil
 }
 
+// DeleteSigningKey deletes the key kid, if it is there.
+func (db *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	_, err := db.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE kid = $1`, kid)
+	return mapError("delete signing key", err)
+}
+
 // SigningKeys returns every signing key, in slot order.
 func (db *DB) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) {
 	ctx, cancel := db.bound(ctx)

@@ -22,6 +22,12 @@ func (db *DB) InsertSigningKey(ctx context.Context, k *widgetapi.SigningKey) (bo
 	return n == 1, nil
 }
 
+// DeleteSigningKey deletes the key kid, if it is there.
+func (db *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	_, err := db.exec(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid)
+	return mapError("delete signing key", err)
+}
+
 // SigningKeys returns every signing key, in slot order.
 func (db *DB) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) {
 	rows, err := db.read.QueryContext(ctx, `

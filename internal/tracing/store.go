@@ -119,6 +119,11 @@ func (s tracedStore) InsertSigningKey(ctx context.Context, k *widgetapi.SigningK
 	return ok, end(span, err)
 }
 
+func (s tracedStore) DeleteSigningKey(ctx context.Context, kid string) error {
+	ctx, span := s.users.db.start(ctx, "db DeleteSigningKey")
+	return end(span, s.next.DeleteSigningKey(ctx, kid))
+}
+
 func (s tracedStore) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) {
 	ctx, span := s.users.db.start(ctx, "db SigningKeys")
 	list, err := s.next.SigningKeys(ctx)
