@@ -113,8 +113,9 @@ type Manager struct {
 	// cfg.Now): it paces reads of the database.
 	loadedAt time.Time
 
-	// loading serializes reloads, so that a burst of requests naming a kid
-	// this process has not seen costs one read of the database.
+	// loading serializes reads of the set, so that a burst of requests
+	// naming a kid this process has not seen costs one read of the
+	// database, and an older read never replaces a newer one.
 	loading sync.Mutex
 }
 
@@ -163,7 +164,7 @@ func (m *Manager) Ensure(ctx context.Context) error {
 		now := m.now()
 		for _, r := range rows {
 			if r.Alg == m.cfg.Alg && !r.ActivatesAt.After(now) {
-				return m.install(rows)
+				return m.Refresh(ctx)
 			}
 		}
 		if _, err := m.insert(ctx, rows, now); err != nil {
@@ -263,6 +264,13 @@ func (m *Manager) now() time.Time { return m.cfg.Now().UTC().Truncate(time.Secon
 
 // Refresh reads the key set from the database.
 func (m *Manager) Refresh(ctx context.Context) error {
+	m.loading.Lock()
+	defer m.loading.Unlock()
+	return m.load(ctx)
+}
+
+// load reads the set; the caller holds loading.
+func (m *Manager) load(ctx context.Context) error {
 	rows, err := m.cfg.Store.SigningKeys(ctx)
 	if err != nil {
 		return err
@@ -281,7 +289,7 @@ func (m *Manager) refreshIfOlder(ctx context.Context, age time.Duration) error {
 	if fresh {
 		return nil
 	}
-	return m.Refresh(ctx)
+	return m.load(ctx)
 }
 
 // loaded reports whether the set was read at least once.
@@ -291,7 +299,7 @@ func (m *Manager) loaded() bool {
 	return !m.loadedAt.IsZero()
 }
 
-// install parses rows and makes them the set.
+// install parses rows and makes them the set; the caller holds loading.
 func (m *Manager) install(rows []*widgetapi.SigningKey) error {
 	all := make([]*Key, 0, len(rows))
 	var mine []*Key
