@@ -2,11 +2,18 @@ package widgetapi
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 )
+
+// ErrCredentialsChanged is the cause of a refused write whose caller
+// checked a password against a hash the user no longer has, or that would
+// open a session for a user disabled since: a login racing a password
+// change or a disable, or the loser of two password changes.
+var ErrCredentialsChanged = errors.New("the user's password or status changed while the request was under way")
 
 // Session is one token the service issued: its jti is the session's id.
 // Register, login and a password change each open one.
@@ -77,8 +84,12 @@ func SessionNotFound(id string) error {
 // SessionStore persists sessions. Its write methods record ev, when set,
 // in the same transaction as the change.
 type SessionStore interface {
-	// CreateSession records a new session.
-	CreateSession(ctx context.Context, s *Session, ev *Event) error
+	// CreateSession records a new session. When credential is set, it is
+	// the password hash the caller checked a password against: the session
+	// is recorded only if the user still has that hash and is enabled, so
+	// that a login racing a password change or a disable never outlives
+	// it; ErrCredentialsChanged otherwise.
+	CreateSession(ctx context.Context, s *Session, credential []byte, ev *Event) error
 	// ListSessions returns userID's sessions that are neither expired at
 	// now nor revoked, newest first.
 	ListSessions(ctx context.Context, userID int64, now time.Time) ([]*Session, error)
@@ -91,8 +102,12 @@ type SessionStore interface {
 	// SetPassword stores userID's new password hash, revokes every live
 	// session of the user at at, and records next, when set, as the user's
 	// one live session, all in one transaction. ENOTFOUND when there is no
-	// such user.
-	SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *Session, ev *Event) error
+	// such user. When current is set, it is the hash the caller checked
+	// the current password against: if the user no longer has it, or is
+	// disabled while next is set, nothing changes and the error is
+	// ErrCredentialsChanged, so that of two changes made with one current
+	// password exactly one wins.
+	SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *Session, ev *Event) error
 	// PurgeSessions deletes sessions that expired before before and
 	// returns how many; safe to run from many processes at once.
 	PurgeSessions(ctx context.Context, before time.Time) (int64, error)

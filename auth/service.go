@@ -195,12 +195,32 @@ func (s *Service) Login(ctx context.Context, email, password string, from widget
 		return nil, widgetapi.AccessToken{}, widgetapi.LoginDisabled()
 	}
 	tok, err := s.openSession(ctx, u, from)
-	if errors.Is(err, widgetapi.ErrUserGone) {
+	switch {
+	case errors.Is(err, widgetapi.ErrUserGone):
 		// Deleted since it was read: answered as an unknown email is.
 		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "account deleted"}))
 		return nil, widgetapi.AccessToken{}, widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
+	case errors.Is(err, widgetapi.ErrCredentialsChanged):
+		// The password was changed or the account disabled while bcrypt
+		// ran: answered as that change has it now.
+		return nil, widgetapi.AccessToken{}, s.loginOvertaken(ctx, u)
 	}
 	return u, tok, err
+}
+
+// loginOvertaken answers a login whose password matched a hash that a
+// password change or a disable replaced before its session was recorded.
+func (s *Service) loginOvertaken(ctx context.Context, u *widgetapi.User) error {
+	now, err := s.users.FindUserByEmail(ctx, u.Email)
+	if err == nil && now.Disabled {
+		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "account disabled"}))
+		return widgetapi.LoginDisabled()
+	}
+	if err != nil && widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
+		return err
+	}
+	s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "password changed"}))
+	return widgetapi.Errorf(widgetapi.EBADLOGIN, MsgBadLogin)
 }
 
 // openSession issues a token for u and records its session.
@@ -215,7 +235,7 @@ func (s *Service) openSession(ctx context.Context, u *widgetapi.User, from widge
 	if ev != nil {
 		ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
 	}
-	if err := s.users.CreateSession(ctx, sess, ev); err != nil {
+	if err := s.users.CreateSession(ctx, sess, u.PasswordHash, ev); err != nil {
 		return widgetapi.AccessToken{}, err
 	}
 	s.audit.Committed(ctx, ev)
@@ -334,7 +354,16 @@ func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current
 		return tok, err
 	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, map[string]any{"session": tok.ID})
-	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), newSession(tok, from), ev); err != nil {
+	err = s.users.SetPassword(ctx, u.ID, stored.PasswordHash, hash, s.now(), newSession(tok, from), ev)
+	if errors.Is(err, widgetapi.ErrCredentialsChanged) {
+		// Another change won, or the account was disabled, since the
+		// current password was checked.
+		if now, ferr := s.users.FindUserByEmail(ctx, u.Email); ferr == nil && now.Disabled {
+			return widgetapi.AccessToken{}, widgetapi.AccountDisabled()
+		}
+		return widgetapi.AccessToken{}, widgetapi.Invalid(map[string]string{"current_password": widgetapi.MsgCurrentPassword})
+	}
+	if err != nil {
 		return widgetapi.AccessToken{}, err
 	}
 	s.audit.Committed(ctx, ev)
@@ -357,7 +386,7 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (*wid
 		return nil, err
 	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, nil)
-	if err := s.users.SetPassword(ctx, u.ID, hash, s.now(), nil, ev); err != nil {
+	if err := s.users.SetPassword(ctx, u.ID, nil, hash, s.now(), nil, ev); err != nil {
 		return nil, err
 	}
 	s.audit.Committed(ctx, ev)

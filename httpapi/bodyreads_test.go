@@ -19,8 +19,9 @@ import (
 // holdBody opens a connection and sends a POST to path that announces a
 // body of MaxBodyBytes, and then only its first sent bytes: the server
 // waits for the rest until the connection closes, which the test's end
-// does if the test has not.
-func (e *env) holdBody(path, token string, sent int) net.Conn {
+// does if the test has not. The request says it was forwarded for from,
+// when set.
+func (e *env) holdBody(path, token string, sent int, from string) net.Conn {
 	e.t.Helper()
 	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
 	if err != nil {
@@ -28,7 +29,12 @@ func (e *env) holdBody(path, token string, sent int) net.Conn {
 	}
 	e.t.Cleanup(func() { c.Close() })
 	body := `{"email":"` + strings.Repeat("a", max(sent, 10)-10)
-	if _, err := io.WriteString(c, rawRequest(path, token, "application/json", body[:sent])); err != nil {
+	req := rawRequest(path, token, "application/json", body[:sent])
+	if from != "" {
+		head, body, _ := strings.Cut(req, "\r\n\r\n")
+		req = head + "\r\nX-Forwarded-For: " + from + "\r\n\r\n" + body
+	}
+	if _, err := io.WriteString(c, req); err != nil {
 		e.t.Fatal(err)
 	}
 	return c
@@ -73,6 +79,20 @@ func (e *env) awaitBodyReads(want bodyReads) {
 	}
 }
 
+// spread is the i-th of many client addresses, each given to
+// MaxAnonymousBodyReadsPerAddress connections in turn: with a trusted
+// proxy (trustLocalProxy), enough of them take every anonymous read.
+func spread(i int) string {
+	i /= httpapi.MaxAnonymousBodyReadsPerAddress
+	return fmt.Sprintf("198.18.%d.%d", i/256, i%256)
+}
+
+// trustLocalProxy makes the test's client a trusted proxy, so that the
+// X-Forwarded-For of its requests says whom they are from.
+func trustLocalProxy(t testing.TB) func(*envOptions) {
+	return func(o *envOptions) { o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8") }
+}
+
 // heapInUse is the live heap after two full collections: what sync.Pools
 // hold is let go over two.
 func heapInUse() uint64 {
@@ -97,17 +117,17 @@ func TestHeldBodiesCostWhatTheirClientsSent(t *testing.T) {
 	)
 	anonymous := httpapi.MaxAnonymousBodyReads
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
+		e := newEnv(t, engine, trustLocalProxy(t))
 		token := e.register("holder@example.com", "password1")
 		// hold holds a body of each kind open on every connection, and
 		// returns the connections once the server is reading all of them.
 		hold := func(sent int) []net.Conn {
 			var conns []net.Conn
-			for range anonymous {
-				conns = append(conns, e.holdBody("/api/v1/auth/login", "", sent))
+			for i := range anonymous {
+				conns = append(conns, e.holdBody("/api/v1/auth/login", "", sent, spread(i)))
 			}
 			for range authenticated {
-				conns = append(conns, e.holdBody("/api/v1/auth/password", token, sent))
+				conns = append(conns, e.holdBody("/api/v1/auth/password", token, sent, ""))
 			}
 			e.awaitBodyReads(bodyReads{anonymous: anonymous, authenticated: authenticated, inFlight: len(conns)})
 			return conns
@@ -146,18 +166,18 @@ func TestHeldBodiesCostWhatTheirClientsSent(t *testing.T) {
 }
 
 // Anonymous bodies are read MaxAnonymousBodyReads at a time. With that many
-// held open by clients that stall, other anonymous requests wait
+// held open by clients that stall, from enough addresses, other anonymous requests wait
 // AnonymousBodyWait and get 503 with Retry-After, while requests with a
 // token, bodies and all, are served as if nothing were happening; once the
 // stalled clients go, logins are read again.
 func TestAnonymousBodyReadsAreBounded(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
+		e := newEnv(t, engine, trustLocalProxy(t))
 		e.register("someone@example.com", "password1")
 		admin := e.admin("bounded-admin@example.com")
 		var stalled []net.Conn
-		for range httpapi.MaxAnonymousBodyReads {
-			stalled = append(stalled, e.holdBody("/api/v1/auth/login", "", 10))
+		for i := range httpapi.MaxAnonymousBodyReads {
+			stalled = append(stalled, e.holdBody("/api/v1/auth/login", "", 10, spread(i)))
 		}
 		e.awaitBodyReads(bodyReads{anonymous: httpapi.MaxAnonymousBodyReads, inFlight: httpapi.MaxAnonymousBodyReads})
 
@@ -199,6 +219,60 @@ func TestAnonymousBodyReadsAreBounded(t *testing.T) {
 		e.awaitBodyReads(bodyReads{})
 		if r := e.do(login); r.Status != http.StatusOK {
 			t.Fatalf("a login once the stalled clients left: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// One address may hold MaxAnonymousBodyReadsPerAddress anonymous reads: a
+// client that stalls a hundred logins, as 64 from one address once held
+// every read of the server, gets that many read and the others refused,
+// while every other client logs in at once. IPv6 clients count by /64.
+func TestOneAddressCannotHoldEveryAnonymousRead(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine, trustLocalProxy(t))
+		e.register("someone@example.com", "password1")
+		per := httpapi.MaxAnonymousBodyReadsPerAddress
+		login := func(from string) request {
+			return request{Method: "POST", Path: "/api/v1/auth/login", Header: map[string]string{"X-Forwarded-For": from},
+				Form: url.Values{"email": {"someone@example.com"}, "password": {"password1"}}}
+		}
+		for _, attacker := range []struct{ name, from, neighbour, other string }{
+			{"IPv4", "203.0.113.7", "203.0.113.8", "127.0.0.1"},
+			{"IPv6", "2001:db8:1::1", "2001:db8:1::ffff", "2001:db8:2::1"},
+		} {
+			t.Run(attacker.name, func(t *testing.T) {
+				var stalled []net.Conn
+				for range 100 {
+					stalled = append(stalled, e.holdBody("/api/v1/auth/login", "", 10, attacker.from))
+				}
+				// Once the waits of those past the bound have ended.
+				e.awaitBodyReads(bodyReads{anonymous: per, inFlight: per})
+				if r := e.do(login(attacker.from)); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+					t.Fatalf("another login from the stalling address: %d %s", r.Status, r.Body)
+				}
+				var reqs []request
+				for i := range 20 {
+					reqs = append(reqs, login(fmt.Sprintf("%s, %s", "192.0.2.99", []string{attacker.neighbour, attacker.other}[i%2])))
+				}
+				for i, r := range e.concurrently(reqs) {
+					want := http.StatusOK
+					if i%2 == 0 && attacker.name == "IPv6" {
+						// The neighbour in the same /64 is the same client.
+						want = http.StatusServiceUnavailable
+					}
+					if r.Status != want {
+						t.Fatalf("login %d from %s while %s stalls %d logins: %d %s, want %d",
+							i, reqs[i].Header["X-Forwarded-For"], attacker.from, len(stalled), r.Status, r.Body, want)
+					}
+				}
+				for _, c := range stalled {
+					c.Close()
+				}
+				e.awaitBodyReads(bodyReads{})
+				if r := e.do(login(attacker.from)); r.Status != http.StatusOK {
+					t.Fatalf("a login from the address once its stalls are gone: %d %s", r.Status, r.Body)
+				}
+			})
 		}
 	})
 }

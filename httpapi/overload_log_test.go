@@ -105,12 +105,12 @@ func TestOverloadIsLoggedOnceASecondPerCause(t *testing.T) {
 			t.Fatalf("the next second's refusal: %v; want a line counting the %d suppressed", warned, flood)
 		}
 
-		// Anonymous bodies past their bound: another cause, logged at
+		// Anonymous bodies past their address's bound: another cause, logged at
 		// once although the gate's refusals were logged this second.
-		for range httpapi.MaxAnonymousBodyReads {
-			e.holdBody("/api/v1/auth/login", "", 10)
+		for range httpapi.MaxAnonymousBodyReadsPerAddress {
+			e.holdBody("/api/v1/auth/login", "", 10, "")
 		}
-		e.awaitBodyReads(bodyReads{anonymous: httpapi.MaxAnonymousBodyReads, inFlight: httpapi.MaxAnonymousBodyReads})
+		e.awaitBodyReads(bodyReads{anonymous: httpapi.MaxAnonymousBodyReadsPerAddress, inFlight: httpapi.MaxAnonymousBodyReadsPerAddress})
 		e.do(login)
 		e.do(login)
 		warned = severe(logs.Lines(t))

@@ -344,3 +344,45 @@ func TestATokenIsOnlyTakenFromTheAuthorizationHeader(t *testing.T) {
 	}
 	wantLive(t, e, "the same token in the header", token)
 }
+
+// Password changes made at once with the same current password: exactly
+// one is answered 200; the others find the current password changed and
+// are answered as a wrong one is, and only the winner's token works.
+func TestConcurrentPasswordChangesHaveOneWinner(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		token := e.register("twice@example.com", "password1")
+		var reqs []request
+		for i := range 8 {
+			reqs = append(reqs, request{Method: "POST", Path: "/api/v1/auth/password", Token: token,
+				Form: url.Values{"current_password": {"password1"}, "new_password": {fmt.Sprintf("password-new-%d", i)}}})
+		}
+		var winner string
+		won := -1
+		for i, res := range e.concurrently(reqs) {
+			switch res.Status {
+			case http.StatusOK:
+				if won >= 0 {
+					t.Fatalf("changes %d and %d both answered 200", won, i)
+				}
+				won, winner = i, res.JSON(t)["access_token"].(string)
+			case http.StatusBadRequest:
+				if errs, _ := res.JSON(t)["errors"].(map[string]any); errs["current_password"] == nil {
+					t.Fatalf("change %d: 400 %s, want errors.current_password", i, res.Body)
+				}
+			case http.StatusUnauthorized:
+				// It came after the winner, whose change revoked its token.
+			default:
+				t.Fatalf("change %d: %d %s", i, res.Status, res.Body)
+			}
+		}
+		if won < 0 {
+			t.Fatal("no change answered 200")
+		}
+		wantLive(t, e, "the winner's token", winner)
+		if list := sessions(t, e, winner); len(list) != 1 {
+			t.Fatalf("%d live sessions after the changes, want the winner's one", len(list))
+		}
+		loginAs(e, "twice@example.com", fmt.Sprintf("password-new-%d", won), "", "")
+	})
+}

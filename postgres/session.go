@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 	"widgetapi/internal/sqlutil"
 
@@ -20,9 +21,29 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// CreateSession records s, and sets s.Seq, with ev.
-func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
+// CreateSession records s, and sets s.Seq, with ev, if the user still has
+// credential (when set). The user's row stays locked until the commit: a
+// password change or a disable that began first is waited for and its
+// result checked; one that comes later waits for the session to commit
+// and then revokes it. The lock is exclusive (NO KEY UPDATE, which the
+// sessions' foreign key does not conflict with) rather than FOR SHARE:
+// shared lockers pass a waiting writer, so a flood of logins with the
+// right password could keep its owner from changing it.
+func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		if credential != nil {
+			var current bool
+			err := tx.QueryRowContext(ctx, `SELECT password_hash = $1 AND NOT disabled FROM users WHERE id = $2 FOR NO KEY UPDATE`,
+				string(credential), s.UserID).Scan(&current)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return widgetapi.UserGone(err)
+			case err != nil:
+				return err
+			case !current:
+				return widgetapi.ErrCredentialsChanged
+			}
+		}
 		if err := insertSession(ctx, tx, s); err != nil {
 			return err
 		}
@@ -109,13 +130,22 @@ func revokeAll(ctx context.Context, ex execer, userID int64, except string, at t
 		WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND jti::text <> $3`, at, userID, except)
 }
 
-// SetPassword stores the hash, revokes every live session and records next
-// and ev, in one transaction.
-func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+// SetPassword stores the hash if the user still has current (when set),
+// revokes every live session and records next and ev, in one transaction.
+// A concurrent change holding the row makes the UPDATE wait and then
+// check its condition against the row that change committed.
+func (db *DB) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "set password", func(tx *sql.Tx) error {
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID))
+		q, args := `UPDATE users SET password_hash = $1 WHERE id = $2`, []any{string(hash), userID}
+		if current != nil {
+			q, args = q+` AND password_hash = $3`, append(args, string(current))
+		}
+		if next != nil {
+			q += ` AND NOT disabled`
+		}
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, q, args...))
 		if err == nil && n == 0 {
-			return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+			return passwordUnchanged(ctx, tx, userID)
 		}
 		if err == nil {
 			_, err = revokeAll(ctx, tx, userID, "", at)
@@ -129,6 +159,20 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at tim
 		}
 		return err
 	})
+}
+
+// passwordUnchanged says why SetPassword changed no row: no such user, or
+// one whose password or status changed since the caller read it.
+func passwordUnchanged(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	case err != nil:
+		return err
+	}
+	return widgetapi.ErrCredentialsChanged
 }
 
 // purgeBatch is how many sessions one purge statement deletes.

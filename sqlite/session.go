@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 	"widgetapi/internal/sqlutil"
 
@@ -14,9 +15,25 @@ var _ widgetapi.SessionStore = (*DB)(nil)
 // maxListedSessions bounds what one user's session list may cost.
 const maxListedSessions = 1000
 
-// CreateSession records s, and sets s.Seq, with ev.
-func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
+// CreateSession records s, and sets s.Seq, with ev, if the user still has
+// credential (when set). The writer is one connection and its transactions
+// BEGIN IMMEDIATE, so no password change or disable commits between the
+// check and the insert.
+func (db *DB) CreateSession(ctx context.Context, s *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		if credential != nil {
+			var current bool
+			err := tx.QueryRowContext(ctx, `SELECT password_hash = ? AND NOT disabled FROM users WHERE id = ?`,
+				string(credential), s.UserID).Scan(&current)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return widgetapi.UserGone(err)
+			case err != nil:
+				return err
+			case !current:
+				return widgetapi.ErrCredentialsChanged
+			}
+		}
 		if err := insertSession(ctx, tx, s); err != nil {
 			return err
 		}
@@ -105,13 +122,20 @@ func revokeAll(ctx context.Context, ex execer, userID int64, except string, at t
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND jti <> ?`, at.Unix(), userID, at.Unix(), except)
 }
 
-// SetPassword stores the hash, revokes every live session and records next
-// and ev, in one transaction.
-func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+// SetPassword stores the hash if the user still has current (when set),
+// revokes every live session and records next and ev, in one transaction.
+func (db *DB) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
 	return db.inTx(ctx, "set password", func(tx *sql.Tx) error {
-		n, err := sqlutil.Affected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, string(hash), userID))
+		q, args := `UPDATE users SET password_hash = ? WHERE id = ?`, []any{string(hash), userID}
+		if current != nil {
+			q, args = q+` AND password_hash = ?`, append(args, string(current))
+		}
+		if next != nil {
+			q += ` AND NOT disabled`
+		}
+		n, err := sqlutil.Affected(tx.ExecContext(ctx, q, args...))
 		if err == nil && n == 0 {
-			return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+			return passwordUnchanged(ctx, tx, userID)
 		}
 		if err == nil {
 			_, err = revokeAll(ctx, tx, userID, "", at)
@@ -125,6 +149,20 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash []byte, at tim
 		}
 		return err
 	})
+}
+
+// passwordUnchanged says why SetPassword changed no row: no such user, or
+// one whose password or status changed since the caller read it.
+func passwordUnchanged(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
+	case err != nil:
+		return err
+	}
+	return widgetapi.ErrCredentialsChanged
 }
 
 // purgeBatch is how many sessions one purge statement deletes, so that the

@@ -46,7 +46,7 @@ var writeCases = []writeCase{
 	{"CreateSession", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		s := newSession(u.ID, 0)
-		return func(ev *widgetapi.Event) error { return st.CreateSession(context.Background(), s, ev) },
+		return func(ev *widgetapi.Event) error { return st.CreateSession(context.Background(), s, nil, ev) },
 			func() bool { return liveSessions(t, st, u) == 1 }
 	}},
 	{"RevokeSession", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
@@ -71,7 +71,7 @@ var writeCases = []writeCase{
 	{"SetPassword", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		return func(ev *widgetapi.Event) error {
-				return st.SetPassword(context.Background(), u.ID, []byte("$2a$04$other"), t0, nil, ev)
+				return st.SetPassword(context.Background(), u.ID, nil, []byte("$2a$04$other"), t0, nil, ev)
 			},
 			func() bool { return string(findUser(t, st, u.Email).PasswordHash) == "$2a$04$other" }
 	}},

@@ -48,7 +48,7 @@ func newSession(userID int64, i int) *widgetapi.Session {
 func mustCreateSession(t *testing.T, st testdb.Store, userID int64, i int) *widgetapi.Session {
 	t.Helper()
 	s := newSession(userID, i)
-	if err := st.CreateSession(context.Background(), s, nil); err != nil {
+	if err := st.CreateSession(context.Background(), s, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -143,7 +143,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		}
 		// A password set revokes them all and records the next one alone.
 		next := newSession(0, 3)
-		if err := st.SetPassword(ctx, u.ID, []byte("$2a$04$new"), now, next, nil); err != nil {
+		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$new"), now, next, nil); err != nil {
 			t.Fatal(err)
 		}
 		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != next.JTI {
@@ -152,7 +152,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		if got, _ := st.FindUserByEmail(ctx, u.Email); string(got.PasswordHash) != "$2a$04$new" {
 			t.Fatalf("hash %q", got.PasswordHash)
 		}
-		wantCode(t, st.SetPassword(ctx, 1<<40, []byte("x"), now, nil, nil), widgetapi.ENOTFOUND)
+		wantCode(t, st.SetPassword(ctx, 1<<40, nil, []byte("x"), now, nil, nil), widgetapi.ENOTFOUND)
 		// Global: every one.
 		if n, err := st.RevokeSessions(ctx, u.ID, "", now, nil); err != nil || n != 1 {
 			t.Fatalf("revoke all: %d, %v", n, err)
@@ -496,7 +496,7 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 			if i >= expired {
 				s.ExpiresAt = t0.Add(24 * time.Hour)
 			}
-			if err := st.CreateSession(ctx, s, nil); err != nil {
+			if err := st.CreateSession(ctx, s, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -520,7 +520,7 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 		}
 		_, putErr := st.PutWidget(ctx, newWidget("put", gone, 2), widgetapi.Precondition{}, nil)
 		for what, err := range map[string]error{
-			"create session": st.CreateSession(ctx, newSession(gone.ID, 0), nil),
+			"create session": st.CreateSession(ctx, newSession(gone.ID, 0), nil, nil),
 			"create widget":  st.CreateWidget(ctx, newWidget("create", gone, 1), nil),
 			"put widget":     putErr,
 		} {

@@ -66,7 +66,7 @@ func TestThrottlePolicy(t *testing.T) {
 		mustVerdict(t, v, err, true, "")
 		s := newSession(u.ID, 0)
 		s.CreatedAt, s.Address = now, "198.51.100.1"
-		if err := st.CreateSession(ctx, s, nil); err != nil {
+		if err := st.CreateSession(ctx, s, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		th.Succeeded(ctx, u.Email, "198.51.100.1")

@@ -70,7 +70,8 @@ func bodyReadsSeries(client, state string) string {
 }
 
 // openHeldBodies opens n connections that each send a POST to path
-// announcing a 1 MiB body and then only its first ten bytes.
+// announcing a 1 MiB body and then only its first ten bytes, eight from
+// each forwarded address.
 func openHeldBodies(t *testing.T, addr, path, token string, n int) []net.Conn {
 	t.Helper()
 	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: widgetapi.test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
@@ -78,15 +79,17 @@ func openHeldBodies(t *testing.T, addr, path, token string, n int) []net.Conn {
 	if token != "" {
 		head += "Authorization: Bearer " + token + "\r\n"
 	}
-	req := []byte(head + "\r\n" + `{"email":"`)
 	conns := make([]net.Conn, 0, n)
-	for range n {
+	for i := range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		if _, err := c.Write(req); err != nil {
+		// Eight connections an address, for a server that trusts the
+		// test's proxy: the most one address may have read at once.
+		req := head + fmt.Sprintf("X-Forwarded-For: 198.18.%d.%d\r\n", i/8/256, i/8%256) + "\r\n" + `{"email":"`
+		if _, err := io.WriteString(c, req); err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
@@ -116,6 +119,8 @@ func TestHeldBodiesCostTheServerLittleMemory(t *testing.T) {
 		maxKept = 48 << 20
 	)
 	eachEngine(t, func(t *testing.T, c *cli) {
+		// The attack comes from many addresses, through a trusted proxy.
+		c.env = append(c.env, "TRUSTED_PROXIES=127.0.0.0/8")
 		s := c.serve()
 		code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/register", "", creds("holder@example.com", "password1"))
 		if code != http.StatusCreated {

@@ -220,9 +220,9 @@ func (u users) FindTokenSubject(ctx context.Context, publicID, jti string) (widg
 	return sub, end(span, err)
 }
 
-func (u users) CreateSession(ctx context.Context, s *widgetapi.Session, ev *widgetapi.Event) error {
+func (u users) CreateSession(ctx context.Context, s *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	ctx, span := u.db.start(ctx, "db CreateSession")
-	return end(span, u.next.CreateSession(ctx, s, ev))
+	return end(span, u.next.CreateSession(ctx, s, credential, ev))
 }
 
 func (u users) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*widgetapi.Session, error) {
@@ -243,9 +243,9 @@ func (u users) RevokeSessions(ctx context.Context, userID int64, except string, 
 	return n, end(span, err)
 }
 
-func (u users) SetPassword(ctx context.Context, userID int64, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+func (u users) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
 	ctx, span := u.db.start(ctx, "db SetPassword")
-	return end(span, u.next.SetPassword(ctx, userID, hash, at, next, ev))
+	return end(span, u.next.SetPassword(ctx, userID, current, hash, at, next, ev))
 }
 
 func (u users) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
