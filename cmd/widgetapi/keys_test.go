@@ -321,3 +321,30 @@ func TestIntrospectionOnThreeProcesses(t *testing.T) {
 		})
 	}
 }
+
+// The keys commands on their own: an empty set says where the first key
+// comes from, a rotation lists as next, and HS256 has nothing to rotate.
+func TestRunKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"APP_ENV": "testing", "DATA_DIR": dir, "TOKEN_ALG": "ES256", "KEY_PUBLISH_AHEAD": "1h"}
+	out, errOut, err := runIn(t, env, "keys", "list")
+	if err != nil || errOut != "" || !strings.Contains(out, "no keys; TOKEN_ALG is ES256 and serve makes the first key when it starts") {
+		t.Fatalf("keys list on an empty set: %v, %q, %q", err, out, errOut)
+	}
+	out, _, err = runIn(t, env, "keys", "rotate")
+	if err != nil || !strings.Contains(out, "(ES256) is published now and signs from ") {
+		t.Fatalf("keys rotate: %v, %q", err, out)
+	}
+	kid := strings.Fields(out)[1]
+	out, _, err = runIn(t, env, "keys", "list")
+	if err != nil || !strings.Contains(out, kid+"  ES256  next") {
+		t.Fatalf("keys list after a rotation: %v\n%s", err, out)
+	}
+	env["TOKEN_ALG"] = "HS256"
+	if _, _, err := runIn(t, env, "keys", "rotate"); err == nil || !strings.Contains(err.Error(), "rotate SECRET_KEY instead") {
+		t.Fatalf("keys rotate under HS256: %v", err)
+	}
+	if _, errOut, err := runIn(t, env, "keys", "rotate", "now"); err == nil || !strings.Contains(errOut, `unexpected argument "now"`) {
+		t.Fatalf("keys rotate now: %v, %q", err, errOut)
+	}
+}
