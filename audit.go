@@ -20,13 +20,16 @@ const (
 	ActionWidgetCreated   = "widget.created"
 	ActionWidgetUpdated   = "widget.updated"
 	ActionWidgetDeleted   = "widget.deleted"
+	// ActionIntrospectionFailed is a call of token introspection whose
+	// client credentials were missing or wrong.
+	ActionIntrospectionFailed = "auth.introspection_failed"
 )
 
 // AuditActions lists every action, in the order above.
 func AuditActions() []string {
 	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
 		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
-		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted}
+		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed}
 }
 
 // Sources of events.

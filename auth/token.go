@@ -1,8 +1,12 @@
 // Package auth registers and logs in users, and issues, verifies and revokes
-// their access tokens (HS256 JWTs).
+// their access tokens (JWTs signed with HS256, EdDSA or ES256).
 package auth
 
 import (
+	"crypto"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,11 +78,35 @@ func (d *strictDate) numeric() *jwt.NumericDate {
 	return &d.NumericDate
 }
 
+// The algorithms tokens are signed with (TOKEN_ALG).
+const (
+	HS256 = "HS256"
+	EdDSA = "EdDSA"
+	ES256 = "ES256"
+)
+
+// KeySet holds the asymmetric keys tokens are signed and verified with, as
+// every process shares them (package keys).
+type KeySet interface {
+	// SigningKey returns the kid and private key new tokens are signed
+	// with now.
+	SigningKey() (kid string, key crypto.Signer, err error)
+	// VerifyingKey returns the public key of kid while tokens it signed
+	// may be accepted.
+	VerifyingKey(kid string) (crypto.PublicKey, bool)
+}
+
 // TokenConfig configures token issue and verification.
 type TokenConfig struct {
-	// Keys are HMAC keys; the first signs new tokens and all of them verify,
-	// so a key can be rotated without logging everyone out.
-	Keys     [][]byte
+	// Alg is the one algorithm tokens are signed and verified with; HS256
+	// when empty. A token of any other algorithm is refused, so that a
+	// public key can never be used as an HMAC secret.
+	Alg string
+	// Keys are HMAC keys (HS256); the first signs new tokens and all of
+	// them verify, so a key can be rotated without logging everyone out.
+	Keys [][]byte
+	// KeySet signs and verifies under EdDSA and ES256.
+	KeySet   KeySet
 	Issuer   string
 	Audience string
 	TTL      time.Duration
@@ -92,8 +120,12 @@ type TokenConfig struct {
 // Tokens issues and verifies access tokens.
 type Tokens struct {
 	cfg    TokenConfig
+	method jwt.SigningMethod
 	parser *jwt.Parser
 	keyset jwt.VerificationKeySet
+	// hmacKIDs maps the kid of each HMAC key to the key.
+	hmacKIDs map[string][]byte
+	hmacKID  string // of the key that signs
 	// verified remembers tokens whose signature and claims checked out, so
 	// that a client's every request does not redo the HMAC and JSON work.
 	// Only expiry can change for such a token, and it is checked on every
@@ -103,8 +135,20 @@ type Tokens struct {
 
 // NewTokens checks cfg and returns a Tokens.
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if len(cfg.Keys) == 0 {
-		return nil, errors.New("auth: at least one signing key is required")
+	var method jwt.SigningMethod
+	switch cfg.Alg {
+	case "", HS256:
+		cfg.Alg, method = HS256, jwt.SigningMethodHS256
+		if len(cfg.Keys) == 0 {
+			return nil, errors.New("auth: at least one signing key is required")
+		}
+	case EdDSA, ES256:
+		method = jwt.GetSigningMethod(cfg.Alg)
+		if cfg.KeySet == nil {
+			return nil, fmt.Errorf("auth: %s needs a key set", cfg.Alg)
+		}
+	default:
+		return nil, fmt.Errorf("auth: unknown token algorithm %q", cfg.Alg)
 	}
 	for i, k := range cfg.Keys {
 		if len(k) < MinKeyLength {
@@ -120,14 +164,19 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tokens{cfg: cfg, verified: newVerifiedCache(4096)}
-	for _, k := range cfg.Keys {
+	t := &Tokens{cfg: cfg, method: method, verified: newVerifiedCache(4096), hmacKIDs: map[string][]byte{}}
+	for i, k := range cfg.Keys {
 		t.keyset.Keys = append(t.keyset.Keys, k)
+		kid := HMACKeyID(k)
+		t.hmacKIDs[kid] = k
+		if i == 0 {
+			t.hmacKID = kid
+		}
 	}
 	// No jwt.WithLeeway: it would extend exp too. The iat check, the one
 	// place skew is tolerated, is Verify's own.
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods([]string{method.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(cfg.Now),
 		// One token, one encoding: refuse base64 with stray padding bits.
@@ -143,6 +192,17 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	return t, nil
 }
 
+// HMACKeyID is the kid of an HMAC key: a keyed hash of a fixed string,
+// which names the key without saying anything of it.
+func HMACKeyID(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("widgetapi token key id"))
+	return "hs-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+}
+
+// Alg is the algorithm tokens are signed with.
+func (t *Tokens) Alg() string { return t.cfg.Alg }
+
 // MaxTTL bounds the configurable token lifetime, and so how far in the
 // future any accepted exp can lie.
 const MaxTTL = 365 * 24 * time.Hour
@@ -155,6 +215,7 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
 	id := uuid.NewString()
+	var err error
 	claims := Claims{
 		Admin:     u.Admin,
 		IssuedAt:  newStrictDate(now),
@@ -168,7 +229,21 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	if t.cfg.Audience != "" {
 		claims.Audience = jwt.ClaimStrings{t.cfg.Audience}
 	}
-	raw, err := jwt.NewWithClaims(jwt.SigningMethodHS256, &claims).SignedString(t.cfg.Keys[0])
+	tok := jwt.NewWithClaims(t.method, &claims)
+	var key any
+	kid := t.hmacKID
+	if t.cfg.Alg == HS256 {
+		key = t.cfg.Keys[0]
+	} else {
+		var signer crypto.Signer
+		kid, signer, err = t.cfg.KeySet.SigningKey()
+		if err != nil {
+			return widgetapi.AccessToken{}, fmt.Errorf("auth: sign token: %w", err)
+		}
+		key = signer
+	}
+	tok.Header["kid"] = kid
+	raw, err := tok.SignedString(key)
 	if err != nil {
 		return widgetapi.AccessToken{}, fmt.Errorf("auth: sign token: %w", err)
 	}
@@ -192,9 +267,7 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		return &c, nil
 	}
 	var claims Claims
-	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
-		return t.keyset, nil
-	})
+	_, err := t.parser.ParseWithClaims(raw, &claims, t.verifyingKey)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, unauthorized(MsgExpired, err)
@@ -225,6 +298,45 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 	// Handlers may keep the pointer; hand out a copy of the cached claims.
 	cc := *c
 	return &cc, nil
+}
+
+// Header parameters that point a verifier at a key of the token's own
+// choosing (RFC 7515 §4.1) or that it must understand (crit). No token of
+// ours has them, and a verifier that follows them would let anyone sign.
+var refusedHeaders = [...]string{"jwk", "jku", "x5u", "x5c", "crit"}
+
+// verifyingKey chooses the key a token is checked with, by its kid, from
+// the keys of the one configured algorithm (the parser has refused any
+// other alg already).
+func (t *Tokens) verifyingKey(tok *jwt.Token) (any, error) {
+	for _, h := range refusedHeaders {
+		if _, ok := tok.Header[h]; ok {
+			return nil, fmt.Errorf("token header has %q", h)
+		}
+	}
+	v, hasKID := tok.Header["kid"]
+	kid, ok := v.(string)
+	if hasKID && !ok {
+		return nil, errors.New("token kid is not a string")
+	}
+	if t.cfg.Alg == HS256 {
+		if !hasKID {
+			// Tokens issued before tokens carried a kid.
+			return t.keyset, nil
+		}
+		if k, ok := t.hmacKIDs[kid]; ok {
+			return k, nil
+		}
+		return nil, errors.New("token kid is not one of ours")
+	}
+	if !hasKID {
+		return nil, errors.New("token has no kid")
+	}
+	pub, ok := t.cfg.KeySet.VerifyingKey(kid)
+	if !ok {
+		return nil, errors.New("token kid is not one of ours")
+	}
+	return pub, nil
 }
 
 func unauthorized(msg string, cause error) error {

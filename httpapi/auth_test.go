@@ -941,7 +941,7 @@ func TestAuthTokenFailures(t *testing.T) {
 		return func(t *testing.T, e *env) string {
 			c := authSubjectClaims(e)
 			mutate(c)
-			return "Bearer " + testtoken.Sign(t, jwt.SigningMethodHS256, testKey, c)
+			return "Bearer " + e.forge(c)
 		}
 	}
 	without := func(claim string) func(t *testing.T, e *env) string {

@@ -66,6 +66,7 @@ var answers = map[string]answer{
 	widgetapi.EBADLOGIN:     {status: http.StatusUnauthorized, shape: failShape},
 	widgetapi.EUNAUTHORIZED: {status: http.StatusUnauthorized, challenge: "invalid_token"},
 	codeNoToken:             {status: http.StatusUnauthorized, challenge: "-"},
+	codeBadClient:           {status: http.StatusUnauthorized},
 	widgetapi.EFORBIDDEN:    {status: http.StatusForbidden, challenge: "insufficient_scope"},
 	widgetapi.EDISABLED:     {status: http.StatusForbidden, shape: failShape},
 	widgetapi.ENOTFOUND:     {status: http.StatusNotFound},

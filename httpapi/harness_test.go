@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"widgetapi"
@@ -24,8 +26,11 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
+	"widgetapi/internal/testbin"
 	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testtoken"
+	"widgetapi/keys"
 )
 
 // testKey signs the tokens of the test servers.
@@ -48,6 +53,25 @@ type env struct {
 	tracing *sdktrace.TracerProvider
 	// throttle keeps the server's limits.
 	throttle widgetapi.Throttle
+	// keys is the server's asymmetric key set (TOKEN_ALG EdDSA or ES256).
+	keys *keys.Manager
+}
+
+// forge signs claims as the server signs its tokens, so that a test can
+// make a token that fails for one reason only: HS256 with the server's
+// SECRET_KEY (no kid, as tokens were before they carried one), or the
+// server's asymmetric signing key with its kid.
+func (e *env) forge(claims map[string]any) string {
+	e.t.Helper()
+	if e.keys == nil || !keys.Asymmetric(e.keys.Alg()) {
+		return testtoken.Forge(e.t, map[string]any{"alg": "HS256", "typ": "JWT"}, claims, testKey)
+	}
+	kid, key, err := e.keys.SigningKey()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return testtoken.ForgeWith(e.t, jwt.GetSigningMethod(e.keys.Alg()),
+		map[string]any{"alg": e.keys.Alg(), "typ": "JWT", "kid": kid}, claims, key)
 }
 
 // envOptions adjust a test server: its configuration, as the service reads
@@ -94,7 +118,12 @@ var testEnvironment = map[string]string{
 // wires it (internal/app).
 func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return testEnvironment[k] })
+	cfg, err := config.Load(func(k string) string {
+		if alg := os.Getenv(testbin.TokenAlgVar); k == "TOKEN_ALG" && alg != "" {
+			return alg
+		}
+		return testEnvironment[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +160,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 	srv := httptest.NewServer(svc.API)
 	t.Cleanup(srv.Close)
 	return &env{t: t, api: svc.API, srv: srv, clock: clk, store: st, auth: svc.Auth, tokens: svc.Tokens, loc: o.cfg.Location,
-		tracing: svc.Tracing, throttle: svc.Throttle}
+		tracing: svc.Tracing, throttle: svc.Throttle, keys: svc.Keys}
 }
 
 // prefixes parses CIDRs for TrustedProxies.

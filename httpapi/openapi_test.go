@@ -192,12 +192,17 @@ func checkRequestAgainstOpenAPI(t testing.TB, hr *http.Request) {
 // bearerTokenPresent checks the document's bearer scheme the way a client
 // generator reads it: the request carries an Authorization header. Whether
 // the token is good is the server's business, not the document's.
+// The introspection client's Basic scheme is read the same way.
 func bearerTokenPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "bearer" {
+	if in.SecurityScheme.Type != "http" || (in.SecurityScheme.Scheme != "bearer" && in.SecurityScheme.Scheme != "basic") {
 		return fmt.Errorf("unexpected security scheme %s", in.SecuritySchemeName)
 	}
-	if in.RequestValidationInput.Request.Header.Get("Authorization") == "" {
+	h := in.RequestValidationInput.Request.Header.Get("Authorization")
+	if h == "" {
 		return errors.New("no Authorization header")
+	}
+	if in.SecurityScheme.Scheme == "basic" && !strings.HasPrefix(h, "Basic ") {
+		return errors.New("no Basic credentials")
 	}
 	return nil
 }
@@ -225,7 +230,7 @@ func TestOpenAPIDocumentIsServedAndValid(t *testing.T) {
 // in the document is served.
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	d, _ := openAPIDoc(t)
-	e := newEnv(t, sqliteEngine())
+	e := newEnv(t, sqliteEngine(), withIntrospectionClient)
 	var documented []string
 	for path, item := range d.Paths.Map() {
 		for method := range item.Operations() {
@@ -272,7 +277,11 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 		}
 		for _, p := range paths {
 			// e.do checks each response against the document as well.
-			res := e.do(request{Method: method, Path: p, Token: admin})
+			req := request{Method: method, Path: p, Token: admin}
+			if op == "POST /api/v1/auth/introspect" {
+				req = introspectRequest(admin)
+			}
+			res := e.do(req)
 			if res.Status == http.StatusMethodNotAllowed || res.Status == http.StatusNotFound || res.Status == http.StatusUnauthorized {
 				t.Errorf("documented %s is not served: %s -> %d %s", op, p, res.Status, res.Body)
 			}
@@ -450,14 +459,14 @@ func rawOperations(t testing.TB, d map[string]any) []rawOperation {
 // which are public: those it answers without a token.
 func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
 	d := rawDoc(t)
-	e := newEnv(t, sqliteEngine())
+	e := newEnv(t, sqliteEngine(), withIntrospectionClient)
 	admin := e.admin("doc-admin@example.com")
 	if res := e.do(request{Method: "POST", Path: "/api/v1/widgets", Token: admin, Form: url.Values{
 		"name": {"doc-widget"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}}}); res.Status != http.StatusCreated {
 		t.Fatalf("seed widget: %d", res.Status)
 	}
 	wantPublic := []string{
-		"GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
+		"GET /.well-known/jwks.json", "GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
 		"GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/login", "POST /api/v1/auth/register",
 	}
 	var public []string
@@ -467,6 +476,10 @@ func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
 		sec, declared := o.op["security"]
 		reqs, _ := sec.([]any)
 		switch {
+		case res.Status == http.StatusUnauthorized && strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic "):
+			if want := []any{map[string]any{"introspectionClient": []any{}}}; !reflect.DeepEqual(sec, want) {
+				t.Errorf("%s needs client credentials (401 Basic without them) but declares security %v, want %v", o, sec, want)
+			}
 		case res.Status == http.StatusUnauthorized:
 			if want := []any{map[string]any{"bearerAuth": []any{}}}; !reflect.DeepEqual(sec, want) {
 				t.Errorf("%s needs a token (401 without one) but declares security %v, want %v", o, sec, want)

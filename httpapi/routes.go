@@ -16,6 +16,7 @@ func (s *Server) addRoutes() {
 	m.Handle("GET /api/v1/auth/sessions", s.requireUser(s.handleSessions()))
 	m.Handle("DELETE /api/v1/auth/sessions/{id}", s.requireUser(s.handleSessionDelete()))
 	m.Handle("POST /api/v1/auth/password", s.requireUser(s.handlePassword()))
+	m.Handle("POST /api/v1/auth/introspect", s.public(s.handleIntrospect()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
 	m.Handle("GET /api/v1/widgets", s.requireToken(s.handleWidgetList()))
@@ -35,6 +36,7 @@ func (s *Server) addRoutes() {
 	m.Handle("GET /api/v1/ui", s.public(s.handleUI()))
 	m.Handle("GET /api/v1/ui/{file}", s.public(s.handleUI()))
 
+	m.Handle("GET /.well-known/jwks.json", s.public(s.handleJWKS()))
 	m.Handle("GET /healthz", s.public(s.handleHealthz()))
 	m.Handle("GET /readyz", s.public(s.handleReadyz()))
 	if s.Metrics != nil {

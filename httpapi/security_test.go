@@ -261,28 +261,28 @@ func TestForgedTokensAreRejected(t *testing.T) {
 		for _, tc := range []struct {
 			name, token, want string
 		}{
-			{"control: well-formed token verifies", testtoken.Forge(t, hs, claims(nil), testKey), ""},
+			{"control: well-formed token verifies", e.forge(claims(nil)), ""},
 			{"kid header injection", testtoken.Forge(t, map[string]any{"alg": "HS256", "kid": "../../dev/null"}, claims(nil), []byte("")), invalid},
 			{"jku header injection", testtoken.Forge(t, map[string]any{"alg": "HS256", "jku": "http://203.0.113.1/keys"}, claims(nil), []byte("attacker-key-attacker-key-attacker")), invalid},
 			{"HS256 with another key", testtoken.Forge(t, hs, claims(nil), []byte("another-key-another-key-another-key")), invalid},
-			{"not yet valid (nbf)", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["nbf"] = now + 600 }), testKey), invalid},
-			{"issued in the future", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iat"] = now + 600 }), testKey), invalid},
-			{"expired", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = now - 1 }), testKey), expired},
-			{"wrong issuer", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iss"] = "evil" }), testKey), invalid},
-			{"wrong audience", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["aud"] = "evil" }), testKey), invalid},
-			{"sub not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" }), testKey), invalid},
-			{"jti not a UUID", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["jti"] = "x\x00y" }), testKey), invalid},
-			{"unknown subject", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["sub"] = uuid.NewString() }), testKey), invalid},
+			{"not yet valid (nbf)", e.forge(claims(func(c map[string]any) { c["nbf"] = now + 600 })), invalid},
+			{"issued in the future", e.forge(claims(func(c map[string]any) { c["iat"] = now + 600 })), invalid},
+			{"expired", e.forge(claims(func(c map[string]any) { c["exp"] = now - 1 })), expired},
+			{"wrong issuer", e.forge(claims(func(c map[string]any) { c["iss"] = "evil" })), invalid},
+			{"wrong audience", e.forge(claims(func(c map[string]any) { c["aud"] = "evil" })), invalid},
+			{"sub not a UUID", e.forge(claims(func(c map[string]any) { c["sub"] = "1 OR 1=1" })), invalid},
+			{"jti not a UUID", e.forge(claims(func(c map[string]any) { c["jti"] = "x\x00y" })), invalid},
+			{"unknown subject", e.forge(claims(func(c map[string]any) { c["sub"] = uuid.NewString() })), invalid},
 			// Made with the key, but never issued: no session on record.
-			{"no session on record", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["jti"] = uuid.NewString() }), testKey), invalid},
+			{"no session on record", e.forge(claims(func(c map[string]any) { c["jti"] = uuid.NewString() })), invalid},
 			// With the signing key, a token could claim any lifetime: one
 			// that outlives the configured TTL (1h here) is not ours.
 			// exp = 1e13 once overflowed PostgreSQL's timestamps at logout.
-			{"exp 1e13", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = 1e13 }), testKey), invalid},
-			{"exp 1e18", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = int64(1e18) }), testKey), invalid},
-			{"exp beyond iat + TTL", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = now + 3601 }), testKey), invalid},
-			{"exp a numeric string", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+60, 10) }), testKey), invalid},
-			{"iat a numeric string", testtoken.Forge(t, hs, claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) }), testKey), invalid},
+			{"exp 1e13", e.forge(claims(func(c map[string]any) { c["exp"] = 1e13 })), invalid},
+			{"exp 1e18", e.forge(claims(func(c map[string]any) { c["exp"] = int64(1e18) })), invalid},
+			{"exp beyond iat + TTL", e.forge(claims(func(c map[string]any) { c["exp"] = now + 3601 })), invalid},
+			{"exp a numeric string", e.forge(claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+60, 10) })), invalid},
+			{"iat a numeric string", e.forge(claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) })), invalid},
 			{"8 KiB of garbage", strings.Repeat("A", 8<<10), invalid},
 			{"8 KiB in three parts", strings.Repeat("A", 3<<10) + "." + strings.Repeat("B", 3<<10) + "." + strings.Repeat("C", 2<<10), invalid},
 		} {

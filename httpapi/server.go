@@ -16,6 +16,8 @@ import (
 	"widgetapi"
 	"widgetapi/accounts"
 	"widgetapi/audit"
+	"widgetapi/auth"
+	"widgetapi/keys"
 	"widgetapi/listmemo"
 )
 
@@ -54,6 +56,15 @@ type Config struct {
 	// any widget changes costs a read of the stamp only; nil reads every
 	// page from the database.
 	Lists *listmemo.Memo
+	// JWKS returns the public keys of asymmetric tokens, for
+	// /.well-known/jwks.json; nil serves an empty set (HS256).
+	JWKS func(ctx context.Context) (keys.JWKS, error)
+	// IntrospectionClients may call POST /auth/introspect; with none, it
+	// answers 404. TokenIssuer and TokenAudience are the iss and aud its
+	// answers give.
+	IntrospectionClients *auth.Clients
+	TokenIssuer          string
+	TokenAudience        string
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

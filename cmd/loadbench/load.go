@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -86,6 +88,15 @@ func unknownLogins(base string) vegeta.Targeter {
 		*t = vegeta.Target{Method: "POST", URL: base + "/api/v1/auth/login", Header: h, Body: []byte(body)}
 		return nil
 	}
+}
+
+// introspecting asks about token as the bench's introspection client.
+func introspecting(base, token string) vegeta.Targeter {
+	id, secret, _ := strings.Cut(introspectionClient, ":")
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"},
+		"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}}
+	return vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: base + "/api/v1/auth/introspect", Header: h,
+		Body: []byte(url.Values{"token": {token}}.Encode())})
 }
 
 func widgetName(i int) string { return fmt.Sprintf("w%07d", i) }

@@ -59,6 +59,7 @@ func commands() []entry {
 		{"migrate", "up|down|status", "manage the database schema", runMigrate},
 		{"user", "COMMAND", "manage user accounts", runUser},
 		{"widget", "COMMAND", "import or export widgets", runWidget},
+		{"keys", "COMMAND", "list or rotate the token signing keys", runKeys},
 		{"backup", "[--force] PATH", "copy the live SQLite database to PATH", runBackup},
 		{"healthcheck", "[--addr ADDR]", "exit 0 when /healthz answers 200", runHealthcheck},
 		{"version", "", "print version, commit and Go version", func(_ context.Context, _ []string, _ func(string) string, _ io.Reader, stdout, _ io.Writer) error {
@@ -69,7 +70,7 @@ func commands() []entry {
 
 // groups are the commands that have commands of their own.
 func groups() map[string][]entry {
-	return map[string][]entry{"user": userCommands(), "widget": widgetCommands()}
+	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands()}
 }
 
 // usage lists every command, those of the groups one by one.

@@ -62,6 +62,8 @@ func TestRunHelpOfEachCommandListsItsEnvironment(t *testing.T) {
 		{[]string{"user", "delete", "--help"}, append(slices.Clone(db), "LOG_LEVEL", "LOG_FORMAT")},
 		{[]string{"widget", "import", "--help"}, append(slices.Clone(db), "TZ")},
 		{[]string{"widget", "export", "--help"}, append(slices.Clone(db), "TZ")},
+		{[]string{"keys", "list", "--help"}, append(slices.Clone(db), "SECRET_KEY", "TOKEN_ALG", "TOKEN_TTL", "TOKEN_LEEWAY", "KEY_PUBLISH_AHEAD")},
+		{[]string{"keys", "rotate", "--help"}, append(slices.Clone(db), "SECRET_KEY", "TOKEN_ALG", "TOKEN_TTL", "TOKEN_LEEWAY", "KEY_PUBLISH_AHEAD")},
 		{[]string{"backup", "--help"}, []string{"APP_ENV", "DATA_DIR", "DATABASE_URL"}},
 		{[]string{"healthcheck", "--help"}, []string{"ADDR"}},
 	} {

@@ -146,6 +146,9 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 	bg, stopPurge := context.WithCancel(context.Background())
 	go svc.Auth.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
 	go purgeThrottle(bg, svc.Throttle, time.Minute, logger)
+	// Keys rotated by any process or by `widgetapi keys rotate` reach this
+	// one before they sign.
+	go svc.Keys.Run(bg, func(err error) { logger.Warn("read signing keys", "err", err) })
 	go svc.Audit.PurgeLoop(bg, cfg.AuditRetention, time.Hour, func(n int64, err error) {
 		if err != nil {
 			logger.Warn("purge old audit events", "err", err)

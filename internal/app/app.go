@@ -24,8 +24,10 @@ import (
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
+	"widgetapi/internal/sealed"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
+	"widgetapi/keys"
 	"widgetapi/listmemo"
 )
 
@@ -49,8 +51,10 @@ type Deps struct {
 // App is the service, put together.
 type App struct {
 	Tokens *auth.Tokens
-	Auth   *auth.Service
-	Audit  *audit.Log
+	// Keys is the set of asymmetric signing keys; serve refreshes it.
+	Keys  *keys.Manager
+	Auth  *auth.Service
+	Audit *audit.Log
 	// Throttle keeps the limits; serve purges it.
 	Throttle widgetapi.Throttle
 	API      *httpapi.Server
@@ -114,10 +118,24 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	if d.Ready == nil {
 		d.Ready = d.Store.Ping
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{
+	keyset, err := NewKeys(cfg, d.Store, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	// The first key is made here, before any request may need it.
+	ctx, cancel := context.WithTimeout(context.Background(), keysTimeout)
+	defer cancel()
+	if err := keyset.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	tcfg := auth.TokenConfig{Alg: cfg.TokenAlg,
 		Keys: cfg.SecretKeys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience,
 		TTL: cfg.TokenTTL, Leeway: cfg.TokenLeeway, Now: d.Now,
-	})
+	}
+	if keys.Asymmetric(cfg.TokenAlg) {
+		tcfg.KeySet = keyset
+	}
+	tokens, err := auth.NewTokens(tcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -141,12 +159,37 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		TracerProvider: tracer,
 		// A page of 10 is about 4 KB, of 100 about 40 KB: at most a few
 		// tens of megabytes for the most varied traffic.
-		Lists: listmemo.New(1024),
+		Lists:                listmemo.New(1024),
+		JWKS:                 keyset.JWKS,
+		IntrospectionClients: auth.NewClients(clientSecrets(cfg.IntrospectionClients)),
+		TokenIssuer:          cfg.TokenIssuer, TokenAudience: cfg.TokenAudience,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Tokens: tokens, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp}, nil
+	return &App{Tokens: tokens, Keys: keyset, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp}, nil
+}
+
+func clientSecrets(clients []config.Client) map[string]string {
+	m := make(map[string]string, len(clients))
+	for _, c := range clients {
+		m[c.ID] = c.Secret
+	}
+	return m
+}
+
+// keysTimeout bounds the making of the first signing key at start.
+const keysTimeout = 30 * time.Second
+
+// NewKeys returns the signing key set of cfg over st, nothing loaded yet;
+// serve and the keys commands share it.
+func NewKeys(cfg config.Config, st keys.Store, now func() time.Time) (*keys.Manager, error) {
+	box, err := sealed.New(cfg.SecretKeys)
+	if err != nil {
+		return nil, err
+	}
+	return keys.New(keys.Config{Store: st, Box: box, Alg: cfg.TokenAlg, TTL: cfg.TokenTTL, Leeway: cfg.TokenLeeway,
+		PublishAhead: cfg.KeyPublishAhead, Now: now})
 }
 
 // Shutdown exports the spans not yet sent and stops tracing, within ctx;

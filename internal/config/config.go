@@ -39,22 +39,30 @@ type Config struct {
 	SecretKeys  [][]byte
 	// SecretSource says where SecretKeys came from, SECRET_KEY or the file
 	// generated in DataDir; it is logged in place of the keys.
-	SecretSource    string
-	TokenTTL        time.Duration
-	TokenLeeway     time.Duration
-	TokenIssuer     string
-	TokenAudience   string
-	BcryptCost      int
-	Location        *time.Location
-	CORSOrigins     []string
-	LogLevel        slog.Level
-	LogFormat       string // json, text, or empty to choose by the output
-	Realm           string
-	AdminRealm      string
-	TrustedProxies  []netip.Prefix
-	ShutdownTimeout time.Duration
-	DBMaxConns      int
-	DBTimeout       time.Duration
+	SecretSource  string
+	TokenTTL      time.Duration
+	TokenLeeway   time.Duration
+	TokenIssuer   string
+	TokenAudience string
+	// TokenAlg is HS256 (SECRET_KEY signs), EdDSA or ES256 (keys in the
+	// database sign, their public halves published as a JWKS).
+	TokenAlg string
+	// KeyPublishAhead is how long a rotated key is published before it
+	// signs.
+	KeyPublishAhead time.Duration
+	// IntrospectionClients may call POST /auth/introspect.
+	IntrospectionClients []Client
+	BcryptCost           int
+	Location             *time.Location
+	CORSOrigins          []string
+	LogLevel             slog.Level
+	LogFormat            string // json, text, or empty to choose by the output
+	Realm                string
+	AdminRealm           string
+	TrustedProxies       []netip.Prefix
+	ShutdownTimeout      time.Duration
+	DBMaxConns           int
+	DBTimeout            time.Duration
 	// AuthPerMinute limits credential requests (register, login) per
 	// client address, with a burst of AuthBurst; LoginFailuresPerMinute
 	// limits failed logins per account and address. 0 disables a limit.
@@ -178,6 +186,19 @@ func table(c *Config) []setting {
 				c.TokenAudience = c.TokenIssuer
 				return nil
 			})},
+		{name: "TOKEN_ALG", help: "`HS256` (signed with `SECRET_KEY`), `EdDSA` or `ES256` (signed with keys kept in the database, their public keys at `/.well-known/jwks.json`)",
+			def: always("HS256"), value: text(&c.TokenAlg).then(func(name, v string) error {
+				switch v {
+				case "HS256", "EdDSA", "ES256":
+					return nil
+				}
+				return fmt.Errorf("%s: %q is not one of HS256, EdDSA, ES256", name, v)
+			})},
+		{name: "KEY_PUBLISH_AHEAD", help: "how long `widgetapi keys rotate` publishes a new key before it signs; longer than any verifier caches the JWKS",
+			def: always("10m"), value: duration(&c.KeyPublishAhead, false)},
+		{name: "INTROSPECTION_CLIENTS",
+			help:  "comma-separated `id:secret` pairs of the clients that may call `POST /api/v1/auth/introspect` with HTTP Basic; secrets at least 16 bytes",
+			unset: "none (introspection answers 404)", value: value{parse: c.parseClients, show: c.clientIDs}},
 		{name: "BCRYPT_COST", help: "bcrypt cost, 4 to 31",
 			def: byEnv("12", "4", "4"), value: integer(&c.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)},
 		{name: "TZ", help: "time zone of localized strings and of the deadline's day",

@@ -303,3 +303,35 @@ func TestREADMEConfigurationTable(t *testing.T) {
 		t.Errorf("README.md lists the variables in the order\n%v\nwant\n%v", order, names)
 	}
 }
+
+// TOKEN_ALG, KEY_PUBLISH_AHEAD and INTROSPECTION_CLIENTS: their defaults,
+// their bad values named, and the clients' secrets never logged.
+func TestTokenAlgAndIntrospectionClients(t *testing.T) {
+	c, err := Load(envOf(nil))
+	if err != nil || c.TokenAlg != "HS256" || c.KeyPublishAhead != 10*time.Minute || len(c.IntrospectionClients) != 0 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"TOKEN_ALG", "RS256", `TOKEN_ALG: "RS256" is not one of HS256, EdDSA, ES256`},
+		{"TOKEN_ALG", "none", "TOKEN_ALG: "},
+		{"KEY_PUBLISH_AHEAD", "-1m", "KEY_PUBLISH_AHEAD: "},
+		{"INTROSPECTION_CLIENTS", "gateway", "INTROSPECTION_CLIENTS: client 1 is not id:secret"},
+		{"INTROSPECTION_CLIENTS", "gateway:short", `INTROSPECTION_CLIENTS: client "gateway"'s secret is 5 bytes`},
+		{"INTROSPECTION_CLIENTS", ":secret-0123456789ab", "INTROSPECTION_CLIENTS: client 1 is not id:secret"},
+		{"INTROSPECTION_CLIENTS", "a:secret-0123456789ab,a:secret-0123456789cd", `INTROSPECTION_CLIENTS: client "a" is listed twice`},
+	} {
+		if _, err := Load(envOf(map[string]string{tc.name: tc.value})); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s=%q: %v; want an error starting %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+	c, err = Load(envOf(map[string]string{"TOKEN_ALG": "EdDSA", "KEY_PUBLISH_AHEAD": "0",
+		"INTROSPECTION_CLIENTS": "gateway:gw-secret-0123456789, worker:wk:secret-0123456789"}))
+	if err != nil || c.TokenAlg != "EdDSA" || c.KeyPublishAhead != 0 || len(c.IntrospectionClients) != 2 ||
+		c.IntrospectionClients[1] != (Client{ID: "worker", Secret: "wk:secret-0123456789"}) {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	logged := fmt.Sprint(c.LogAttrs()...)
+	if strings.Contains(logged, "secret-0123456789") || !strings.Contains(logged, "[gateway worker]") {
+		t.Errorf("the log line: %s", logged)
+	}
+}

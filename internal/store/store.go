@@ -17,6 +17,7 @@ import (
 	"widgetapi"
 	"widgetapi/internal/dbstats"
 	"widgetapi/internal/sqlutil"
+	"widgetapi/keys"
 )
 
 // Store is a storage engine with the flows: the domain stores, plus what
@@ -25,6 +26,7 @@ type Store interface {
 	widgetapi.UserStore
 	widgetapi.WidgetStore
 	widgetapi.AuditStore
+	keys.Store
 	Operations
 }
 
@@ -52,6 +54,7 @@ type Operations interface {
 type Engine interface {
 	Transactor
 	Operations
+	keys.Store
 	WidgetReads
 	UserReads
 	SessionStatements

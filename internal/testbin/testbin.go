@@ -34,7 +34,18 @@ func Main(m *testing.M, binary *string, run func(*testing.M) int) {
 }
 
 // Env is a minimal environment with vars, so the developer's own variables
-// do not leak into the process under test.
+// do not leak into the process under test. With TokenAlgVar set, the
+// processes sign tokens with that TOKEN_ALG unless vars say otherwise
+// (the last value of a variable wins).
 func Env(vars ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, vars...)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}
+	if alg := os.Getenv(TokenAlgVar); alg != "" {
+		env = append(env, "TOKEN_ALG="+alg)
+	}
+	return append(env, vars...)
 }
+
+// TokenAlgVar names the variable that runs the suites whose behaviour
+// depends on tokens (httpapi, cmd/widgetapi) under another TOKEN_ALG, so
+// that CI checks every behaviour under asymmetric tokens too.
+const TokenAlgVar = "WIDGETAPI_TEST_TOKEN_ALG"

@@ -113,6 +113,23 @@ func (s tracedStore) PurgeEvents(ctx context.Context, before time.Time) (int64, 
 	return n, end(span, err)
 }
 
+func (s tracedStore) InsertSigningKey(ctx context.Context, k *widgetapi.SigningKey) (bool, error) {
+	ctx, span := s.users.db.start(ctx, "db InsertSigningKey")
+	ok, err := s.next.InsertSigningKey(ctx, k)
+	return ok, end(span, err)
+}
+
+func (s tracedStore) DeleteSigningKey(ctx context.Context, kid string) error {
+	ctx, span := s.users.db.start(ctx, "db DeleteSigningKey")
+	return end(span, s.next.DeleteSigningKey(ctx, kid))
+}
+
+func (s tracedStore) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) {
+	ctx, span := s.users.db.start(ctx, "db SigningKeys")
+	list, err := s.next.SigningKeys(ctx)
+	return list, end(span, err)
+}
+
 // Throttle traces the calls of the engine's throttle: on PostgreSQL each
 // is a statement.
 func (s tracedStore) Throttle(limits widgetapi.Limits) widgetapi.Throttle {
