@@ -20,7 +20,9 @@ func TestRepeat(t *testing.T) {
 		}
 		return true
 	})
-	for steps[0].Load() < 10 || steps[1].Load() < 10 {
+	// Goroutine 2 may not have begun when the others are far along; the
+	// scheduler owes it nothing, so wait for its end as well.
+	for steps[0].Load() < 10 || steps[1].Load() < 10 || ended.Load() == 0 {
 		runtime.Gosched()
 	}
 	// stop returns once every goroutine has returned; a second call too.
