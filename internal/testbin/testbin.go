@@ -46,6 +46,7 @@ func Env(vars ...string) []string {
 }
 
 // TokenAlgVar names the variable that runs the suites whose behaviour
-// depends on tokens (httpapi, cmd/widgetapi) under another TOKEN_ALG, so
-// that CI checks every behaviour under asymmetric tokens too.
+// depends on tokens (httpapi, and the built binary's: cmd/widgetapi,
+// internal/e2e) under another TOKEN_ALG, so that CI checks every
+// behaviour under asymmetric tokens too.
 const TokenAlgVar = "WIDGETAPI_TEST_TOKEN_ALG"
