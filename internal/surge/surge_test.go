@@ -160,6 +160,8 @@ func TestASurgeOfRealConnections(t *testing.T) {
 	if len(releases) != 0 {
 		t.Fatalf("%d more releases for one surge", len(releases))
 	}
+	// The line is written after the memory is given back.
+	await(t, "the release's log line", func() bool { return len(logs.Lines(t)) > 0 })
 	lines := logs.Lines(t)
 	if len(lines) != 1 || lines[0]["peak_connections"] != float64(n) {
 		t.Fatalf("log of the release: %v", lines)
