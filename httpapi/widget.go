@@ -87,12 +87,7 @@ func (s *Server) handleWidgetGet() http.Handler {
 			lookup = ""
 		}
 		subject, wd, err := s.Widgets.FindWidgetForToken(r.Context(), claims.Subject, claims.ID, lookup)
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
-			return
-		}
-		if _, err := s.Auth.Admit(claims, subject); err != nil {
-			s.writeError(w, r, s.Realm, err)
+		if !s.admitSubject(w, r, claims, subject, err) {
 			return
 		}
 		if wd == nil {
@@ -283,4 +278,18 @@ func validHost(h string) bool {
 		host = hh
 	}
 	return host != ""
+}
+
+// admitSubject answers for a read whose statement also read the token's
+// subject (err being that statement's): it writes the refusal and reports
+// false unless the read worked and the subject may go on.
+func (s *Server) admitSubject(w http.ResponseWriter, r *http.Request, claims *widgetapi.TokenClaims, subject widgetapi.TokenSubject, err error) bool {
+	if err == nil {
+		_, err = s.Auth.Admit(claims, subject)
+	}
+	if err != nil {
+		s.writeError(w, r, s.Realm, err)
+		return false
+	}
+	return true
 }

@@ -122,12 +122,7 @@ func (s *Server) handleWidgetList() http.Handler {
 		// kept for the next request.
 		claims := claimsFrom(r.Context())
 		subject, stamp, err := s.Widgets.WidgetStampForToken(r.Context(), claims.Subject, claims.ID)
-		if err != nil {
-			s.writeError(w, r, s.Realm, err)
-			return
-		}
-		if _, err := s.Auth.Admit(claims, subject); err != nil {
-			s.writeError(w, r, s.Realm, err)
+		if !s.admitSubject(w, r, claims, subject, err) {
 			return
 		}
 		list, err := s.Lists.Page(r.Context(), listmemo.KeyOf(q), stamp, func() (widgetapi.WidgetList, error) {

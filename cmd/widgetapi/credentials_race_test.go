@@ -86,7 +86,7 @@ func TestLoginsRacingACredentialChangeAcrossThreeProcesses(t *testing.T) {
 					}
 				})
 			}
-			await(t, func() bool { return answered.Load() >= 12 })
+			waitFor(t, 2*time.Minute, "the first logins to be answered", func() bool { return answered.Load() >= 12 })
 			switch change {
 			case "password":
 				code, body, _ = call(t, "POST", api(round, "/auth/password"), own,
@@ -99,7 +99,7 @@ func TestLoginsRacingACredentialChangeAcrossThreeProcesses(t *testing.T) {
 			}
 			changed.Store(true)
 			mark := answered.Load()
-			await(t, func() bool { return answered.Load() >= mark+24 })
+			waitFor(t, 2*time.Minute, "logins after the change to be answered", func() bool { return answered.Load() >= mark+24 })
 			close(stop)
 			wg.Wait()
 			if change == "disable" {
@@ -119,17 +119,5 @@ func TestLoginsRacingACredentialChangeAcrossThreeProcesses(t *testing.T) {
 			}
 			t.Logf("%d logins, %d tokens, %d answered 200 after the change: none works", answered.Load(), len(tokens), after.Load())
 		})
-	}
-}
-
-// await polls cond until it holds, failing after two minutes.
-func await(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within two minutes")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
