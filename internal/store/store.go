@@ -80,6 +80,7 @@ type Tx interface {
 	UserTx
 	SessionTx
 	EventTx
+	MailTx
 	Commit() error
 	Rollback() error
 }
