@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -82,6 +83,26 @@ type Config struct {
 	// service.name of the traces.
 	OTLPEndpoint string
 	ServiceName  string
+
+	// SMTP is the mail server, nil without SMTP_URL (then mail goes to
+	// .eml files outside production, and is off in production).
+	SMTP     *SMTP
+	MailFrom *mail.Address
+	// MailRetryFor is how long a mail that fails for a passing reason is
+	// tried again before it is marked failed.
+	MailRetryFor time.Duration
+	// PublicURL is the base URL links in mail start with; AccountPagesURL,
+	// when set, replaces PublicURL + "/account" for those links.
+	PublicURL       string
+	AccountPagesURL string
+	VerifyTokenTTL  time.Duration
+	ResetTokenTTL   time.Duration
+	// RequireVerifiedEmail refuses unverified accounts' tokens but on the
+	// routes that manage the account itself.
+	RequireVerifiedEmail bool
+	// RequireAdminMFA refuses administrators' tokens without a second
+	// factor on admin routes.
+	RequireAdminMFA bool
 }
 
 // setting is one environment variable.
@@ -284,6 +305,32 @@ func table(c *Config) []setting {
 			}},
 		{name: "OTEL_SERVICE_NAME", help: "`service.name` of the traces",
 			def: always("widgetapi"), value: text(&c.ServiceName)},
+		{name: "SMTP_URL",
+			help:  "mail server: `smtp://[user:pass@]host:port` (STARTTLS when offered; `?starttls=required` to insist) or `smtps://…` (implicit TLS)",
+			unset: "mail is written as `.eml` files into `DATA_DIR/mail/`; in production the mail routes answer 503",
+			value: value{parse: c.parseSMTP, show: func() any {
+				if c.SMTP == nil {
+					return ""
+				}
+				return fmt.Sprintf("%s:%d", c.SMTP.Host, c.SMTP.Port)
+			}}},
+		{name: "MAIL_FROM", help: "the sender of mail",
+			def: always("widgetapi <no-reply@localhost>"), value: value{parse: c.parseMailFrom, show: func() any { return c.MailFrom.String() }}},
+		{name: "MAIL_RETRY_FOR", help: "how long a mail the server did not take for a passing reason is tried again before it is marked failed",
+			def: always("24h"), value: duration(&c.MailRetryFor, true)},
+		{name: "PUBLIC_URL", help: "the base URL links in mail start with, e.g. `https://api.example.com`",
+			unset: "required in production with `SMTP_URL`; otherwise `http://` + `ADDR`",
+			value: parseBaseURL(&c.PublicURL).then(c.checkPublicURL)},
+		{name: "ACCOUNT_PAGES_URL", help: "replaces `PUBLIC_URL/account` in the links of mail, for a front end of your own",
+			unset: "the service's own account pages", value: parseBaseURL(&c.AccountPagesURL)},
+		{name: "VERIFY_TOKEN_TTL", help: "how long an email verification link works",
+			def: always("24h"), value: duration(&c.VerifyTokenTTL, true)},
+		{name: "RESET_TOKEN_TTL", help: "how long a password reset or email change link works",
+			def: always("30m"), value: duration(&c.ResetTokenTTL, true)},
+		{name: "REQUIRE_VERIFIED_EMAIL", help: "refuse unverified accounts' tokens (403) but on the routes that manage the account",
+			def: always("false"), value: boolean(&c.RequireVerifiedEmail)},
+		{name: "REQUIRE_ADMIN_MFA", help: "refuse administrators' tokens without a second factor (403) on admin routes",
+			def: always("false"), value: boolean(&c.RequireAdminMFA)},
 	}
 }
 

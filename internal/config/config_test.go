@@ -335,3 +335,69 @@ func TestTokenAlgAndIntrospectionClients(t *testing.T) {
 		t.Errorf("the log line: %s", logged)
 	}
 }
+
+// The mail settings: their defaults in each environment, their bad values
+// named, and the SMTP password never logged.
+func TestMailSettings(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"ADDR": "127.0.0.1:8080"}))
+	if err != nil || c.SMTP != nil || !c.MailEnabled() || c.MailDir() != "./data/mail" ||
+		c.PublicURL != "http://127.0.0.1:8080" || c.AccountPage("reset-password") != "http://127.0.0.1:8080/account/reset-password" ||
+		c.MailFrom.Address != "no-reply@localhost" || c.MailRetryFor != 24*time.Hour ||
+		c.VerifyTokenTTL != 24*time.Hour || c.ResetTokenTTL != 30*time.Minute || c.RequireVerifiedEmail || c.RequireAdminMFA {
+		t.Fatalf("development defaults: %+v, %v", c, err)
+	}
+	prod := map[string]string{"APP_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)}
+	if c, err = Load(envOf(prod)); err != nil || c.MailEnabled() || c.MailDir() != "" || c.PublicURL != "" {
+		t.Fatalf("production without SMTP_URL: mail must be off: %+v, %v", c, err)
+	}
+	with := func(m map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{with(prod, "SMTP_URL", "smtp://mail.example.com:587"), "PUBLIC_URL is required in production"},
+		{with(nil, "SMTP_URL", "http://mail.example.com:25"), `SMTP_URL: "http://mail.example.com:25" has a scheme other than smtp or smtps`},
+		{with(nil, "SMTP_URL", "smtp://mail.example.com"), "SMTP_URL: "},
+		{with(nil, "SMTP_URL", "smtp://:25"), "SMTP_URL: "},
+		{with(nil, "SMTP_URL", "smtp://u:hunter2@mail.example.com:99999"), `SMTP_URL: "smtp://u:xxxxx@mail.example.com:99999" has no port`},
+		{with(nil, "SMTP_URL", "smtps://mail.example.com:465?starttls=required"), "SMTP_URL: "},
+		{with(nil, "SMTP_URL", "smtp://mail.example.com:25?starttls=maybe"), "SMTP_URL: "},
+		{with(nil, "SMTP_URL", "smtp://mail.example.com:25?tls=1"), "SMTP_URL: "},
+		{with(nil, "MAIL_FROM", "not an address"), "MAIL_FROM: "},
+		{with(nil, "MAIL_RETRY_FOR", "0"), "MAIL_RETRY_FOR: "},
+		{with(nil, "PUBLIC_URL", "ftp://example.com"), "PUBLIC_URL: "},
+		{with(nil, "PUBLIC_URL", "https://example.com/?a=1"), "PUBLIC_URL: "},
+		{with(nil, "ACCOUNT_PAGES_URL", "example.com"), "ACCOUNT_PAGES_URL: "},
+		{with(nil, "VERIFY_TOKEN_TTL", "-1h"), "VERIFY_TOKEN_TTL: "},
+		{with(nil, "RESET_TOKEN_TTL", "0"), "RESET_TOKEN_TTL: "},
+		{with(nil, "REQUIRE_VERIFIED_EMAIL", "yes please"), "REQUIRE_VERIFIED_EMAIL: "},
+		{with(nil, "REQUIRE_ADMIN_MFA", "2"), "REQUIRE_ADMIN_MFA: "},
+	} {
+		if _, err := Load(envOf(tc.env)); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want an error starting %q", tc.env, err, tc.want)
+		}
+	}
+	c, err = Load(envOf(with(prod, "SMTP_URL", "smtp://mailer:hunter2@mail.example.com:587?starttls=required",
+		"PUBLIC_URL", "https://api.example.com/", "ACCOUNT_PAGES_URL", "https://app.example.com/account",
+		"MAIL_FROM", "Example <accounts@example.com>", "REQUIRE_VERIFIED_EMAIL", "true")))
+	if err != nil || *c.SMTP != (SMTP{Host: "mail.example.com", Port: 587, Username: "mailer", Password: "hunter2", RequireSTARTTLS: true}) ||
+		!c.MailEnabled() || c.MailDir() != "" || c.PublicURL != "https://api.example.com" ||
+		c.AccountPage("confirm-email") != "https://app.example.com/account/confirm-email" || !c.RequireVerifiedEmail {
+		t.Fatalf("%+v, %+v, %v", c, c.SMTP, err)
+	}
+	if logged := fmt.Sprint(c.LogAttrs()...); strings.Contains(logged, "hunter2") || !strings.Contains(logged, "mail.example.com:587") {
+		t.Errorf("the log line: %s", logged)
+	}
+	if c, err = Load(envOf(with(nil, "SMTP_URL", "smtps://mail.example.com:465"))); err != nil || !c.SMTP.ImplicitTLS {
+		t.Fatalf("smtps: %+v, %v", c.SMTP, err)
+	}
+}
