@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -49,6 +50,18 @@ type Credentials struct {
 	Found    bool // there is such a user
 	SameHash bool // the user's hash is the one given
 	Disabled bool
+}
+
+// ScanCredentials reads what a LockCredentials statement selects (whether
+// the stored hash is the one given, and disabled) from row; no row is a
+// user not found, not an error.
+func ScanCredentials(row sqlutil.Scanner) (Credentials, error) {
+	c := Credentials{Found: true}
+	err := row.Scan(&c.SameHash, &c.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Credentials{}, nil
+	}
+	return c, err
 }
 
 // holds reports whether the user still has credential, when set, the
