@@ -12,11 +12,6 @@ import (
 	"widgetapi/keys"
 )
 
-// runKeys runs a subcommand of `widgetapi keys`.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "keys", keysCommands())
-}
-
 func keysCommands() []entry {
 	return []entry{
 		{"list", "", "list signing keys and their states", runKeysList},

@@ -21,11 +21,6 @@ import (
 	"widgetapi/auth"
 )
 
-// runUser runs a subcommand of `widgetapi user`.
-func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "user", userCommands())
-}
-
 func userCommands() []entry {
 	return []entry{
 		{"add", "EMAIL [--admin] [--password-stdin]", "create a user", runUserAdd},
