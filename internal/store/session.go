@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -56,12 +55,12 @@ type Credentials struct {
 // the stored hash is the one given, and disabled) from row; no row is a
 // user not found, not an error.
 func ScanCredentials(row sqlutil.Scanner) (Credentials, error) {
-	c := Credentials{Found: true}
-	err := row.Scan(&c.SameHash, &c.Disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Credentials{}, nil
+	var c Credentials
+	var err error
+	if c.Found, err = sqlutil.Found(row.Scan(&c.SameHash, &c.Disabled)); !c.Found {
+		return Credentials{}, err
 	}
-	return c, err
+	return c, nil
 }
 
 // holds reports whether the user still has credential, when set, the
