@@ -45,6 +45,20 @@ func mustCreateWidget(e *env, token, name string) {
 	}
 }
 
+// wantUntouched checks that name is still the only widget, as
+// mustCreateWidget made it: what was refused, the request described by
+// what, neither changed it nor created another.
+func wantUntouched(t *testing.T, e *env, token, name, what string) {
+	t.Helper()
+	if got := getWidget(t, e, token, name); got["info_url"] != "https://www.fakesite.com" ||
+		got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+		t.Fatalf("%s: the widget is now %v", what, got)
+	}
+	if n := totalItems(t, e, token); n != 1 {
+		t.Fatalf("%s: total_items %v, want 1", what, n)
+	}
+}
+
 // getWidget fetches one widget, failing unless the answer is 200.
 func getWidget(t *testing.T, e *env, token, name string) map[string]any {
 	t.Helper()
@@ -321,13 +335,7 @@ func TestWidgetDuplicateName(t *testing.T) {
 			}
 		}
 		// The original is untouched.
-		if got := getWidget(t, e, admin, "twice"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("a conflicting create changed the widget: %v", got)
-		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v, want 1", n)
-		}
+		wantUntouched(t, e, admin, "twice", "a conflicting create changed the widget")
 	})
 }
 
@@ -404,13 +412,7 @@ func TestWidgetAccessRules(t *testing.T) {
 			}
 		}
 		// The refused calls changed nothing.
-		if got := getWidget(t, e, user, "guarded"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("widget changed by refused calls: %v", got)
-		}
-		if n := totalItems(t, e, user); n != 1 {
-			t.Fatalf("refused calls created widgets: total_items %v", n)
-		}
+		wantUntouched(t, e, user, "guarded", "widget changed by refused calls")
 	})
 }
 
@@ -779,13 +781,7 @@ func TestWidgetUpdateValidation(t *testing.T) {
 		wantFields(t, put("bad%20name", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "name", "info_url")
 		wantFields(t, put("new-one", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "info_url")
 		// Nothing changed, nothing was created.
-		if got := getWidget(t, e, admin, "changing"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("a rejected PUT changed the widget: %v", got)
-		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("rejected PUTs created widgets: total_items %v", n)
-		}
+		wantUntouched(t, e, admin, "changing", "a rejected PUT changed the widget")
 	})
 }
 
