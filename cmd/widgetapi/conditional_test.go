@@ -43,9 +43,7 @@ func sendIf(method, url, token, h, v string, form url.Values) (int, string) {
 func TestOneWriterOfAVersionWinsAcrossThreeProcesses(t *testing.T) {
 	env := baseEnv("DATABASE_URL="+testdb.FreshSchemaURL(t), "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatal(errOut)
-	}
+	addAdmin(t, t.TempDir(), env)
 	s := startProcesses(t, 3, env)
 	code, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
 	if code != 200 {

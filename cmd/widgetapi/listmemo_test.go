@@ -32,17 +32,8 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h", "TZ=UTC",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
+	s := startProcesses(t, 3, env)
+	addAdmin(t, t.TempDir(), env)
 	var lines strings.Builder
 	for i := range 300 {
 		fmt.Fprintf(&lines, `{"name":"f-%03d","info_url":"https://example.com/%d","deadline":"%s"}`+"\n",
@@ -51,8 +42,7 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 	if _, errOut, code := runCmd(t, t.TempDir(), lines.String(), env, "widget", "import", "--owner", "admin@example.com", "-"); code != 0 {
 		t.Fatalf("widget import: %s", errOut)
 	}
-	_, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	admin := adminToken(t, s[0])
 	_, me, _ := call(t, "GET", s[0].URL+"/api/v1/auth/user", admin, nil)
 	owner := me["public_id"].(string)
 

@@ -20,14 +20,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
+	s := startProcesses(t, 3, env)
 
 	// Three processes raced to migrate an empty database: each migration ran once.
 	db, err := sql.Open("pgx", dbURL)
@@ -141,11 +134,8 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	}
 
 	// 12 concurrent creates of one widget name: one winner.
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
-	_, body, _ = call(t, "POST", s[2].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	addAdmin(t, t.TempDir(), env)
+	admin := adminToken(t, s[2])
 	counts = race(t, 12, func(i int) int {
 		return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
 			url.Values{"name": {"contested"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
@@ -244,6 +234,27 @@ func startProcesses(t *testing.T, n int, env []string) []*server {
 		s = append(s, p.ready())
 	}
 	return s
+}
+
+// addAdmin makes admin@example.com, password admin-pass, an administrator
+// with `user add`, run in dir with env.
+func addAdmin(t *testing.T, dir string, env []string) {
+	t.Helper()
+	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+}
+
+// adminToken logs the administrator addAdmin made in on s and returns its
+// access token.
+func adminToken(t *testing.T, s *server) string {
+	t.Helper()
+	code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	token, ok := body["access_token"].(string)
+	if code != 200 || !ok {
+		t.Fatalf("admin login: %d %v", code, body)
+	}
+	return token
 }
 
 // answer is what a request sent from a goroutine got.
@@ -507,19 +518,9 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
-	_, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	s := startProcesses(t, 3, env)
+	addAdmin(t, t.TempDir(), env)
+	admin := adminToken(t, s[0])
 	var mu sync.Mutex
 	created, deleted := 0, 0
 	deadline := time.Now().Add(3 * time.Second)
