@@ -45,6 +45,19 @@ func mustCreateWidget(e *env, token, name string) {
 	}
 }
 
+// forEachWidgetEnv runs test on a new env of each engine that holds the
+// widget name, as mustCreateWidget makes it, with the tokens of its
+// administrator (admin@example.com) and of a user (reader@example.com).
+func forEachWidgetEnv(t *testing.T, name string, test func(t *testing.T, e *env, admin, user string)) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		user := e.register("reader@example.com", "password1")
+		mustCreateWidget(e, admin, name)
+		test(t, e, admin, user)
+	})
+}
+
 // wantUntouched checks that name is still the only widget, as
 // mustCreateWidget made it: what was refused, the request described by
 // what, neither changed it nor created another.
@@ -376,11 +389,7 @@ func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
 }
 
 func TestWidgetAccessRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		user := e.register("user@example.com", "password1")
-		mustCreateWidget(e, admin, "guarded")
+	forEachWidgetEnv(t, "guarded", func(t *testing.T, e *env, admin, user string) {
 		form := widgetForm("other", "https://changed.example.com", "2027-01-31")
 		for _, req := range []request{
 			{Method: "POST", Path: widgetsPath, Form: form},
@@ -484,11 +493,7 @@ func TestWidgetObject(t *testing.T) {
 }
 
 func TestWidgetNotFound(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		user := e.register("reader@example.com", "password1")
-		mustCreateWidget(e, admin, "present")
+	forEachWidgetEnv(t, "present", func(t *testing.T, e *env, admin, user string) {
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: user}), "missing")
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: admin}), "missing")
 	})
