@@ -67,9 +67,7 @@ func wantUntouched(t *testing.T, e *env, token, name, what string) {
 		got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
 		t.Fatalf("%s: the widget is now %v", what, got)
 	}
-	if n := totalItems(t, e, token); n != 1 {
-		t.Fatalf("%s: total_items %v, want 1", what, n)
-	}
+	wantTotal(t, e, token, 1, what)
 }
 
 // getWidget fetches one widget, failing unless the answer is 200.
@@ -135,6 +133,15 @@ func wantNotFound(t *testing.T, res response, name string) {
 	}
 }
 
+// wantTotal checks that the list counts want widgets at the moment when
+// names.
+func wantTotal(t *testing.T, e *env, token string, want float64, when string) {
+	t.Helper()
+	if n := totalItems(t, e, token); n != want {
+		t.Fatalf("%s: total_items %v, want %v", when, n, want)
+	}
+}
+
 func totalItems(t *testing.T, e *env, token string) float64 {
 	t.Helper()
 	body, _ := listPage(t, e, token, "")
@@ -158,9 +165,7 @@ func TestWidgetCreate(t *testing.T) {
 		if got := getWidget(t, e, admin, "my-widget"); got["name"] != "my-widget" || got["link"] != "/api/v1/widgets/my-widget" {
 			t.Fatalf("My-Widget stored as %v", got)
 		}
-		if n := totalItems(t, e, admin); n != 5 {
-			t.Fatalf("total_items %v, want 5", n)
-		}
+		wantTotal(t, e, admin, 5, "after the creates")
 	})
 }
 
@@ -267,9 +272,7 @@ func TestWidgetValidation(t *testing.T) {
 		wantFields(t, e.do(request{Method: "POST", Path: widgetsPath, Token: admin,
 			Form: url.Values{"name": {"only-name"}}}), "info_url", "deadline")
 		// Nothing but the one valid widget was stored.
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v after failed creates, want 1", n)
-		}
+		wantTotal(t, e, admin, 1, "after failed creates")
 	})
 }
 
@@ -382,9 +385,7 @@ func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
 		if got := getWidget(t, e, admin, "contested")["info_url"]; got != fmt.Sprintf("https://example.com/%d", winner) {
 			t.Fatalf("stored info_url %v, want the winner's (%d)", got, winner)
 		}
-		if total := totalItems(t, e, admin); total != 1 {
-			t.Fatalf("total_items %v, want 1", total)
-		}
+		wantTotal(t, e, admin, 1, "after the race")
 	})
 }
 
@@ -736,9 +737,7 @@ func TestWidgetUpdate(t *testing.T) {
 			got["info_url"] != "https://multi.example.com" || got["deadline_iso8601"] != "2027-02-02T23:59:59Z" {
 			t.Fatalf("multipart update: %d %s %v", res.Status, res.Body, got)
 		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("updates changed the count: total_items %v", n)
-		}
+		wantTotal(t, e, admin, 1, "after the updates")
 	})
 }
 
@@ -796,9 +795,7 @@ func TestWidgetDelete(t *testing.T) {
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "doomed")
 		mustCreateWidget(e, admin, "kept")
-		if n := totalItems(t, e, admin); n != 2 {
-			t.Fatalf("total_items %v before delete, want 2", n)
-		}
+		wantTotal(t, e, admin, 2, "before delete")
 		res := e.do(request{Method: "DELETE", Path: widgetsPath + "/DOOMED", Token: admin})
 		if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 			t.Fatalf("delete: %d %q", res.Status, res.Body)
@@ -806,9 +803,7 @@ func TestWidgetDelete(t *testing.T) {
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
 		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
 		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/never-was", Token: admin}), "never-was")
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v after delete, want 1", n)
-		}
+		wantTotal(t, e, admin, 1, "after delete")
 		if body, _ := listPage(t, e, admin, ""); !reflect.DeepEqual(itemNames(t, body), []string{"kept"}) {
 			t.Fatalf("items after delete: %v", itemNames(t, body))
 		}
