@@ -6,13 +6,13 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // listOracle is a list request and the SQL that answers it: the rows it
@@ -105,62 +105,42 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 		return check("patch " + name)
 	}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 7))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				srv := s[(g+i)%3]
-				name := fmt.Sprintf("f-%03d", r.IntN(300))
-				switch i % 4 {
-				case 0:
-					postStatus(srv.URL+"/api/v1/widgets", admin, url.Values{"name": {fmt.Sprintf("f-1%d-%d", g, i)},
-						"info_url": {"https://example.com"}, "deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
-				case 1, 2:
-					sendStatus("PATCH", srv.URL+"/api/v1/widgets/"+name, admin,
-						url.Values{"deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
-				default:
-					sendStatus("DELETE", srv.URL+"/api/v1/widgets/"+name, admin, nil)
-				}
-			}
-		}()
+	rs := make([]*rand.Rand, 6)
+	for g := range rs {
+		rs[g] = rand.New(rand.NewPCG(uint64(g), 7))
 	}
-	for g := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				o := oracles[i%len(oracles)]
-				if code := sendStatus("GET", s[g].URL+"/api/v1/widgets?per_page=5&"+o.query, admin, nil); code != 200 {
-					t.Errorf("GET ?%s on %d: %d", o.query, g, code)
-					return
-				}
-			}
-		}()
-	}
+	stopWriters := testload.Repeat(len(rs), func(g, i int) bool {
+		r, srv := rs[g], s[(g+i)%3]
+		name := fmt.Sprintf("f-%03d", r.IntN(300))
+		switch i % 4 {
+		case 0:
+			postStatus(srv.URL+"/api/v1/widgets", admin, url.Values{"name": {fmt.Sprintf("f-1%d-%d", g, i)},
+				"info_url": {"https://example.com"}, "deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
+		case 1, 2:
+			sendStatus("PATCH", srv.URL+"/api/v1/widgets/"+name, admin,
+				url.Values{"deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
+		default:
+			sendStatus("DELETE", srv.URL+"/api/v1/widgets/"+name, admin, nil)
+		}
+		return true
+	})
+	stopReaders := testload.Repeat(3, func(g, i int) bool {
+		o := oracles[i%len(oracles)]
+		if code := sendStatus("GET", s[g].URL+"/api/v1/widgets?per_page=5&"+o.query, admin, nil); code != 200 {
+			t.Errorf("GET ?%s on %d: %d", o.query, g, code)
+			return false
+		}
+		return true
+	})
+	stop := func() { stopWriters(); stopReaders() }
 	i := 0
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); i++ {
 		if msg := solo(i); msg != "" {
-			close(stop)
-			wg.Wait()
+			stop()
 			t.Fatal("under concurrent writes: " + msg)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if t.Failed() {
 		return
 	}
