@@ -109,14 +109,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("driving the UI: %v", err)
 	}
-	status, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := shownResponse(t, bctx, result)
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-widget"`) {
 		t.Fatalf("the page shows status %q and body %.300q", status, body)
 	}
@@ -138,14 +131,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("driving the admin routes: %v", err)
 	}
-	status, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body = shownResponse(t, bctx, usersResult)
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-admin@example.com"`) {
 		t.Fatalf("GET /users shows status %q and body %.300q", status, body)
 	}
@@ -170,14 +156,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("driving PATCH with If-Match: %v", err)
 	}
-	status, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body = shownResponse(t, bctx, patchResult)
 	if strings.TrimSpace(status) != "412" || !strings.Contains(body, "ui-widget has changed since it was read.") {
 		curl, _ := chromedp.Run(bctx, chromedp.Text(patch+` .curl`))
 		t.Fatalf("PATCH with a stale If-Match shows status %q and body %.300q; the UI sent %s", status, body, curl)
@@ -195,6 +174,21 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if os.Getenv("WIDGETAPI_UPDATE_SCREENSHOT") == "1" {
 		writeScreenshot(t, bctx, op, result)
 	}
+}
+
+// shownResponse reads the status and the body that Swagger UI shows in
+// the response block result.
+func shownResponse(t *testing.T, bctx context.Context, result string) (status, body string) {
+	t.Helper()
+	status, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = chromedp.Run(bctx, chromedp.Text(result+` .response-col_description .highlight-code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
 }
 
 // TestCrossOriginConditionalWritesInABrowser runs a script in headless
