@@ -99,12 +99,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`.auth-btn-wrapper .btn-done`),
 		chromedp.Click(`.auth-btn-wrapper .btn-done`),
 		// GET /api/v1/widgets: expand, Try it out, Execute.
-		chromedp.Click(op+` .opblock-summary-control`),
-		chromedp.WaitVisible(op+` .try-out__btn`),
-		chromedp.Click(op+` .try-out__btn`),
-		chromedp.WaitVisible(op+` .execute`),
-		chromedp.Click(op+` .execute`),
-		chromedp.WaitVisible(result+` .response-col_status`),
+		tryItOut(op, result),
 	)
 	if err != nil {
 		t.Fatalf("driving the UI: %v", err)
@@ -121,12 +116,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`#operations-tag-admin`),
 		chromedp.WaitVisible(`#operations-admin-listAuditEvents`),
 		chromedp.WaitVisible(`#operations-admin-changeUser`),
-		chromedp.Click(users+` .opblock-summary-control`),
-		chromedp.WaitVisible(users+` .try-out__btn`),
-		chromedp.Click(users+` .try-out__btn`),
-		chromedp.WaitVisible(users+` .execute`),
-		chromedp.Click(users+` .execute`),
-		chromedp.WaitVisible(usersResult+` .response-col_status`),
+		tryItOut(users, usersResult),
 	)
 	if err != nil {
 		t.Fatalf("driving the admin routes: %v", err)
@@ -174,6 +164,20 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if os.Getenv("WIDGETAPI_UPDATE_SCREENSHOT") == "1" {
 		writeScreenshot(t, bctx, op, result)
 	}
+}
+
+// tryItOut sends op's request from Swagger UI as a person does, with the
+// values its fields hold: expand it, Try it out, Execute; then it waits
+// for the response block result.
+func tryItOut(op, result string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(op+` .opblock-summary-control`),
+		chromedp.WaitVisible(op+` .try-out__btn`),
+		chromedp.Click(op+` .try-out__btn`),
+		chromedp.WaitVisible(op+` .execute`),
+		chromedp.Click(op+` .execute`),
+		chromedp.WaitVisible(result+` .response-col_status`),
+	)
 }
 
 // shownResponse reads the status and the body that Swagger UI shows in
