@@ -12,6 +12,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // TestThreeProcessesShareOnePostgres starts three servers at the same moment
@@ -201,19 +202,8 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 // race runs n calls of fn at once and counts the statuses they return.
 func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 	t.Helper()
-	start := make(chan struct{})
 	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			codes[i] = fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testload.Each(n, func(i int) { codes[i] = fn(i) })
 	counts := map[int]int{}
 	for _, c := range codes {
 		counts[c]++

@@ -29,3 +29,20 @@ func Repeat(n int, step func(g, i int) bool) (stop func()) {
 	}
 	return sync.OnceFunc(func() { close(done); wg.Wait() })
 }
+
+// Each runs fn(0), …, fn(n-1) in n goroutines released together, so that
+// they race as closely as they can, and returns once all have returned.
+func Each(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
