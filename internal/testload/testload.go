@@ -9,12 +9,10 @@ import "sync"
 // counting its steps, each until step returns false or stop is called.
 // stop ends them all and waits for them; calling it again does nothing.
 func Repeat(n int, step func(g, i int) bool) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		Each(n, func(g int) {
 			for i := 0; ; i++ {
 				select {
 				case <-done:
@@ -25,9 +23,9 @@ func Repeat(n int, step func(g, i int) bool) (stop func()) {
 					return
 				}
 			}
-		}()
-	}
-	return sync.OnceFunc(func() { close(done); wg.Wait() })
+		})
+	}()
+	return sync.OnceFunc(func() { close(done); <-finished })
 }
 
 // Each runs fn(0), …, fn(n-1) in n goroutines released together, so that
