@@ -181,21 +181,29 @@ func TestNormalizeWidgetName(t *testing.T) {
 	}
 }
 
-func TestValidateWidgetName(t *testing.T) {
-	for _, name := range validWidgetNames {
-		if why := ValidateWidgetName(name); why != "" {
-			t.Errorf("ValidateWidgetName(%q) = %q, want valid", name, why)
+// checkValidator checks that validate, the function named fn, accepts
+// each of valid and refuses each of invalid with msg, or with msgMissing
+// when it is empty.
+func checkValidator(t *testing.T, fn string, validate func(string) string, valid, invalid []string, msg string) {
+	t.Helper()
+	for _, s := range valid {
+		if why := validate(s); why != "" {
+			t.Errorf("%s(%q) = %q, want valid", fn, s, why)
 		}
 	}
-	for _, name := range invalidWidgetNames {
-		want := msgWidgetName
-		if name == "" {
+	for _, s := range invalid {
+		want := msg
+		if s == "" {
 			want = msgMissing
 		}
-		if why := ValidateWidgetName(name); why != want {
-			t.Errorf("ValidateWidgetName(%q) = %q, want %q", name, why, want)
+		if why := validate(s); why != want {
+			t.Errorf("%s(%q) = %q, want %q", fn, s, why, want)
 		}
 	}
+}
+
+func TestValidateWidgetName(t *testing.T) {
+	checkValidator(t, "ValidateWidgetName", ValidateWidgetName, validWidgetNames, invalidWidgetNames, msgWidgetName)
 	// Upper case is normalized before validation.
 	if why := ValidateWidgetName(NormalizeWidgetName(" Widget-Name ")); why != "" {
 		t.Errorf("normalized %q refused: %s", " Widget-Name ", why)
@@ -210,20 +218,7 @@ func TestValidateWidgetName(t *testing.T) {
 }
 
 func TestValidateInfoURL(t *testing.T) {
-	for _, s := range validInfoURLs {
-		if why := ValidateInfoURL(s); why != "" {
-			t.Errorf("ValidateInfoURL(%q) = %q, want valid", s, why)
-		}
-	}
-	for _, s := range invalidInfoURLs {
-		want := msgInfoURL
-		if s == "" {
-			want = msgMissing
-		}
-		if why := ValidateInfoURL(s); why != want {
-			t.Errorf("ValidateInfoURL(%q) = %q, want %q", s, why, want)
-		}
-	}
+	checkValidator(t, "ValidateInfoURL", ValidateInfoURL, validInfoURLs, invalidInfoURLs, msgInfoURL)
 	if why := ValidateInfoURL("https://www.example.com"); why != "" {
 		t.Errorf("example URL refused: %s", why)
 	}

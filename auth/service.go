@@ -399,20 +399,3 @@ func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 	// the token as live, so keep its session that much longer.
 	return s.users.PurgeSessions(ctx, s.now().Add(-s.tokens.cfg.Leeway))
 }
-
-// PurgeLoop purges expired sessions every interval until ctx ends,
-// reporting failures to onErr.
-func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration, onErr func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
-				onErr(err)
-			}
-		}
-	}
-}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -86,6 +87,41 @@ func writePage[T any](w http.ResponseWriter, path string, filters url.Values, pa
 	writeJSON(w, http.StatusOK, body)
 }
 
+// pageQuery reads the page and per_page of an admin list's query; what is
+// wrong with them starts the problems its filters add theirs to.
+func pageQuery(q url.Values) (widgetapi.Page, map[string]string) {
+	problems := map[string]string{}
+	page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
+	var pe *widgetapi.Error
+	if errors.As(err, &pe) {
+		for k, v := range pe.Fields {
+			problems[k] = v
+		}
+	}
+	return page, problems
+}
+
+// listPage answers a page of an admin list: a 400 naming every field in
+// problems, else the page that list reads, each item as body makes it
+// (see writePage).
+func listPage[T, B any](s *Server, w http.ResponseWriter, r *http.Request, path string, filters url.Values, page widgetapi.Page,
+	problems map[string]string, list func(context.Context) ([]T, int, error), body func(T) B) {
+	if err := widgetapi.Invalid(problems); err != nil {
+		s.writeError(w, r, s.AdminRealm, err)
+		return
+	}
+	found, total, err := list(r.Context())
+	if err != nil {
+		s.writeError(w, r, s.AdminRealm, err)
+		return
+	}
+	items := make([]B, 0, len(found))
+	for _, v := range found {
+		items = append(items, body(v))
+	}
+	writePage(w, path, filters, page, total, items)
+}
+
 // parseBoolParam reads an optional true/false query parameter.
 func parseBoolParam(q url.Values, name string, problems map[string]string) *bool {
 	switch v := q.Get(name); v {
@@ -102,31 +138,11 @@ func parseBoolParam(q url.Values, name string, problems map[string]string) *bool
 func (s *Server) handleUserList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		problems := map[string]string{}
-		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
-		var pe *widgetapi.Error
-		if errors.As(err, &pe) {
-			for k, v := range pe.Fields {
-				problems[k] = v
-			}
-		}
+		page, problems := pageQuery(q)
 		f := widgetapi.UserFilter{Email: q.Get("email"), Admin: parseBoolParam(q, "admin", problems),
 			Disabled: parseBoolParam(q, "disabled", problems)}
 		if len(f.Email) > widgetapi.MaxEmailLength || !printable(f.Email) {
 			problems["email"] = "email must be printable text of at most 255 characters"
-		}
-		if err := widgetapi.Invalid(problems); err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		users, total, err := s.Accounts.List(r.Context(), f, page)
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		items := make([]userAdminBody, 0, len(users))
-		for _, u := range users {
-			items = append(items, s.userAdminBody(u))
 		}
 		filters := url.Values{}
 		for _, k := range []string{"email", "admin", "disabled"} {
@@ -134,18 +150,16 @@ func (s *Server) handleUserList() http.Handler {
 				filters.Set(k, v)
 			}
 		}
-		writePage(w, "/api/v1/users", filters, page, total, items)
+		listPage(s, w, r, "/api/v1/users", filters, page, problems, func(ctx context.Context) ([]*widgetapi.User, int, error) {
+			return s.Accounts.List(ctx, f, page)
+		}, s.userAdminBody)
 	})
 }
 
 func (s *Server) handleUserGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.Accounts.Get(r.Context(), r.PathValue("public_id"))
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.userAdminBody(u))
+		s.writeUser(w, r, u, err)
 	})
 }
 
@@ -160,12 +174,17 @@ func (s *Server) handleUserPatch() http.Handler {
 			return
 		}
 		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"]})
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.userAdminBody(u))
+		s.writeUser(w, r, u, err)
 	})
+}
+
+// writeUser answers u as the admin API shows a user, or err.
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, u *widgetapi.User, err error) {
+	if err != nil {
+		s.writeError(w, r, s.AdminRealm, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.userAdminBody(u))
 }
 
 func (s *Server) handleUserDelete() http.Handler {
@@ -201,14 +220,7 @@ const maxFilterLength = 255
 func (s *Server) handleAudit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		problems := map[string]string{}
-		page, err := widgetapi.ParsePage(q.Get("page"), q.Get("per_page"))
-		var pe *widgetapi.Error
-		if errors.As(err, &pe) {
-			for k, v := range pe.Fields {
-				problems[k] = v
-			}
-		}
+		page, problems := pageQuery(q)
 		f := widgetapi.EventFilter{Action: q.Get("action"), Actor: q.Get("actor"), Target: q.Get("target")}
 		filters := url.Values{}
 		for k, v := range map[string]string{"action": f.Action, "actor": f.Actor, "target": f.Target} {
@@ -221,32 +233,25 @@ func (s *Server) handleAudit() http.Handler {
 				filters.Set(k, v)
 			}
 		}
-		if err := widgetapi.Invalid(problems); err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		events, total, err := s.Audit.List(r.Context(), f, page)
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
-		}
-		items := make([]eventBody, 0, len(events))
-		for _, ev := range events {
-			b := eventBody{ID: ev.ID, AtISO8601: iso8601(ev.At), Action: ev.Action, Address: ev.Address,
-				RequestID: ev.RequestID, Source: ev.Source, Detail: ev.Detail}
-			if ev.Actor != nil {
-				b.Actor = &eventActorBody{Email: ev.Actor.Email, PublicID: ev.Actor.PublicID}
-			}
-			if ev.Target != "" {
-				b.Target = &ev.Target
-			}
-			if b.Detail == nil {
-				b.Detail = map[string]any{}
-			}
-			items = append(items, b)
-		}
-		writePage(w, "/api/v1/audit", filters, page, total, items)
+		listPage(s, w, r, "/api/v1/audit", filters, page, problems, func(ctx context.Context) ([]*widgetapi.Event, int, error) {
+			return s.Audit.List(ctx, f, page)
+		}, newEventBody)
 	})
+}
+
+func newEventBody(ev *widgetapi.Event) eventBody {
+	b := eventBody{ID: ev.ID, AtISO8601: iso8601(ev.At), Action: ev.Action, Address: ev.Address,
+		RequestID: ev.RequestID, Source: ev.Source, Detail: ev.Detail}
+	if ev.Actor != nil {
+		b.Actor = &eventActorBody{Email: ev.Actor.Email, PublicID: ev.Actor.PublicID}
+	}
+	if ev.Target != "" {
+		b.Target = &ev.Target
+	}
+	if b.Detail == nil {
+		b.Detail = map[string]any{}
+	}
+	return b
 }
 
 // printable reports whether s is valid UTF-8 without control characters:

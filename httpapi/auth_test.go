@@ -550,10 +550,7 @@ func TestAuthRegisterBadBodies(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				e := newEnv(t, engine)
-				req := tt.req
-				req.Method, req.Path = "POST", "/api/v1/auth/register"
-				res := authDo(t, e, req)
+				e, res := registerOnNewEnv(t, engine, tt.req)
 				if res.Status != tt.status {
 					t.Fatalf("status = %d, want %d: %.300s", res.Status, tt.status, res.Body)
 				}
@@ -575,6 +572,15 @@ func TestAuthRegisterBadBodies(t *testing.T) {
 	})
 }
 
+// registerOnNewEnv sends req as POST /api/v1/auth/register to a new env
+// on engine, so that what it stored, if anything, is all the env holds.
+func registerOnNewEnv(t *testing.T, engine testdb.Engine, req request) (*env, response) {
+	t.Helper()
+	e := newEnv(t, engine)
+	req.Method, req.Path = "POST", "/api/v1/auth/register"
+	return e, authDo(t, e, req)
+}
+
 // TestAuthRegisterInvalidUTF8 sends an email holding the byte 0xFF in each
 // body kind. Such a body is malformed (RFC 8259 §8.1 requires UTF-8 JSON; the
 // form decoders check it too) and must be a 400, never stored altered.
@@ -593,10 +599,7 @@ func TestAuthRegisterInvalidUTF8(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				e := newEnv(t, engine)
-				req := tt.req
-				req.Method, req.Path = "POST", "/api/v1/auth/register"
-				res := authDo(t, e, req)
+				e, res := registerOnNewEnv(t, engine, tt.req)
 				if res.Status != http.StatusBadRequest {
 					stored := "nothing"
 					if u, err := e.store.FindUserByEmail(context.Background(), "some\ufffdone@example.com"); err == nil {

@@ -71,11 +71,17 @@ func forEachBenchEngine(b *testing.B, fn func(b *testing.B, engine testdb.Engine
 	}
 }
 
-func BenchmarkGetWidget(b *testing.B) {
+// benchGETOnEachEngine measures GET path on each engine, over widgets
+// widgets (see benchEnv).
+func benchGETOnEachEngine(b *testing.B, widgets int, path string) {
 	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
-		e, tok := benchEnv(b, engine, 100)
-		benchGET(b, e, tok, "/api/v1/widgets/w00042")
+		e, tok := benchEnv(b, engine, widgets)
+		benchGET(b, e, tok, path)
 	})
+}
+
+func BenchmarkGetWidget(b *testing.B) {
+	benchGETOnEachEngine(b, 100, "/api/v1/widgets/w00042")
 }
 
 // BenchmarkRevalidateWidget is the read of a client that holds the widget:
@@ -89,17 +95,11 @@ func BenchmarkRevalidateWidget(b *testing.B) {
 }
 
 func BenchmarkGetCurrentUser(b *testing.B) {
-	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
-		e, tok := benchEnv(b, engine, 0)
-		benchGET(b, e, tok, "/api/v1/auth/user")
-	})
+	benchGETOnEachEngine(b, 0, "/api/v1/auth/user")
 }
 
 func BenchmarkListWidgetsFirstPage(b *testing.B) {
-	forEachBenchEngine(b, func(b *testing.B, engine testdb.Engine) {
-		e, tok := benchEnv(b, engine, 100)
-		benchGET(b, e, tok, "/api/v1/widgets?page=1&per_page=10")
-	})
+	benchGETOnEachEngine(b, 100, "/api/v1/widgets?page=1&per_page=10")
 }
 
 // BenchmarkCeiling is a bare net/http handler returning the bytes of one

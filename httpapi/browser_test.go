@@ -99,24 +99,12 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`.auth-btn-wrapper .btn-done`),
 		chromedp.Click(`.auth-btn-wrapper .btn-done`),
 		// GET /api/v1/widgets: expand, Try it out, Execute.
-		chromedp.Click(op+` .opblock-summary-control`),
-		chromedp.WaitVisible(op+` .try-out__btn`),
-		chromedp.Click(op+` .try-out__btn`),
-		chromedp.WaitVisible(op+` .execute`),
-		chromedp.Click(op+` .execute`),
-		chromedp.WaitVisible(result+` .response-col_status`),
+		tryItOut(op, result),
 	)
 	if err != nil {
 		t.Fatalf("driving the UI: %v", err)
 	}
-	status, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := shownResponse(t, bctx, result)
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-widget"`) {
 		t.Fatalf("the page shows status %q and body %.300q", status, body)
 	}
@@ -128,24 +116,12 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`#operations-tag-admin`),
 		chromedp.WaitVisible(`#operations-admin-listAuditEvents`),
 		chromedp.WaitVisible(`#operations-admin-changeUser`),
-		chromedp.Click(users+` .opblock-summary-control`),
-		chromedp.WaitVisible(users+` .try-out__btn`),
-		chromedp.Click(users+` .try-out__btn`),
-		chromedp.WaitVisible(users+` .execute`),
-		chromedp.Click(users+` .execute`),
-		chromedp.WaitVisible(usersResult+` .response-col_status`),
+		tryItOut(users, usersResult),
 	)
 	if err != nil {
 		t.Fatalf("driving the admin routes: %v", err)
 	}
-	status, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = chromedp.Run(bctx, chromedp.Text(usersResult+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body = shownResponse(t, bctx, usersResult)
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, `"ui-admin@example.com"`) {
 		t.Fatalf("GET /users shows status %q and body %.300q", status, body)
 	}
@@ -170,14 +146,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("driving PATCH with If-Match: %v", err)
 	}
-	status, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_status`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = chromedp.Run(bctx, chromedp.Text(patchResult+` .response-col_description .highlight-code`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body = shownResponse(t, bctx, patchResult)
 	if strings.TrimSpace(status) != "412" || !strings.Contains(body, "ui-widget has changed since it was read.") {
 		curl, _ := chromedp.Run(bctx, chromedp.Text(patch+` .curl`))
 		t.Fatalf("PATCH with a stale If-Match shows status %q and body %.300q; the UI sent %s", status, body, curl)
@@ -195,6 +164,35 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 	if os.Getenv("WIDGETAPI_UPDATE_SCREENSHOT") == "1" {
 		writeScreenshot(t, bctx, op, result)
 	}
+}
+
+// tryItOut sends op's request from Swagger UI as a person does, with the
+// values its fields hold: expand it, Try it out, Execute; then it waits
+// for the response block result.
+func tryItOut(op, result string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(op+` .opblock-summary-control`),
+		chromedp.WaitVisible(op+` .try-out__btn`),
+		chromedp.Click(op+` .try-out__btn`),
+		chromedp.WaitVisible(op+` .execute`),
+		chromedp.Click(op+` .execute`),
+		chromedp.WaitVisible(result+` .response-col_status`),
+	)
+}
+
+// shownResponse reads the status and the body that Swagger UI shows in
+// the response block result.
+func shownResponse(t *testing.T, bctx context.Context, result string) (status, body string) {
+	t.Helper()
+	status, err := chromedp.Run(bctx, chromedp.Text(result+` .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = chromedp.Run(bctx, chromedp.Text(result+` .response-col_description .highlight-code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
 }
 
 // TestCrossOriginConditionalWritesInABrowser runs a script in headless

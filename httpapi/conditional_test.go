@@ -103,11 +103,7 @@ func TestWidgetValidators(t *testing.T) {
 }
 
 func TestIfNoneMatchOnReads(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		user := e.register("reader@example.com", "reader-password")
-		mustCreateWidget(e, admin, "w")
+	forEachWidgetEnv(t, "w", func(t *testing.T, e *env, admin, user string) {
 		tag := readTag(t, e, user, "w")
 		get := func(inm string) response {
 			return e.do(request{Method: "GET", Path: widgetsPath + "/w", Token: user, Header: map[string]string{"If-None-Match": inm}, Conforms: true})

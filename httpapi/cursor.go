@@ -192,22 +192,30 @@ func (r *cursorReader) byte() byte {
 
 func (r *cursorReader) varint() int64 {
 	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.bad = true
+	if !r.decoded(n) {
 		return 0
 	}
-	r.b = r.b[n:]
 	return v
 }
 
 func (r *cursorReader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad = true
+	if !r.decoded(n) {
 		return 0
 	}
-	r.b = r.b[n:]
 	return v
+}
+
+// decoded consumes the n bytes a binary decoder read, and reports whether
+// it read a value: n <= 0 is a varint cut short or too long, and makes
+// the cursor bad.
+func (r *cursorReader) decoded(n int) bool {
+	if n <= 0 {
+		r.bad = true
+		return false
+	}
+	r.b = r.b[n:]
+	return true
 }
 
 func (r *cursorReader) string() string {

@@ -17,6 +17,7 @@ import (
 	"widgetapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 	"widgetapi/internal/testtoken"
 )
 
@@ -165,26 +166,20 @@ func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 		statuses := make([]int, guesses)
-		var wg sync.WaitGroup
-		for i := range guesses {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, res, err := e.send(request{Method: "POST", Path: "/api/v1/auth/login",
-					Form: url.Values{"email": {"victim@example.com"}, "password": {fmt.Sprint("guess-", i)}}})
-				if err != nil {
-					t.Error(err)
-				}
-				statuses[i] = res.Status
-				mu.Lock()
-				if res.Status == http.StatusTooManyRequests {
-					answered++
-					settle()
-				}
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+		testload.Each(guesses, func(i int) {
+			_, res, err := e.send(request{Method: "POST", Path: "/api/v1/auth/login",
+				Form: url.Values{"email": {"victim@example.com"}, "password": {fmt.Sprint("guess-", i)}}})
+			if err != nil {
+				t.Error(err)
+			}
+			statuses[i] = res.Status
+			mu.Lock()
+			if res.Status == http.StatusTooManyRequests {
+				answered++
+				settle()
+			}
+			mu.Unlock()
+		})
 		counts := map[int]int{}
 		for _, st := range statuses {
 			counts[st]++

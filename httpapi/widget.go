@@ -51,11 +51,9 @@ func widgetDetail(wd *widgetapi.Widget) map[string]any {
 
 func (s *Server) createWidget(w http.ResponseWriter, r *http.Request, wd *widgetapi.Widget) {
 	ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetCreated, wd.Name, widgetDetail(wd))
-	if err := s.Widgets.CreateWidget(r.Context(), wd, ev); err != nil {
-		s.writeError(w, r, s.AdminRealm, err)
+	if !s.committed(w, r, ev, s.Widgets.CreateWidget(r.Context(), wd, ev)) {
 		return
 	}
-	s.Audit.Committed(r.Context(), ev)
 	w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
 	w.Header().Set("ETag", wd.ETag())
 	writeJSON(w, http.StatusCreated, statusBody{Status: "success", Message: fmt.Sprintf("New widget added: %s.", wd.Name)})
@@ -130,11 +128,9 @@ func (s *Server) handleWidgetPut() http.Handler {
 		wd.Version, wd.UpdatedAt = widgetapi.NewVersion(), wd.CreatedAt
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetUpdated, wd.Name, widgetDetail(wd))
 		created, err := s.Widgets.PutWidget(r.Context(), wd, pre, ev)
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
+		if !s.committed(w, r, ev, err) {
 			return
 		}
-		s.Audit.Committed(r.Context(), ev)
 		w.Header().Set("ETag", wd.ETag())
 		if created {
 			w.Header().Set("Location", s.baseURL(r)+widgetPath(wd.Name))
@@ -182,7 +178,6 @@ func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (widgetapi.Wi
 
 func (s *Server) handleWidgetPatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
 		pre, err := preconditions(r)
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
@@ -193,10 +188,9 @@ func (s *Server) handleWidgetPatch() http.Handler {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
-		if widgetapi.ValidateWidgetName(name) != "" {
-			// No widget has such a name (PATCH never creates); with
-			// If-Match, the precondition is what fails (RFC 9110 §13.1.1).
-			s.writeError(w, r, s.AdminRealm, pre.CheckExisting(name, nil))
+		name, err := existingName(r, pre)
+		if err != nil {
+			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
 		detail := map[string]any{}
@@ -208,11 +202,9 @@ func (s *Server) handleWidgetPatch() http.Handler {
 		}
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetUpdated, name, detail)
 		wd, err := s.Widgets.PatchWidget(r.Context(), name, patch, widgetapi.NewVersion(), s.Now().UTC(), pre, ev)
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
+		if !s.committed(w, r, ev, err) {
 			return
 		}
-		s.Audit.Committed(r.Context(), ev)
 		w.Header().Set("ETag", wd.ETag())
 		writeJSON(w, http.StatusOK, statusBody{Status: "success", Message: fmt.Sprintf("'%s' was successfully updated", wd.Name)})
 	})
@@ -220,24 +212,45 @@ func (s *Server) handleWidgetPatch() http.Handler {
 
 func (s *Server) handleWidgetDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
 		pre, err := preconditions(r)
+		name := ""
+		if err == nil {
+			name, err = existingName(r, pre)
+		}
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
-		if widgetapi.ValidateWidgetName(name) != "" {
-			s.writeError(w, r, s.AdminRealm, pre.CheckExisting(name, nil))
-			return
-		}
 		ev := s.Audit.Event(r.Context(), widgetapi.ActionWidgetDeleted, name, nil)
-		if err := s.Widgets.DeleteWidget(r.Context(), name, pre, ev); err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
+		if !s.committed(w, r, ev, s.Widgets.DeleteWidget(r.Context(), name, pre, ev)) {
 			return
 		}
-		s.Audit.Committed(r.Context(), ev)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// existingName is the name in the path of a request that changes an
+// existing widget (PATCH never creates). A name no widget can have is not
+// a 400: no widget has it, so pre decides as of a missing widget (404, or
+// 412 under If-Match, RFC 9110 §13.1.1).
+func existingName(r *http.Request, pre widgetapi.Precondition) (string, error) {
+	name := widgetapi.NormalizeWidgetName(r.PathValue("name"))
+	if widgetapi.ValidateWidgetName(name) != "" {
+		return "", pre.CheckExisting(name, nil)
+	}
+	return name, nil
+}
+
+// committed reports whether a widget change committed, answering its
+// error when it did not; the change's audit event ev is logged only once
+// its transaction has committed.
+func (s *Server) committed(w http.ResponseWriter, r *http.Request, ev *widgetapi.Event, err error) bool {
+	if err != nil {
+		s.writeError(w, r, s.AdminRealm, err)
+		return false
+	}
+	s.Audit.Committed(r.Context(), ev)
+	return true
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto and

@@ -96,25 +96,19 @@ func appendLocalizedText(b []byte, t time.Time) []byte {
 // appendISO8601 appends t, in UTC, in iso8601Layout.
 func appendISO8601(b []byte, t time.Time) []byte {
 	y, m, d := t.Date()
-	h, mi, s := t.Clock()
 	b = append4(b, y)
 	b = append(b, '-')
 	b = append2(b, int(m))
 	b = append(b, '-')
 	b = append2(b, d)
 	b = append(b, 'T')
-	b = append2(b, h)
-	b = append(b, ':')
-	b = append2(b, mi)
-	b = append(b, ':')
-	b = append2(b, s)
+	b = appendClock(b, t)
 	return append(b, 'Z')
 }
 
 // appendRFC822 appends t, in UTC, in rfc822Layout.
 func appendRFC822(b []byte, t time.Time) []byte {
 	y, m, d := t.Date()
-	h, mi, s := t.Clock()
 	b = append(b, t.Weekday().String()[:3]...)
 	b = append(b, ", "...)
 	b = append2(b, d)
@@ -123,12 +117,18 @@ func appendRFC822(b []byte, t time.Time) []byte {
 	b = append(b, ' ')
 	b = append4(b, y)
 	b = append(b, ' ')
+	b = appendClock(b, t)
+	return append(b, " -0000"...)
+}
+
+// appendClock appends t's time of day, hh:mm:ss, as both layouts write it.
+func appendClock(b []byte, t time.Time) []byte {
+	h, mi, s := t.Clock()
 	b = append2(b, h)
 	b = append(b, ':')
 	b = append2(b, mi)
 	b = append(b, ':')
-	b = append2(b, s)
-	return append(b, " -0000"...)
+	return append2(b, s)
 }
 
 func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10%10), byte('0'+n%10)) }

@@ -45,6 +45,31 @@ func mustCreateWidget(e *env, token, name string) {
 	}
 }
 
+// forEachWidgetEnv runs test on a new env of each engine that holds the
+// widget name, as mustCreateWidget makes it, with the tokens of its
+// administrator (admin@example.com) and of a user (reader@example.com).
+func forEachWidgetEnv(t *testing.T, name string, test func(t *testing.T, e *env, admin, user string)) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		user := e.register("reader@example.com", "password1")
+		mustCreateWidget(e, admin, name)
+		test(t, e, admin, user)
+	})
+}
+
+// wantUntouched checks that name is still the only widget, as
+// mustCreateWidget made it: what was refused, the request described by
+// what, neither changed it nor created another.
+func wantUntouched(t *testing.T, e *env, token, name, what string) {
+	t.Helper()
+	if got := getWidget(t, e, token, name); got["info_url"] != "https://www.fakesite.com" ||
+		got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
+		t.Fatalf("%s: the widget is now %v", what, got)
+	}
+	wantTotal(t, e, token, 1, what)
+}
+
 // getWidget fetches one widget, failing unless the answer is 200.
 func getWidget(t *testing.T, e *env, token, name string) map[string]any {
 	t.Helper()
@@ -108,6 +133,15 @@ func wantNotFound(t *testing.T, res response, name string) {
 	}
 }
 
+// wantTotal checks that the list counts want widgets at the moment when
+// names.
+func wantTotal(t *testing.T, e *env, token string, want float64, when string) {
+	t.Helper()
+	if n := totalItems(t, e, token); n != want {
+		t.Fatalf("%s: total_items %v, want %v", when, n, want)
+	}
+}
+
 func totalItems(t *testing.T, e *env, token string) float64 {
 	t.Helper()
 	body, _ := listPage(t, e, token, "")
@@ -131,9 +165,7 @@ func TestWidgetCreate(t *testing.T) {
 		if got := getWidget(t, e, admin, "my-widget"); got["name"] != "my-widget" || got["link"] != "/api/v1/widgets/my-widget" {
 			t.Fatalf("My-Widget stored as %v", got)
 		}
-		if n := totalItems(t, e, admin); n != 5 {
-			t.Fatalf("total_items %v, want 5", n)
-		}
+		wantTotal(t, e, admin, 5, "after the creates")
 	})
 }
 
@@ -240,9 +272,7 @@ func TestWidgetValidation(t *testing.T) {
 		wantFields(t, e.do(request{Method: "POST", Path: widgetsPath, Token: admin,
 			Form: url.Values{"name": {"only-name"}}}), "info_url", "deadline")
 		// Nothing but the one valid widget was stored.
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v after failed creates, want 1", n)
-		}
+		wantTotal(t, e, admin, 1, "after failed creates")
 	})
 }
 
@@ -321,13 +351,7 @@ func TestWidgetDuplicateName(t *testing.T) {
 			}
 		}
 		// The original is untouched.
-		if got := getWidget(t, e, admin, "twice"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("a conflicting create changed the widget: %v", got)
-		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v, want 1", n)
-		}
+		wantUntouched(t, e, admin, "twice", "a conflicting create changed the widget")
 	})
 }
 
@@ -361,18 +385,12 @@ func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
 		if got := getWidget(t, e, admin, "contested")["info_url"]; got != fmt.Sprintf("https://example.com/%d", winner) {
 			t.Fatalf("stored info_url %v, want the winner's (%d)", got, winner)
 		}
-		if total := totalItems(t, e, admin); total != 1 {
-			t.Fatalf("total_items %v, want 1", total)
-		}
+		wantTotal(t, e, admin, 1, "after the race")
 	})
 }
 
 func TestWidgetAccessRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		user := e.register("user@example.com", "password1")
-		mustCreateWidget(e, admin, "guarded")
+	forEachWidgetEnv(t, "guarded", func(t *testing.T, e *env, admin, user string) {
 		form := widgetForm("other", "https://changed.example.com", "2027-01-31")
 		for _, req := range []request{
 			{Method: "POST", Path: widgetsPath, Form: form},
@@ -404,13 +422,7 @@ func TestWidgetAccessRules(t *testing.T) {
 			}
 		}
 		// The refused calls changed nothing.
-		if got := getWidget(t, e, user, "guarded"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("widget changed by refused calls: %v", got)
-		}
-		if n := totalItems(t, e, user); n != 1 {
-			t.Fatalf("refused calls created widgets: total_items %v", n)
-		}
+		wantUntouched(t, e, user, "guarded", "widget changed by refused calls")
 	})
 }
 
@@ -482,11 +494,7 @@ func TestWidgetObject(t *testing.T) {
 }
 
 func TestWidgetNotFound(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		user := e.register("reader@example.com", "password1")
-		mustCreateWidget(e, admin, "present")
+	forEachWidgetEnv(t, "present", func(t *testing.T, e *env, admin, user string) {
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: user}), "missing")
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/missing", Token: admin}), "missing")
 	})
@@ -729,9 +737,7 @@ func TestWidgetUpdate(t *testing.T) {
 			got["info_url"] != "https://multi.example.com" || got["deadline_iso8601"] != "2027-02-02T23:59:59Z" {
 			t.Fatalf("multipart update: %d %s %v", res.Status, res.Body, got)
 		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("updates changed the count: total_items %v", n)
-		}
+		wantTotal(t, e, admin, 1, "after the updates")
 	})
 }
 
@@ -779,13 +785,7 @@ func TestWidgetUpdateValidation(t *testing.T) {
 		wantFields(t, put("bad%20name", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "name", "info_url")
 		wantFields(t, put("new-one", url.Values{"info_url": {"nope"}, "deadline": {"2026-12-31"}}), "info_url")
 		// Nothing changed, nothing was created.
-		if got := getWidget(t, e, admin, "changing"); got["info_url"] != "https://www.fakesite.com" ||
-			got["deadline_iso8601"] != "2026-12-31T23:59:59Z" {
-			t.Fatalf("a rejected PUT changed the widget: %v", got)
-		}
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("rejected PUTs created widgets: total_items %v", n)
-		}
+		wantUntouched(t, e, admin, "changing", "a rejected PUT changed the widget")
 	})
 }
 
@@ -795,9 +795,7 @@ func TestWidgetDelete(t *testing.T) {
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "doomed")
 		mustCreateWidget(e, admin, "kept")
-		if n := totalItems(t, e, admin); n != 2 {
-			t.Fatalf("total_items %v before delete, want 2", n)
-		}
+		wantTotal(t, e, admin, 2, "before delete")
 		res := e.do(request{Method: "DELETE", Path: widgetsPath + "/DOOMED", Token: admin})
 		if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 			t.Fatalf("delete: %d %q", res.Status, res.Body)
@@ -805,9 +803,7 @@ func TestWidgetDelete(t *testing.T) {
 		wantNotFound(t, e.do(request{Method: "GET", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
 		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/doomed", Token: admin}), "doomed")
 		wantNotFound(t, e.do(request{Method: "DELETE", Path: widgetsPath + "/never-was", Token: admin}), "never-was")
-		if n := totalItems(t, e, admin); n != 1 {
-			t.Fatalf("total_items %v after delete, want 1", n)
-		}
+		wantTotal(t, e, admin, 1, "after delete")
 		if body, _ := listPage(t, e, admin, ""); !reflect.DeepEqual(itemNames(t, body), []string{"kept"}) {
 			t.Fatalf("items after delete: %v", itemNames(t, body))
 		}

@@ -38,18 +38,11 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) 
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT kid, slot, alg, public_key, private_key, created_at, activates_at
 		FROM signing_keys ORDER BY slot`)
-	if err != nil {
-		return nil, mapError("list signing keys", err)
-	}
-	defer rows.Close()
-	var keys []*widgetapi.SigningKey
-	for rows.Next() {
+	keys, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.SigningKey, error) {
 		var k widgetapi.SigningKey
-		if err := rows.Scan(&k.KID, &k.Slot, &k.Alg, &k.PublicKey, &k.PrivateKey, &k.CreatedAt, &k.ActivatesAt); err != nil {
-			return nil, mapError("list signing keys", err)
-		}
+		err := r.Scan(&k.KID, &k.Slot, &k.Alg, &k.PublicKey, &k.PrivateKey, &k.CreatedAt, &k.ActivatesAt)
 		k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
-		keys = append(keys, &k)
-	}
-	return keys, mapError("list signing keys", rows.Err())
+		return &k, err
+	})
+	return keys, mapError("list signing keys", err)
 }

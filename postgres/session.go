@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -19,12 +17,8 @@ import (
 // its owner from changing it. A change that holds the row is waited for,
 // and the row read as it committed it.
 func (t tx) LockCredentials(ctx context.Context, id int64, hash []byte) (store.Credentials, error) {
-	c := store.Credentials{Found: true}
-	err := t.QueryRowContext(ctx, `SELECT password_hash = $1, disabled FROM users WHERE id = $2 FOR NO KEY UPDATE`,
-		string(hash), id).Scan(&c.SameHash, &c.Disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Credentials{}, nil
-	}
+	c, err := store.ScanCredentials(t.QueryRowContext(ctx, `SELECT password_hash = $1, disabled FROM users WHERE id = $2 FOR NO KEY UPDATE`,
+		string(hash), id))
 	return c, mapError("lock credentials", err)
 }
 

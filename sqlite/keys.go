@@ -33,19 +33,12 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*widgetapi.SigningKey, error) 
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT kid, slot, alg, public_key, private_key, created_at, activates_at
 		FROM signing_keys ORDER BY slot`)
-	if err != nil {
-		return nil, mapError("list signing keys", err)
-	}
-	defer rows.Close()
-	var keys []*widgetapi.SigningKey
-	for rows.Next() {
+	keys, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.SigningKey, error) {
 		var k widgetapi.SigningKey
 		var created, activates int64
-		if err := rows.Scan(&k.KID, &k.Slot, &k.Alg, &k.PublicKey, &k.PrivateKey, &created, &activates); err != nil {
-			return nil, mapError("list signing keys", err)
-		}
+		err := r.Scan(&k.KID, &k.Slot, &k.Alg, &k.PublicKey, &k.PrivateKey, &created, &activates)
 		k.CreatedAt, k.ActivatesAt = time.Unix(created, 0).UTC(), time.Unix(activates, 0).UTC()
-		keys = append(keys, &k)
-	}
-	return keys, mapError("list signing keys", rows.Err())
+		return &k, err
+	})
+	return keys, mapError("list signing keys", err)
 }

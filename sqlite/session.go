@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -15,12 +13,8 @@ import (
 // transactions BEGIN IMMEDIATE, so no password change or disable commits
 // between this read and the transaction's end.
 func (t tx) LockCredentials(ctx context.Context, id int64, hash []byte) (store.Credentials, error) {
-	c := store.Credentials{Found: true}
-	err := t.QueryRowContext(ctx, `SELECT password_hash = ?, disabled FROM users WHERE id = ?`,
-		string(hash), id).Scan(&c.SameHash, &c.Disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Credentials{}, nil
-	}
+	c, err := store.ScanCredentials(t.QueryRowContext(ctx, `SELECT password_hash = ?, disabled FROM users WHERE id = ?`,
+		string(hash), id))
 	return c, mapError("lock credentials", err)
 }
 

@@ -241,32 +241,26 @@ func TestCountsExactUnderConcurrentCreatesAndDeletes(t *testing.T) {
 		ctx := context.Background()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		seedWidgets(t, st, owner, "w", 5000)
-		var wg sync.WaitGroup
-		for g := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 60 {
-					name := fmt.Sprintf("c-%d-%d", g, i)
-					if err := st.CreateWidget(ctx, newWidget(name, owner, i), nil); err != nil {
-						t.Error(err)
-						return
-					}
-					if i%2 == 0 {
-						if err := st.DeleteWidget(ctx, name, widgetapi.Precondition{}, nil); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-					victim := fmt.Sprintf("w-%05d", g*600+i)
-					if err := st.DeleteWidget(ctx, victim, widgetapi.Precondition{}, nil); err != nil {
+		testload.Each(8, func(g int) {
+			for i := range 60 {
+				name := fmt.Sprintf("c-%d-%d", g, i)
+				if err := st.CreateWidget(ctx, newWidget(name, owner, i), nil); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == 0 {
+					if err := st.DeleteWidget(ctx, name, widgetapi.Precondition{}, nil); err != nil {
 						t.Error(err)
 						return
 					}
 				}
-			}()
-		}
-		wg.Wait()
+				victim := fmt.Sprintf("w-%05d", g*600+i)
+				if err := st.DeleteWidget(ctx, victim, widgetapi.Precondition{}, nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
 		all, err := st.ListWidgets(ctx, widgetapi.WidgetQuery{Limit: 1 << 20})
 		if err != nil {
 			t.Fatal(err)

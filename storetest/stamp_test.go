@@ -12,6 +12,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // stampOf reads the widgets' stamp as a list request does, with reader's
@@ -117,37 +118,29 @@ func TestOneStampOneAnswerUnderConcurrentWrites(t *testing.T) {
 		cut := time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC).AddDate(0, 0, 2)
 		q := widgetapi.WidgetQuery{Limit: 5, Sort: widgetapi.SortDeadline,
 			Filter: widgetapi.WidgetFilter{NamePrefix: "w-001", DeadlineTo: cut}}
-		stop := make(chan struct{})
-		var writers sync.WaitGroup
-		for g := range 4 {
-			writers.Add(1)
-			go func() {
-				defer writers.Done()
-				r := rand.New(rand.NewPCG(uint64(g), 1))
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					name := fmt.Sprintf("w-%05d", 100+r.IntN(100))
-					var err error
-					switch i % 3 {
-					case 0: // moves a widget across the deadline bound
-						d := cut.AddDate(0, 0, r.IntN(5)-2)
-						_, err = st.PatchWidget(ctx, name, widgetapi.WidgetPatch{Deadline: &d}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, nil)
-					case 1:
-						err = st.DeleteWidget(ctx, name, widgetapi.Precondition{}, nil)
-					default:
-						_, err = st.PutWidget(ctx, newWidget(name, admin, i), widgetapi.Precondition{}, nil)
-					}
-					if err != nil && widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
-						t.Error(err)
-						return
-					}
-				}
-			}()
+		rs := make([]*rand.Rand, 4)
+		for g := range rs {
+			rs[g] = rand.New(rand.NewPCG(uint64(g), 1))
 		}
+		stopWriters := testload.Repeat(len(rs), func(g, i int) bool {
+			r := rs[g]
+			name := fmt.Sprintf("w-%05d", 100+r.IntN(100))
+			var err error
+			switch i % 3 {
+			case 0: // moves a widget across the deadline bound
+				d := cut.AddDate(0, 0, r.IntN(5)-2)
+				_, err = st.PatchWidget(ctx, name, widgetapi.WidgetPatch{Deadline: &d}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, nil)
+			case 1:
+				err = st.DeleteWidget(ctx, name, widgetapi.Precondition{}, nil)
+			default:
+				_, err = st.PutWidget(ctx, newWidget(name, admin, i), widgetapi.Precondition{}, nil)
+			}
+			if err != nil && widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
+				t.Error(err)
+				return false
+			}
+			return true
+		})
 		type answer struct {
 			total int
 			names string
@@ -176,8 +169,7 @@ func TestOneStampOneAnswerUnderConcurrentWrites(t *testing.T) {
 			}()
 		}
 		readers.Wait()
-		close(stop)
-		writers.Wait()
+		stopWriters()
 		if len(answers) < 2 {
 			t.Fatalf("only %d stamps seen: the writers did not race the readers", len(answers))
 		}

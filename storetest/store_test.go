@@ -14,6 +14,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 var t0 = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
@@ -176,15 +177,9 @@ func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		const n = 16
 		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil, nil)
-			}()
-		}
-		wg.Wait()
+		testload.Each(n, func(i int) {
+			errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil, nil)
+		})
 		var ok, conflict int
 		for _, err := range errs {
 			switch widgetapi.ErrorCode(err) {

@@ -99,17 +99,26 @@ func runUserShow(ctx context.Context, args []string, getenv func(string) string,
 	if help || err != nil {
 		return err
 	}
-	ctx, op, err := openOperator(ctx, getenv, userReadVars(), stderr)
+	return withUser(ctx, getenv, userReadVars(), stderr, fs.Name(), email, func(_ context.Context, _ *operator, u *widgetapi.User) error {
+		printUser(stdout, u)
+		return nil
+	})
+}
+
+// withUser opens the operator and runs do with the user that email names;
+// an unknown email is the command's one-line error.
+func withUser(ctx context.Context, getenv func(string) string, env vars, stderr io.Writer, cmd, email string,
+	do func(context.Context, *operator, *widgetapi.User) error) error {
+	ctx, op, err := openOperator(ctx, getenv, env, stderr)
 	if err != nil {
 		return err
 	}
 	defer op.close()
 	u, err := op.accounts.GetByEmail(ctx, email)
 	if err != nil {
-		return oneLine("user show", err)
+		return oneLine(cmd, err)
 	}
-	printUser(stdout, u)
-	return nil
+	return do(ctx, op, u)
 }
 
 func printUser(w io.Writer, u *widgetapi.User) {
@@ -137,20 +146,14 @@ func runUserSet(ctx context.Context, args []string, getenv func(string) string, 
 	if admin.v == nil && disabled.v == nil {
 		return errors.New("user set: give at least one of --admin, --disabled")
 	}
-	ctx, op, err := openOperator(ctx, getenv, userChangeVars(), stderr)
-	if err != nil {
-		return err
-	}
-	defer op.close()
-	u, err := op.accounts.GetByEmail(ctx, email)
-	if err != nil {
-		return oneLine("user set", err)
-	}
-	if u, err = op.accounts.Update(ctx, u.PublicID, widgetapi.UserUpdate{Admin: admin.v, Disabled: disabled.v}); err != nil {
-		return oneLine("user set", err)
-	}
-	printUser(stdout, u)
-	return nil
+	return withUser(ctx, getenv, userChangeVars(), stderr, fs.Name(), email, func(ctx context.Context, op *operator, u *widgetapi.User) error {
+		u, err := op.accounts.Update(ctx, u.PublicID, widgetapi.UserUpdate{Admin: admin.v, Disabled: disabled.v})
+		if err != nil {
+			return oneLine("user set", err)
+		}
+		printUser(stdout, u)
+		return nil
+	})
 }
 
 const userDeleteUsage = `Usage: widgetapi user delete EMAIL [--transfer-to EMAIL]
@@ -168,26 +171,19 @@ func runUserDelete(ctx context.Context, args []string, getenv func(string) strin
 	if help || err != nil {
 		return err
 	}
-	ctx, op, err := openOperator(ctx, getenv, userChangeVars(), stderr)
-	if err != nil {
-		return err
-	}
-	defer op.close()
-	u, err := op.accounts.GetByEmail(ctx, email)
-	if err != nil {
-		return oneLine("user delete", err)
-	}
-	var heir string
-	if *heirEmail != "" {
-		h, err := op.accounts.GetByEmail(ctx, *heirEmail)
-		if err != nil {
-			return oneLine("user delete --transfer-to", err)
+	return withUser(ctx, getenv, userChangeVars(), stderr, fs.Name(), email, func(ctx context.Context, op *operator, u *widgetapi.User) error {
+		var heir string
+		if *heirEmail != "" {
+			h, err := op.accounts.GetByEmail(ctx, *heirEmail)
+			if err != nil {
+				return oneLine("user delete --transfer-to", err)
+			}
+			heir = h.PublicID
 		}
-		heir = h.PublicID
-	}
-	if err := op.accounts.Delete(ctx, u.PublicID, heir); err != nil {
-		return oneLine("user delete", err)
-	}
-	fmt.Fprintf(stdout, "deleted %s (public_id %s)\n", u.Email, u.PublicID)
-	return nil
+		if err := op.accounts.Delete(ctx, u.PublicID, heir); err != nil {
+			return oneLine("user delete", err)
+		}
+		fmt.Fprintf(stdout, "deleted %s (public_id %s)\n", u.Email, u.PublicID)
+		return nil
+	})
 }

@@ -55,12 +55,9 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	dir := t.TempDir()
 	env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h", "AUTH_RATE_LIMIT=0",
 		"SECRET_KEY=backup-test-key-0123456789abcdef0123")
-	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatal(errOut)
-	}
+	addAdmin(t, dir, env)
 	s := startServer(t, dir, env)
-	_, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	admin := adminToken(t, s)
 
 	// Three writers register users and create widgets, a reader lists
 	// widgets, until stopped.

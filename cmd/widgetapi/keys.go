@@ -12,11 +12,6 @@ import (
 	"widgetapi/keys"
 )
 
-// runKeys runs a subcommand of `widgetapi keys`.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "keys", keysCommands())
-}
-
 func keysCommands() []entry {
 	return []entry{
 		{"list", "", "list signing keys and their states", runKeysList},
@@ -51,78 +46,71 @@ itself; run it while they serve. Under HS256, rotate SECRET_KEY instead.
 `
 
 func runKeysList(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	m, closeStore, help, err := openKeys(ctx, "keys list", keysListUsage, args, getenv, stdout, stderr)
-	if help || err != nil {
-		return err
-	}
-	defer closeStore()
-	list, err := m.List(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tUNTIL")
-	for _, k := range list {
-		until := "-"
-		if !k.Until.IsZero() {
-			until = k.Until.UTC().Format(time.RFC3339)
+	return withKeys(ctx, "keys list", keysListUsage, args, getenv, stdout, stderr, func(m *keys.Manager) error {
+		list, err := m.List(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.State, k.CreatedAt.UTC().Format(time.RFC3339), until)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(list) == 0 {
-		fmt.Fprintf(stdout, "no keys; TOKEN_ALG is %s", m.Alg())
-		if keys.Asymmetric(m.Alg()) {
-			fmt.Fprint(stdout, " and serve makes the first key when it starts")
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tUNTIL")
+		for _, k := range list {
+			until := "-"
+			if !k.Until.IsZero() {
+				until = k.Until.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.State, k.CreatedAt.UTC().Format(time.RFC3339), until)
 		}
-		fmt.Fprintln(stdout)
-	}
-	return nil
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintf(stdout, "no keys; TOKEN_ALG is %s", m.Alg())
+			if keys.Asymmetric(m.Alg()) {
+				fmt.Fprint(stdout, " and serve makes the first key when it starts")
+			}
+			fmt.Fprintln(stdout)
+		}
+		return nil
+	})
 }
 
 func runKeysRotate(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	m, closeStore, help, err := openKeys(ctx, "keys rotate", keysRotateUsage, args, getenv, stdout, stderr)
-	if help || err != nil {
-		return err
-	}
-	defer closeStore()
-	k, err := m.Rotate(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "key %s (%s) is published now and signs from %s\n", k.KID, k.Alg, k.ActivatesAt.UTC().Format(time.RFC3339))
-	return nil
+	return withKeys(ctx, "keys rotate", keysRotateUsage, args, getenv, stdout, stderr, func(m *keys.Manager) error {
+		k, err := m.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "key %s (%s) is published now and signs from %s\n", k.KID, k.Alg, k.ActivatesAt.UTC().Format(time.RFC3339))
+		return nil
+	})
 }
 
-// openKeys parses a keys command's arguments (none but --help) and opens
-// the key set of the configured database, migrated.
-func openKeys(ctx context.Context, name, usage string, args []string, getenv func(string) string, stdout, stderr io.Writer) (m *keys.Manager, closeStore func() error, help bool, err error) {
+// withKeys parses a keys command's arguments (none but --help) and runs do
+// with the key set of the configured database, migrated.
+func withKeys(ctx context.Context, name, usage string, args []string, getenv func(string) string, stdout, stderr io.Writer,
+	do func(*keys.Manager) error) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = commandUsage(fs, usage, keysVars())
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
-		return nil, nil, help, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return nil, nil, false, usageError(stderr, name, "unexpected argument %q", fs.Arg(0))
+		return usageError(stderr, name, "unexpected argument %q", fs.Arg(0))
 	}
 	cfg, st, err := openConfigured(ctx, keysVars().only(getenv))
 	if err != nil {
-		return nil, nil, false, err
+		return err
 	}
+	defer st.Close()
 	if err := cfg.ResolveSecret(); err != nil {
-		st.Close()
-		return nil, nil, false, err
+		return err
 	}
 	if _, err := migrateUp(ctx, st); err != nil {
-		st.Close()
-		return nil, nil, false, err
+		return err
 	}
-	m, err = app.NewKeys(cfg, st, time.Now)
+	m, err := app.NewKeys(cfg, st, time.Now)
 	if err != nil {
-		st.Close()
-		return nil, nil, false, err
+		return err
 	}
-	return m, st.Close, false, nil
+	return do(m)
 }

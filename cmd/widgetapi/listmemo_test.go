@@ -6,13 +6,13 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // listOracle is a list request and the SQL that answers it: the rows it
@@ -32,17 +32,8 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h", "TZ=UTC",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
+	s := startProcesses(t, 3, env)
+	addAdmin(t, t.TempDir(), env)
 	var lines strings.Builder
 	for i := range 300 {
 		fmt.Fprintf(&lines, `{"name":"f-%03d","info_url":"https://example.com/%d","deadline":"%s"}`+"\n",
@@ -51,8 +42,7 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 	if _, errOut, code := runCmd(t, t.TempDir(), lines.String(), env, "widget", "import", "--owner", "admin@example.com", "-"); code != 0 {
 		t.Fatalf("widget import: %s", errOut)
 	}
-	_, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	admin := adminToken(t, s[0])
 	_, me, _ := call(t, "GET", s[0].URL+"/api/v1/auth/user", admin, nil)
 	owner := me["public_id"].(string)
 
@@ -115,62 +105,42 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 		return check("patch " + name)
 	}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 7))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				srv := s[(g+i)%3]
-				name := fmt.Sprintf("f-%03d", r.IntN(300))
-				switch i % 4 {
-				case 0:
-					postStatus(srv.URL+"/api/v1/widgets", admin, url.Values{"name": {fmt.Sprintf("f-1%d-%d", g, i)},
-						"info_url": {"https://example.com"}, "deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
-				case 1, 2:
-					sendStatus("PATCH", srv.URL+"/api/v1/widgets/"+name, admin,
-						url.Values{"deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
-				default:
-					sendStatus("DELETE", srv.URL+"/api/v1/widgets/"+name, admin, nil)
-				}
-			}
-		}()
+	rs := make([]*rand.Rand, 6)
+	for g := range rs {
+		rs[g] = rand.New(rand.NewPCG(uint64(g), 7))
 	}
-	for g := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				o := oracles[i%len(oracles)]
-				if code := sendStatus("GET", s[g].URL+"/api/v1/widgets?per_page=5&"+o.query, admin, nil); code != 200 {
-					t.Errorf("GET ?%s on %d: %d", o.query, g, code)
-					return
-				}
-			}
-		}()
-	}
+	stopWriters := testload.Repeat(len(rs), func(g, i int) bool {
+		r, srv := rs[g], s[(g+i)%3]
+		name := fmt.Sprintf("f-%03d", r.IntN(300))
+		switch i % 4 {
+		case 0:
+			postStatus(srv.URL+"/api/v1/widgets", admin, url.Values{"name": {fmt.Sprintf("f-1%d-%d", g, i)},
+				"info_url": {"https://example.com"}, "deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
+		case 1, 2:
+			sendStatus("PATCH", srv.URL+"/api/v1/widgets/"+name, admin,
+				url.Values{"deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
+		default:
+			sendStatus("DELETE", srv.URL+"/api/v1/widgets/"+name, admin, nil)
+		}
+		return true
+	})
+	stopReaders := testload.Repeat(3, func(g, i int) bool {
+		o := oracles[i%len(oracles)]
+		if code := sendStatus("GET", s[g].URL+"/api/v1/widgets?per_page=5&"+o.query, admin, nil); code != 200 {
+			t.Errorf("GET ?%s on %d: %d", o.query, g, code)
+			return false
+		}
+		return true
+	})
+	stop := func() { stopWriters(); stopReaders() }
 	i := 0
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); i++ {
 		if msg := solo(i); msg != "" {
-			close(stop)
-			wg.Wait()
+			stop()
 			t.Fatal("under concurrent writes: " + msg)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if t.Failed() {
 		return
 	}

@@ -57,9 +57,9 @@ func commands() []entry {
 	return []entry{
 		{"serve", "[flags]", "apply migrations, then serve HTTP", runServe},
 		{"migrate", "up|down|status", "manage the database schema", runMigrate},
-		{"user", "COMMAND", "manage user accounts", runUser},
-		{"widget", "COMMAND", "import or export widgets", runWidget},
-		{"keys", "COMMAND", "list or rotate the token signing keys", runKeys},
+		group("user", "manage user accounts"),
+		group("widget", "import or export widgets"),
+		group("keys", "list or rotate the token signing keys"),
 		{"backup", "[--force] PATH", "copy the live SQLite database to PATH", runBackup},
 		{"healthcheck", "[--addr ADDR]", "exit 0 when /healthz answers 200", runHealthcheck},
 		{"version", "", "print version, commit and Go version", func(_ context.Context, _ []string, _ func(string) string, _ io.Reader, stdout, _ io.Writer) error {
@@ -71,6 +71,14 @@ func commands() []entry {
 // groups are the commands that have commands of their own.
 func groups() map[string][]entry {
 	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands()}
+}
+
+// group is the command of a group, such as `user`: it runs the group's
+// command that its first argument names (see runSubcommand).
+func group(name, summary string) entry {
+	return entry{name, "COMMAND", summary, func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+		return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, name, groups()[name])
+	}}
 }
 
 // usage lists every command, those of the groups one by one.

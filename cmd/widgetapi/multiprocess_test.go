@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testload"
 )
 
 // TestThreeProcessesShareOnePostgres starts three servers at the same moment
@@ -20,14 +23,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
+	s := startProcesses(t, 3, env)
 
 	// Three processes raced to migrate an empty database: each migration ran once.
 	db, err := sql.Open("pgx", dbURL)
@@ -141,11 +137,8 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	}
 
 	// 12 concurrent creates of one widget name: one winner.
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
-	_, body, _ = call(t, "POST", s[2].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	addAdmin(t, t.TempDir(), env)
+	admin := adminToken(t, s[2])
 	counts = race(t, 12, func(i int) int {
 		return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
 			url.Values{"name": {"contested"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
@@ -211,19 +204,8 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 // race runs n calls of fn at once and counts the statuses they return.
 func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 	t.Helper()
-	start := make(chan struct{})
 	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			codes[i] = fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testload.Each(n, func(i int) { codes[i] = fn(i) })
 	counts := map[int]int{}
 	for _, c := range codes {
 		counts[c]++
@@ -244,6 +226,27 @@ func startProcesses(t *testing.T, n int, env []string) []*server {
 		s = append(s, p.ready())
 	}
 	return s
+}
+
+// addAdmin makes admin@example.com, password admin-pass, an administrator
+// with `user add`, run in dir with env.
+func addAdmin(t *testing.T, dir string, env []string) {
+	t.Helper()
+	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", errOut)
+	}
+}
+
+// adminToken logs the administrator addAdmin made in on s and returns its
+// access token.
+func adminToken(t *testing.T, s *server) string {
+	t.Helper()
+	code, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	token, ok := body["access_token"].(string)
+	if code != 200 || !ok {
+		t.Fatalf("admin login: %d %v", code, body)
+	}
+	return token
 }
 
 // answer is what a request sent from a goroutine got.
@@ -507,19 +510,9 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
-	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", errOut)
-	}
-	_, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	s := startProcesses(t, 3, env)
+	addAdmin(t, t.TempDir(), env)
+	admin := adminToken(t, s[0])
 	var mu sync.Mutex
 	created, deleted := 0, 0
 	deadline := time.Now().Add(3 * time.Second)
@@ -574,4 +567,145 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 		t.Fatalf("%d rows, stripes sum to %d, %d buckets wrong; want %d", rows, striped, badBuckets, created-deleted)
 	}
 	t.Logf("%d created and %d deleted through three processes", created, deleted)
+}
+
+// sendIf sends a form with token and the header h set to v, and returns
+// the status and the ETag answered; safe from goroutines.
+func sendIf(method, url, token, h, v string, form url.Values) (int, string) {
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return -1, ""
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if h != "" {
+		req.Header.Set(h, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1, ""
+	}
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("ETag")
+}
+
+// Writers holding one version, spread over three processes on one
+// PostgreSQL and sent at once: exactly one wins, whatever each sends.
+func TestOneWriterOfAVersionWinsAcrossThreeProcesses(t *testing.T) {
+	env := baseEnv("DATABASE_URL="+testdb.FreshSchemaURL(t), "APP_ENV=testing", "TOKEN_TTL=1h",
+		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
+	addAdmin(t, t.TempDir(), env)
+	s := startProcesses(t, 3, env)
+	code, body, _ := call(t, "POST", s[0].URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
+	if code != 200 {
+		t.Fatalf("login: %d %v", code, body)
+	}
+	token := body["access_token"].(string)
+	for round := range 10 {
+		name := fmt.Sprintf("contested-%d", round)
+		path := "/api/v1/widgets/" + name
+		code, tag := sendIf("PUT", s[round%3].URL+path, token, "If-None-Match", "*",
+			url.Values{"info_url": {"https://example.com/0"}, "deadline": {"2099-01-01"}})
+		if code != 201 || tag == "" {
+			t.Fatalf("round %d: create: %d %q", round, code, tag)
+		}
+		// A second create-only PUT finds it there, on any process.
+		if code, _ := sendIf("PUT", s[(round+1)%3].URL+path, token, "If-None-Match", "*",
+			url.Values{"info_url": {"https://example.com/0"}, "deadline": {"2099-01-01"}}); code != 412 {
+			t.Fatalf("round %d: second create-only PUT: %d", round, code)
+		}
+		counts := race(t, 12, func(i int) int {
+			u := s[i%3].URL + path
+			switch (i + round) % 3 {
+			case 0:
+				c, _ := sendIf("PUT", u, token, "If-Match", tag, url.Values{"info_url": {fmt.Sprintf("https://example.com/%d", i)}, "deadline": {"2099-01-01"}})
+				return c
+			case 1:
+				c, _ := sendIf("PATCH", u, token, "If-Match", tag, url.Values{"info_url": {fmt.Sprintf("https://example.com/%d", i)}})
+				return c
+			}
+			c, _ := sendIf("DELETE", u, token, "If-Match", tag, nil)
+			return c
+		})
+		if counts[200]+counts[204] != 1 || counts[412] != 11 {
+			t.Fatalf("round %d: %v; want exactly one success and eleven 412", round, counts)
+		}
+	}
+}
+
+// postFrom posts a form to url as if from addr, through a trusted proxy,
+// and returns the status, -1 when the request fails; safe from goroutines.
+func postFrom(url, addr string, form url.Values) int {
+	req, err := http.NewRequest("POST", url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return -1
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", addr)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// Three processes on one PostgreSQL are one throttle: guesses spread over
+// them, sent at once, get exactly what one process would allow.
+func TestThrottlingIsSharedByThreeProcesses(t *testing.T) {
+	env := baseEnv("DATABASE_URL="+testdb.FreshSchemaURL(t), "APP_ENV=testing", "TOKEN_TTL=1h",
+		"SECRET_KEY=shared-key-of-the-deployment-0123456789", "TRUSTED_PROXIES=127.0.0.1/32",
+		"AUTH_RATE_LIMIT=60", "AUTH_RATE_BURST=10", "LOGIN_FAILURE_LIMIT=5", "LOGIN_ACCOUNT_LIMIT=20")
+	s := startProcesses(t, 3, env)
+	on := func(i int, path string) string { return s[i%3].URL + "/api/v1/auth/" + path }
+	for _, email := range []string{"one@example.com", "spread@example.com", "budget@example.com"} {
+		if code := postFrom(on(0, "register"), "192.0.2.1", creds(email, "right-password")); code != 201 {
+			t.Fatalf("register %s: %d", email, code)
+		}
+	}
+
+	// The control: against one process, one address gets 5 guesses.
+	one := race(t, 15, func(int) int { return postFrom(on(0, "login"), "198.51.100.1", creds("one@example.com", "wrong")) })
+	// Spread over three: the same 5, not 15.
+	spread := race(t, 15, func(i int) int { return postFrom(on(i, "login"), "198.51.100.2", creds("spread@example.com", "wrong")) })
+	for name, got := range map[string]map[int]int{"one process": one, "three processes": spread} {
+		if got[401] != 5 || got[429] != 10 {
+			t.Errorf("%s: %v, want 5 401 and 10 429", name, got)
+		}
+	}
+	// A successful login on one process gives the address its guesses back
+	// on the others.
+	if code := postFrom(on(1, "login"), "192.0.2.1", creds("spread@example.com", "right-password")); code != 200 {
+		t.Fatalf("the owner's login: %d", code)
+	}
+	if code := postFrom(on(2, "login"), "192.0.2.1", creds("spread@example.com", "wrong")); code != 401 {
+		t.Fatalf("a guess after the owner's login, from the owner's address: %d", code)
+	}
+
+	// The account's budget across addresses and processes: 20.
+	budget := race(t, 45, func(i int) int {
+		return postFrom(on(i, "login"), fmt.Sprintf("203.0.113.%d", i+1), creds("budget@example.com", "wrong"))
+	})
+	if budget[401] != 20 || budget[429] != 25 {
+		t.Errorf("45 guesses from 45 addresses over three processes: %v, want 20 401 and 25 429", budget)
+	}
+	if code := postFrom(on(1, "login"), "192.0.2.1", creds("budget@example.com", "right-password")); code != 200 {
+		t.Errorf("the owner from their known address: %d", code)
+	}
+
+	// The address limit: 10 at once, then one a second, across processes.
+	reg := race(t, 30, func(i int) int {
+		return postFrom(on(i, "register"), "198.51.100.99", creds(fmt.Sprintf("r%d@example.com", i), "right-password"))
+	})
+	if reg[201] != 10 || reg[429] != 20 {
+		t.Errorf("30 registrations from one address over three processes: %v, want 10 201 and 20 429", reg)
+	}
 }

@@ -100,12 +100,9 @@ func TestShutdownTimeoutBoundsTheDrain(t *testing.T) {
 func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	dir := t.TempDir()
 	env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h")
-	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatal(errOut)
-	}
+	addAdmin(t, dir, env)
 	s := startServer(t, dir, env)
-	_, body, _ := call(t, "POST", s.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	admin := body["access_token"].(string)
+	admin := adminToken(t, s)
 	const n = 25
 	for i := range n {
 		if code := postStatus(s.URL+"/api/v1/auth/register", "", creds("user"+string(rune('a'+i))+"@example.com", "password1")); code != 201 {
@@ -132,8 +129,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	if code, _, _ := call(t, "GET", s2.URL+"/api/v1/auth/user", admin, nil); code != 401 {
 		t.Fatalf("logout lost after kill -9: %d", code)
 	}
-	_, body, _ = call(t, "POST", s2.URL+"/api/v1/auth/login", "", creds("admin@example.com", "admin-pass"))
-	code, body, _ := call(t, "GET", s2.URL+"/api/v1/widgets?per_page=5", body["access_token"].(string), nil)
+	code, body, _ := call(t, "GET", s2.URL+"/api/v1/widgets?per_page=5", adminToken(t, s2), nil)
 	if code != 200 || body["total_items"] != float64(n) {
 		t.Fatalf("widgets after kill -9: %d %v", code, body["total_items"])
 	}
@@ -323,14 +319,7 @@ func TestProcessesStartingTogetherShareOneEmptyDataDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h", "DATA_DIR="+dataDir)
-		var launched []*pending
-		for range 3 {
-			launched = append(launched, launchServer(t, t.TempDir(), env))
-		}
-		var s []*server
-		for _, p := range launched {
-			s = append(s, p.ready())
-		}
+		s := startProcesses(t, 3, env)
 		// An account made through one works on the others: one database,
 		// one key.
 		email := fmt.Sprintf("round%d@example.com", round)

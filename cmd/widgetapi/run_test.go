@@ -284,26 +284,34 @@ func (w *lineWatch) Write(p []byte) (int, error) {
 	}
 }
 
+// serveInProcess runs serve with env, in this process, on a free port
+// until ctx ends, and waits until it listens: it returns the base URL,
+// what run returns, and its log.
+func serveInProcess(t *testing.T, ctx context.Context, env func(string) string) (base string, done <-chan error, stderr *testlog.Buffer) {
+	t.Helper()
+	stdout, stderr := newLineWatch(" listening on "), &testlog.Buffer{}
+	ran := make(chan error, 1)
+	go func() {
+		ran <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)
+	}()
+	select {
+	case line := <-stdout.found:
+		_, base, _ = strings.Cut(line, " listening on ")
+	case err := <-ran:
+		t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not report its address; stderr:\n%s", stderr.String())
+	}
+	return base, ran, stderr
+}
+
 // serve runs until its context ends, then drains and returns nil.
 func TestRunServeStopsWhenItsContextEnds(t *testing.T) {
 	dir := t.TempDir()
 	env := envMap(map[string]string{"APP_ENV": "testing", "DATA_DIR": dir, "LOG_FORMAT": "json"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWatch(" listening on "), &testlog.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)
-	}()
-	var base string
-	select {
-	case line := <-stdout.found:
-		_, base, _ = strings.Cut(line, " listening on ")
-	case err := <-done:
-		t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not report its address; stderr:\n%s", stderr.String())
-	}
+	base, done, stderr := serveInProcess(t, ctx, env)
 
 	// The configuration reaches the service: testing tokens last 5 s.
 	code, body, _ := call(t, "POST", base+"/api/v1/auth/register", "", url.Values{"email": {"r@example.com"}, "password": {"password1"}})
@@ -365,18 +373,7 @@ func TestRunServeExportsItsSpansWhenItStops(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWatch(" listening on "), &testlog.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env, strings.NewReader(""), stdout, stderr)
-	}()
-	var base string
-	select {
-	case line := <-stdout.found:
-		_, base, _ = strings.Cut(line, " listening on ")
-	case err := <-done:
-		t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
-	}
+	base, done, stderr := serveInProcess(t, ctx, env)
 	if code, body, _ := call(t, "GET", base+"/healthz", "", nil); code != http.StatusOK {
 		t.Fatalf("healthz: %d %v", code, body)
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"widgetapi"
 
 	// Its handlers are mounted on PPROF_ADDR's own mux; the registration on
 	// http.DefaultServeMux it also makes is never served.
@@ -144,8 +143,15 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 		}
 	}
 	bg, stopPurge := context.WithCancel(context.Background())
-	go svc.Auth.PurgeLoop(bg, time.Minute, func(err error) { logger.Warn("purge expired sessions", "err", err) })
-	go purgeThrottle(bg, svc.Throttle, time.Minute, logger)
+	go purgeEvery(bg, time.Minute, logger, "purge expired sessions", func(ctx context.Context, _ time.Time) error {
+		_, err := svc.Auth.PurgeSessions(ctx)
+		return err
+	})
+	// Throttle state that limits nothing any more is forgotten.
+	go purgeEvery(bg, time.Minute, logger, "purge throttle state", func(ctx context.Context, now time.Time) error {
+		_, err := svc.Throttle.Purge(ctx, now)
+		return err
+	})
 	// Keys rotated by any process or by `widgetapi keys rotate` reach this
 	// one before they sign.
 	go svc.Keys.Run(bg, func(err error) { logger.Warn("read signing keys", "err", err) })
@@ -159,9 +165,9 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 	return func() { stopPurge(); stopPprof() }, nil
 }
 
-// purgeThrottle forgets, every interval until ctx ends, the throttle state
-// that limits nothing any more.
-func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Duration, logger *slog.Logger) {
+// purgeEvery runs purge every interval until ctx ends, and logs a failure
+// as what, unless it is ctx's end.
+func purgeEvery(ctx context.Context, interval time.Duration, logger *slog.Logger, what string, purge func(ctx context.Context, now time.Time) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -169,8 +175,8 @@ func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Dur
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if _, err := th.Purge(ctx, now); err != nil && ctx.Err() == nil {
-				logger.Warn("purge throttle state", "err", err)
+			if err := purge(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Warn(what, "err", err)
 			}
 		}
 	}

@@ -21,11 +21,6 @@ import (
 	"widgetapi/auth"
 )
 
-// runUser runs a subcommand of `widgetapi user`.
-func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "user", userCommands())
-}
-
 func userCommands() []entry {
 	return []entry{
 		{"add", "EMAIL [--admin] [--password-stdin]", "create a user", runUserAdd},
@@ -136,30 +131,18 @@ non-zero with a one-line reason.
 func runUserAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	admin := fs.Bool("admin", false, "make the user an administrator")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	email, help, err := parseUserArgs(fs, userAddUsage, userHashVars(), args, stdout, stderr)
-	if help || err != nil {
-		return err
-	}
-	password, err := readPassword(stdin, stderr, *fromStdin)
-	if err != nil {
-		return fmt.Errorf("user add: %w", err)
-	}
-	ctx, op, err := openOperator(ctx, getenv, userHashVars(), stderr)
-	if err != nil {
-		return err
-	}
-	defer op.close()
-	u, err := op.auth.CreateUser(ctx, email, password, *admin)
-	if err != nil {
-		return oneLine("user add", err)
-	}
-	role := "user"
-	if u.Admin {
-		role = "admin"
-	}
-	fmt.Fprintf(stdout, "created %s %s (public_id %s)\n", role, u.Email, u.PublicID)
-	return nil
+	return withPassword(ctx, fs, userAddUsage, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
+		u, err := op.auth.CreateUser(ctx, email, password, *admin)
+		if err != nil {
+			return oneLine("user add", err)
+		}
+		role := "user"
+		if u.Admin {
+			role = "admin"
+		}
+		fmt.Fprintf(stdout, "created %s %s (public_id %s)\n", role, u.Email, u.PublicID)
+		return nil
+	})
 }
 
 const userPasswdUsage = `Usage: widgetapi user passwd EMAIL [--password-stdin]
@@ -173,26 +156,36 @@ with a one-line reason.
 
 func runUserPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
+	return withPassword(ctx, fs, userPasswdUsage, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
+		u, err := op.auth.SetPassword(ctx, email, password)
+		if err != nil {
+			return oneLine("user passwd", err)
+		}
+		fmt.Fprintf(stdout, "password set for %s; every session of theirs has ended\n", u.Email)
+		return nil
+	})
+}
+
+// withPassword runs a command that sets a password (user add, user
+// passwd): it parses the EMAIL and the flags of fs, with --password-stdin,
+// reads the password, and runs do with the operator.
+func withPassword(ctx context.Context, fs *flag.FlagSet, usage string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
+	do func(ctx context.Context, op *operator, email, password string) error) error {
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	email, help, err := parseUserArgs(fs, userPasswdUsage, userHashVars(), args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, usage, userHashVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
 	password, err := readPassword(stdin, stderr, *fromStdin)
 	if err != nil {
-		return fmt.Errorf("user passwd: %w", err)
+		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	ctx, op, err := openOperator(ctx, getenv, userHashVars(), stderr)
 	if err != nil {
 		return err
 	}
 	defer op.close()
-	u, err := op.auth.SetPassword(ctx, email, password)
-	if err != nil {
-		return oneLine("user passwd", err)
-	}
-	fmt.Fprintf(stdout, "password set for %s; every session of theirs has ended\n", u.Email)
-	return nil
+	return do(ctx, op, email, password)
 }
 
 // readPassword reads one line from stdin, or asks twice on a terminal.

@@ -23,11 +23,6 @@ import (
 	"widgetapi/internal/store"
 )
 
-// runWidget runs a subcommand of `widgetapi widget`.
-func runWidget(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return runSubcommand(ctx, args, getenv, stdin, stdout, stderr, "widget", widgetCommands())
-}
-
 func widgetCommands() []entry {
 	return []entry{
 		{"import", "[--owner EMAIL] FILE", "load widgets from JSON Lines", runWidgetImport},

@@ -101,9 +101,7 @@ func TestWidgetExportImportRoundTrip(t *testing.T) {
 func TestWidgetImportExportCommands(t *testing.T) {
 	dir := t.TempDir()
 	env := baseEnv("DATA_DIR="+dir, "APP_ENV=testing")
-	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatal(errOut)
-	}
+	addAdmin(t, dir, env)
 	if _, errOut, code := runCmd(t, dir, "user-pass1\n", env, "user", "add", "user@example.com", "--password-stdin"); code != 0 {
 		t.Fatal(errOut)
 	}
@@ -340,9 +338,7 @@ func TestWidgetImportRejectsTheSameLinesOnEveryEngine(t *testing.T) {
 func TestWidgetExportReplacesTheFileItNames(t *testing.T) {
 	dir := t.TempDir()
 	env := baseEnv("DATA_DIR="+dir, "APP_ENV=testing")
-	if _, errOut, code := runCmd(t, dir, "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
-		t.Fatal(errOut)
-	}
+	addAdmin(t, dir, env)
 	stdin := `{"name":"exported","info_url":"https://example.com/e","deadline":"2030-01-01"}` + "\n"
 	if _, errOut, code := runCmd(t, dir, stdin, env, "widget", "import", "--owner", "admin@example.com", "-"); code != 0 {
 		t.Fatal(errOut)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"widgetapi/internal/testload"
 )
 
 // sink records each write it is given.
@@ -96,17 +98,11 @@ func TestConcurrentLinesStayWhole(t *testing.T) {
 		defer mu.Unlock()
 		return out.Write(p)
 	}), 50*time.Microsecond, 256)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 500 {
-				fmt.Fprintf(b, "g%d-%d\n", g, i)
-			}
-		}()
-	}
-	wg.Wait()
+	testload.Each(8, func(g int) {
+		for i := range 500 {
+			fmt.Fprintf(b, "g%d-%d\n", g, i)
+		}
+	})
 	b.Close()
 	mu.Lock()
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

@@ -5,6 +5,7 @@ package sqlutil
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 )
 
@@ -47,6 +48,15 @@ func InTx[T Committer](ctx context.Context, begin func(context.Context) (context
 
 // Scanner is a row of database/sql results.
 type Scanner interface{ Scan(dest ...any) error }
+
+// Found reports whether the QueryRow whose Scan returned err read a row;
+// no row is not an error.
+func Found(err error) (bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // ReadPage reads how many rows match (count, a query of one integer over
 // args) and then one page of them (page, over args and then limit and

@@ -51,6 +51,18 @@ type Credentials struct {
 	Disabled bool
 }
 
+// ScanCredentials reads what a LockCredentials statement selects (whether
+// the stored hash is the one given, and disabled) from row; no row is a
+// user not found, not an error.
+func ScanCredentials(row sqlutil.Scanner) (Credentials, error) {
+	var c Credentials
+	var err error
+	if c.Found, err = sqlutil.Found(row.Scan(&c.SameHash, &c.Disabled)); !c.Found {
+		return Credentials{}, err
+	}
+	return c, nil
+}
+
 // holds reports whether the user still has credential, when set, the
 // hash a password was checked against, and is enabled, when enabled is
 // asked for.

@@ -9,12 +9,10 @@ import "sync"
 // counting its steps, each until step returns false or stop is called.
 // stop ends them all and waits for them; calling it again does nothing.
 func Repeat(n int, step func(g, i int) bool) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		Each(n, func(g int) {
 			for i := 0; ; i++ {
 				select {
 				case <-done:
@@ -25,7 +23,24 @@ func Repeat(n int, step func(g, i int) bool) (stop func()) {
 					return
 				}
 			}
+		})
+	}()
+	return sync.OnceFunc(func() { close(done); <-finished })
+}
+
+// Each runs fn(0), …, fn(n-1) in n goroutines released together, so that
+// they race as closely as they can, and returns once all have returned.
+func Each(n int, fn func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
 		}()
 	}
-	return sync.OnceFunc(func() { close(done); wg.Wait() })
+	close(start)
+	wg.Wait()
 }
