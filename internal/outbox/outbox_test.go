@@ -385,10 +385,10 @@ func TestParallelSendersDeliverEachMailOnce(t *testing.T) {
 				Now: clock.Now, Batch: 8})
 			wg.Go(func() { s.Run(ctx) })
 		}
-		got := srv.Wait(t, n, time.Minute)
+		srv.Wait(t, n, time.Minute)
 		cancel()
 		wg.Wait()
-		got = srv.Messages()
+		got := srv.Messages()
 		seen := map[string]int{}
 		for _, m := range got {
 			seen[m.To[0]]++
