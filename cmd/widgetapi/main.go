@@ -60,6 +60,7 @@ func commands() []entry {
 		{"user", "COMMAND", "manage user accounts", runUser},
 		{"widget", "COMMAND", "import or export widgets", runWidget},
 		{"keys", "COMMAND", "list or rotate the token signing keys", runKeys},
+		{"mail", "COMMAND", "send a test mail", runMail},
 		{"backup", "[--force] PATH", "copy the live SQLite database to PATH", runBackup},
 		{"healthcheck", "[--addr ADDR]", "exit 0 when /healthz answers 200", runHealthcheck},
 		{"version", "", "print version, commit and Go version", func(_ context.Context, _ []string, _ func(string) string, _ io.Reader, stdout, _ io.Writer) error {
@@ -70,7 +71,7 @@ func commands() []entry {
 
 // groups are the commands that have commands of their own.
 func groups() map[string][]entry {
-	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands()}
+	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands(), "mail": mailCommands()}
 }
 
 // usage lists every command, those of the groups one by one.

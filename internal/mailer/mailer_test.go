@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"widgetapi"
 	"widgetapi/internal/config"
+	"widgetapi/internal/testbin"
 	"widgetapi/internal/testsmtp"
 )
 
@@ -176,7 +176,7 @@ func TestSMTPClassifiesFailures(t *testing.T) {
 	// A server that is not there.
 	srv := testsmtp.Start(t, testsmtp.Options{})
 	tr := transport(srv, config.SMTP{})
-	tr.Server.Port = freePort(t)
+	tr.Server.Port = testbin.FreePort(t)
 	if _, err := tr.Send(context.Background(), testMail(1)); err == nil || IsPermanent(err) {
 		t.Fatalf("connection refused: %v", err)
 	}
@@ -227,15 +227,4 @@ func TestIsPermanentSeesThroughWrapping(t *testing.T) {
 	if !IsPermanent(errors.Join(errors.New("x"), Permanent(errors.New("550")))) || IsPermanent(errors.New("451")) {
 		t.Fatal("IsPermanent")
 	}
-}
-
-// freePort is a port of 127.0.0.1 that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
