@@ -65,7 +65,7 @@ func TestServeSaysWhereMailGoes(t *testing.T) {
 }
 
 // sharedOutbox opens the outbox of the database the processes share.
-func sharedOutbox(t *testing.T, dbURL string) store.Store {
+func sharedOutbox(t testing.TB, dbURL string) store.Store {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), dbURL, postgres.Options{MaxConns: 4, Timeout: 10 * time.Second})
 	if err != nil {
@@ -79,7 +79,7 @@ var outboxFrom = &mail.Address{Name: "widgetapi", Address: "no-reply@example.com
 
 // queueMails queues n mails to batch-i@example.org, in transactions of 50
 // as flows would, and returns the Message-IDs they will bear.
-func queueMails(t *testing.T, st store.Store, batch string, n int) []string {
+func queueMails(t testing.TB, st store.Store, batch string, n int) []string {
 	t.Helper()
 	var ids []string
 	for i := 0; i < n; i += 50 {
@@ -205,4 +205,33 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 			t.Fatalf("process %d logged an address:\n%s", i, logs)
 		}
 	}
+}
+
+// BenchmarkOutboxToMailpit measures how fast three serve processes on one
+// PostgreSQL deliver a shared outbox to a local Mailpit: mails/s from the
+// first mail queued to the last arrived, 3,000 mails an iteration. Run it
+// with docs/benchmarks.md's command (-benchtime=1x or more).
+func BenchmarkOutboxToMailpit(b *testing.B) {
+	const perIteration = 3000
+	mp := testmailpit.Start(b)
+	dbURL := testdb.FreshSchemaURL(b)
+	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
+		"SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String(), "LOG_LEVEL=warn")
+	var launched []*pending
+	for range 3 {
+		launched = append(launched, launchServer(b, b.TempDir(), env))
+	}
+	for _, p := range launched {
+		p.ready()
+	}
+	st := sharedOutbox(b, dbURL)
+	total, elapsed := 0, time.Duration(0)
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		queueMails(b, st, fmt.Sprintf("bench%d", i), perIteration)
+		total += perIteration
+		mp.Wait(total, 5*time.Minute)
+		elapsed += time.Since(start)
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "mails/s")
 }
