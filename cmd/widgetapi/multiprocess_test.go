@@ -20,14 +20,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
+	s := startProcesses(t, 3, env)
 
 	// Three processes raced to migrate an empty database: each migration ran once.
 	db, err := sql.Open("pgx", dbURL)
@@ -233,7 +226,7 @@ func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 
 // startProcesses launches n servers at once on env and waits until each
 // listens.
-func startProcesses(t *testing.T, n int, env []string) []*server {
+func startProcesses(t testing.TB, n int, env []string) []*server {
 	t.Helper()
 	var launched []*pending
 	for range n {
@@ -507,14 +500,7 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h",
 		"SECRET_KEY=shared-key-of-the-deployment-0123456789")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
+	s := startProcesses(t, 3, env)
 	if _, errOut, code := runCmd(t, t.TempDir(), "admin-pass\n", env, "user", "add", "admin@example.com", "--admin", "--password-stdin"); code != 0 {
 		t.Fatalf("user add: %s", errOut)
 	}

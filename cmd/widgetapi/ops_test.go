@@ -323,14 +323,7 @@ func TestProcessesStartingTogetherShareOneEmptyDataDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := baseEnv("APP_ENV=testing", "TOKEN_TTL=1h", "DATA_DIR="+dataDir)
-		var launched []*pending
-		for range 3 {
-			launched = append(launched, launchServer(t, t.TempDir(), env))
-		}
-		var s []*server
-		for _, p := range launched {
-			s = append(s, p.ready())
-		}
+		s := startProcesses(t, 3, env)
 		// An account made through one works on the others: one database,
 		// one key.
 		email := fmt.Sprintf("round%d@example.com", round)

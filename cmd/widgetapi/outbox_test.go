@@ -128,14 +128,7 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 	dbURL := testdb.FreshSchemaURL(t)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
 		"SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String(), "LOG_FORMAT=json")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(t, t.TempDir(), env))
-	}
-	var s []*server
-	for _, p := range launched {
-		s = append(s, p.ready())
-	}
+	s := startProcesses(t, 3, env)
 	st := sharedOutbox(t, dbURL)
 
 	// 300 mails: each arrives once.
@@ -217,13 +210,7 @@ func BenchmarkOutboxToMailpit(b *testing.B) {
 	dbURL := testdb.FreshSchemaURL(b)
 	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
 		"SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String(), "LOG_LEVEL=warn")
-	var launched []*pending
-	for range 3 {
-		launched = append(launched, launchServer(b, b.TempDir(), env))
-	}
-	for _, p := range launched {
-		p.ready()
-	}
+	startProcesses(b, 3, env)
 	st := sharedOutbox(b, dbURL)
 	total, elapsed := 0, time.Duration(0)
 	for i := 0; b.Loop(); i++ {

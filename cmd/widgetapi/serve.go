@@ -166,7 +166,7 @@ func startBackground(ctx context.Context, cfg config.Config, svc *app.App, stdou
 		mailCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); svc.Mail.Run(mailCtx) }()
-		go svc.Mail.PurgeLoop(bg, time.Hour)
+		go every(bg, time.Hour, func(time.Time) { svc.Mail.PurgeSent(bg) })
 		stopMail = func() {
 			cancel()
 			select {
@@ -190,6 +190,15 @@ func mailLine(s *outbox.Sender) string {
 // purgeThrottle forgets, every interval until ctx ends, the throttle state
 // that limits nothing any more.
 func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Duration, logger *slog.Logger) {
+	every(ctx, interval, func(now time.Time) {
+		if _, err := th.Purge(ctx, now); err != nil && ctx.Err() == nil {
+			logger.Warn("purge throttle state", "err", err)
+		}
+	})
+}
+
+// every calls fn with the time, every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -197,9 +206,7 @@ func purgeThrottle(ctx context.Context, th widgetapi.Throttle, interval time.Dur
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if _, err := th.Purge(ctx, now); err != nil && ctx.Err() == nil {
-				logger.Warn("purge throttle state", "err", err)
-			}
+			fn(now)
 		}
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"widgetapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/testbin"
@@ -128,38 +126,15 @@ func TestSMTPRequireSTARTTLSRefusesAPlainServer(t *testing.T) {
 }
 
 func TestSMTPClassifiesFailures(t *testing.T) {
-	reply := func(code int) error {
-		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "no"}
-	}
 	for _, c := range []struct {
 		name      string
 		opts      testsmtp.Options
 		permanent bool
 	}{
-		{"550 to the recipient", testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "rcpt" {
-				return reply(550)
-			}
-			return nil
-		}}, true},
-		{"554 to the data", testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "data" {
-				return reply(554)
-			}
-			return nil
-		}}, true},
-		{"451 to the data", testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "data" {
-				return reply(451)
-			}
-			return nil
-		}}, false},
-		{"421 to the recipient", testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "rcpt" {
-				return reply(421)
-			}
-			return nil
-		}}, false},
+		{"550 to the recipient", testsmtp.Options{Answer: testsmtp.Reply("rcpt", 550)}, true},
+		{"554 to the data", testsmtp.Options{Answer: testsmtp.Reply("data", 554)}, true},
+		{"451 to the data", testsmtp.Options{Answer: testsmtp.Reply("data", 451)}, false},
+		{"421 to the recipient", testsmtp.Options{Answer: testsmtp.Reply("rcpt", 421)}, false},
 		{"dropped mid-DATA", testsmtp.Options{Drop: func(int) bool { return true }}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

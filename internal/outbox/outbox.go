@@ -7,6 +7,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -61,26 +62,17 @@ type Sender struct {
 	sent, retried, failed prometheus.Counter
 }
 
-// New returns a sender of cfg.
+// New returns a sender of cfg; its zero durations and sizes take the
+// defaults.
 func New(cfg Config) *Sender {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.RetryFor <= 0 {
-		cfg.RetryFor = 24 * time.Hour
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = DefaultPoll
-	}
-	if cfg.ClaimFor <= 0 {
-		cfg.ClaimFor = DefaultClaimFor
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = DefaultBatch
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = DefaultWorkers
-	}
+	cfg.RetryFor = cmp.Or(cfg.RetryFor, 24*time.Hour)
+	cfg.Poll = cmp.Or(cfg.Poll, DefaultPoll)
+	cfg.ClaimFor = cmp.Or(cfg.ClaimFor, DefaultClaimFor)
+	cfg.Batch = cmp.Or(cfg.Batch, DefaultBatch)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
 	return &Sender{cfg: cfg, wake: make(chan struct{}, 1),
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "widgetapi_mail_sent_total",
 			Help: "Mails this process delivered."}),
@@ -257,24 +249,15 @@ func firstLine(s string) string {
 	return s
 }
 
-// PurgeLoop deletes, every interval until ctx ends, the mails sent more
-// than SentKeptFor ago.
-func (s *Sender) PurgeLoop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.cfg.Store.PurgeSentMail(ctx, s.cfg.Now().Add(-SentKeptFor))
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.cfg.Logger.Warn("purge sent mail", "err", err)
-			case n > 0:
-				s.cfg.Logger.Info("purged sent mail", "mails", n)
-			}
-		}
+// PurgeSent deletes the mails sent more than SentKeptFor ago, and logs
+// what it did.
+func (s *Sender) PurgeSent(ctx context.Context) {
+	n, err := s.cfg.Store.PurgeSentMail(ctx, s.cfg.Now().Add(-SentKeptFor))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.cfg.Logger.Warn("purge sent mail", "err", err)
+	case n > 0:
+		s.cfg.Logger.Info("purged sent mail", "mails", n)
 	}
 }
 

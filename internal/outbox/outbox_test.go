@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -22,6 +21,7 @@ import (
 	"widgetapi/internal/outbox"
 	"widgetapi/internal/testclock"
 	"widgetapi/internal/testdb"
+	"widgetapi/internal/testlog"
 	"widgetapi/internal/testsmtp"
 )
 
@@ -39,25 +39,7 @@ type rig struct {
 	srv    *testsmtp.Server
 	clock  *testclock.Clock
 	sender *outbox.Sender
-	logs   *lockedBuffer
-}
-
-// lockedBuffer is a log the senders' goroutines may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs   *testlog.Buffer
 }
 
 // checkLogs checks that the log names no body and no whole address.
@@ -78,7 +60,7 @@ func newRig(t *testing.T, st testdb.Store, opts testsmtp.Options, retryFor time.
 	srv := testsmtp.Start(t, opts)
 	clock := testclock.New(t0)
 	tr := &mailer.SMTP{Server: config.SMTP{Host: srv.Host, Port: srv.Port}, From: from, Timeout: 5 * time.Second}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	s := outbox.New(outbox.Config{Store: st, Transport: tr, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now: clock.Now, RetryFor: retryFor})
 	return &rig{st: st, srv: srv, clock: clock, sender: s, logs: logs}
@@ -135,10 +117,6 @@ func describe(c prometheus.Collector) string {
 	return name[:len(name)-2] // strip `",`
 }
 
-func reply(code int) error {
-	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "try later"}
-}
-
 func failedEvents(t *testing.T, st testdb.Store) []*widgetapi.Event {
 	t.Helper()
 	list, _, err := st.ListEvents(context.Background(), widgetapi.EventFilter{Action: widgetapi.ActionMailFailed},
@@ -180,11 +158,11 @@ func TestTemporaryFailuresAreRetriedWithGrowingDelays(t *testing.T) {
 		// The first attempt gets 421 to its recipient, the second 451 to
 		// its data; the third goes through.
 		r := newRig(t, st, testsmtp.Options{Answer: func(stage string, n int) error {
-			switch {
-			case n == 1 && stage == "rcpt":
-				return reply(421)
-			case n == 2 && stage == "data":
-				return reply(451)
+			switch n {
+			case 1:
+				return testsmtp.Reply("rcpt", 421)(stage, n)
+			case 2:
+				return testsmtp.Reply("data", 451)(stage, n)
 			}
 			return nil
 		}}, 0)
@@ -226,12 +204,7 @@ func TestBackoff(t *testing.T) {
 
 func TestPermanentFailureFailsAtOnceWithAnAuditEvent(t *testing.T) {
 	eachEngine(t, func(t *testing.T, st testdb.Store) {
-		r := newRig(t, st, testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "rcpt" {
-				return reply(550)
-			}
-			return nil
-		}}, 0)
+		r := newRig(t, st, testsmtp.Options{Answer: testsmtp.Reply("rcpt", 550)}, 0)
 		m := r.queue(t, 1)[0]
 		r.once(t, 1)
 		row := r.row(t, m.ID)
@@ -270,12 +243,7 @@ func TestDroppedMidDataIsRetried(t *testing.T) {
 
 func TestRetryForExhaustedFails(t *testing.T) {
 	eachEngine(t, func(t *testing.T, st testdb.Store) {
-		r := newRig(t, st, testsmtp.Options{Answer: func(stage string, _ int) error {
-			if stage == "data" {
-				return reply(451)
-			}
-			return nil
-		}}, 2*time.Minute)
+		r := newRig(t, st, testsmtp.Options{Answer: testsmtp.Reply("data", 451)}, 2*time.Minute)
 		m := r.queue(t, 1)[0]
 		// 0, 5, 15, 35, 75 s, then the last at the deadline, 120 s.
 		for _, at := range []time.Duration{0, 5, 15, 35, 75, 120} {
@@ -331,6 +299,16 @@ func TestPurgeSentMail(t *testing.T) {
 			t.Fatalf("a purged mail: %v", err)
 		}
 		r.row(t, waiting.ID) // the queue is left alone
+		// The sender's purge keeps a week of sent mail.
+		r.once(t, 1)
+		r.clock.Advance(outbox.SentKeptFor)
+		r.sender.PurgeSent(context.Background())
+		r.row(t, waiting.ID)
+		r.clock.Advance(time.Second)
+		r.sender.PurgeSent(context.Background())
+		if _, err := st.OutboxMail(context.Background(), waiting.ID); widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
+			t.Fatalf("a mail sent over a week ago: %v", err)
+		}
 	})
 }
 

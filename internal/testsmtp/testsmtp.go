@@ -49,6 +49,17 @@ type Options struct {
 	Drop func(n int) bool
 }
 
+// Reply is an Answer that gives code (a 4xx or 5xx) at stage to every
+// message.
+func Reply(stage string, code int) func(string, int) error {
+	return func(at string, _ int) error {
+		if at != stage {
+			return nil
+		}
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "refused by the test"}
+	}
+}
+
 // Server is a running server.
 type Server struct {
 	Host string
