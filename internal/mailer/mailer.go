@@ -54,7 +54,9 @@ func Message(m *widgetapi.Mail, from *mail.Address) (*gomail.Msg, error) {
 	if err := msg.To(m.To); err != nil {
 		return nil, Permanent(fmt.Errorf("recipient %q: %w", m.To, err))
 	}
-	msg.Subject(m.Subject)
+	// A subject is one line: a line break in what a flow put there (a
+	// name a user typed) is a space, whatever a reader would make of it.
+	msg.Subject(strings.Join(strings.Fields(m.Subject), " "))
 	msg.SetDateWithValue(m.QueuedAt)
 	msg.SetMessageIDWithValue(MessageID(m, from))
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)

@@ -104,10 +104,17 @@ func (s *Sender) Wake() {
 func (s *Sender) Run(ctx context.Context) {
 	t := time.NewTimer(s.cfg.Poll)
 	defer t.Stop()
+	// A database that does not answer is said once, not every poll.
+	failing := false
 	for ctx.Err() == nil {
 		n, err := s.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Warn("mail: claim", "err", err)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			s.cfg.Logger.Warn("mail: claim failed; retrying every poll", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.cfg.Logger.Info("mail: claims work again")
+			failing = false
 		}
 		if n == s.cfg.Batch && err == nil {
 			continue // more may be due
@@ -135,9 +142,13 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	slots := make(chan struct{}, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for _, m := range mails {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		if ctx.Err() == nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
 			s.release(work, m)
 			continue
 		}

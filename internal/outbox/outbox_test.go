@@ -379,3 +379,51 @@ func TestParallelSendersDeliverEachMailOnce(t *testing.T) {
 		}
 	})
 }
+
+// Run delivers at once after Wake, long before its poll; when its context
+// ends it finishes the mail it is sending and puts back the rest of its
+// batch for any sender to take at once.
+func TestRunWakesAndStopsCleanly(t *testing.T) {
+	eachEngine(t, func(t *testing.T, st testdb.Store) {
+		inData, release := make(chan int, 10), make(chan struct{})
+		srv := testsmtp.Start(t, testsmtp.Options{Answer: func(stage string, n int) error {
+			if stage == "data" && n == 2 {
+				inData <- n
+				<-release
+			}
+			return nil
+		}})
+		clock := testclock.New(t0)
+		logs := &testlog.Buffer{}
+		tr := &mailer.SMTP{Server: config.SMTP{Host: srv.Host, Port: srv.Port}, From: from, Timeout: 5 * time.Second}
+		s := outbox.New(outbox.Config{Store: st, Transport: tr, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+			Now: clock.Now, Poll: time.Hour, Batch: 4, Workers: 1})
+		r := &rig{st: st, srv: srv, clock: clock, sender: s, logs: logs}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.Run(ctx) }()
+
+		first := r.queue(t, 1)[0]
+		s.Wake()
+		srv.Wait(t, 1, 10*time.Second) // an hour's poll: only Wake sends it
+		// Four more: the second mail overall is held in its DATA while
+		// the sender stops.
+		r.queue(t, 4)
+		s.Wake()
+		<-inData
+		cancel()
+		close(release)
+		<-done
+		if got := len(srv.Messages()); got != 2 || r.row(t, first.ID).SentAt.IsZero() {
+			t.Fatalf("%d delivered, want the first and the one in flight, both marked sent", got)
+		}
+		// The three not begun were put back: claimable now, not in 2 minutes.
+		back, err := st.ClaimMail(context.Background(), t0, t0.Add(time.Minute), 10)
+		if err != nil || len(back) != 3 {
+			t.Fatalf("put back: %d %v", len(back), err)
+		}
+		if q, _, _ := st.MailQueue(context.Background()); q != 3 {
+			t.Fatalf("queue %d, want the 3 put back", q)
+		}
+	})
+}
