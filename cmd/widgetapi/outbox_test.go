@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/mail"
 	"os"
@@ -117,6 +118,40 @@ func arrivals(t *testing.T, got []testmailpit.Message, want []string) map[string
 	return n
 }
 
+// killMidDelivery kills srv (SIGKILL) at a moment it holds claimed mail:
+// it is stopped (SIGSTOP) until the outbox shows a live claim, which it
+// alone can hold, then killed.
+func killMidDelivery(t *testing.T, srv *server, dbURL string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for range 200 {
+		if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		var claimed int
+		if err := db.QueryRow(`SELECT count(*) FROM mail_outbox
+			WHERE claimed_until > now() AND sent_at IS NULL AND failed_at IS NULL`).Scan(&claimed); err != nil {
+			t.Fatal(err)
+		}
+		if claimed > 0 {
+			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-srv.done
+			return
+		}
+		if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // let it run into its next batch
+	}
+	t.Fatal("the process never held a claim when stopped")
+}
+
 // Three serve processes on one PostgreSQL deliver a shared outbox to
 // Mailpit: each mail exactly once; every mail after Mailpit was down for
 // 20 s; and every mail after one process was killed mid-queue.
@@ -139,6 +174,17 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 		}
 	}
 
+	sent := 0.0
+	for _, srv := range s {
+		sent += metricValue(t, srv.URL, "widgetapi_mail_sent_total")
+		if q := metricValue(t, srv.URL, "widgetapi_mail_queued"); q != 0 {
+			t.Fatalf("widgetapi_mail_queued %v after delivery", q)
+		}
+	}
+	if sent != 300 {
+		t.Fatalf("widgetapi_mail_sent_total adds up to %v, want 300", sent)
+	}
+
 	// Mailpit down for 20 s while mail is queued: every mail arrives once
 	// it is back, each once (a refused connection delivered nothing).
 	mp.Stop()
@@ -149,6 +195,13 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 	if q, _, err := st.MailQueue(context.Background()); err != nil || q != 100 {
 		t.Fatalf("queue while Mailpit is down: %d %v", q, err)
 	}
+	retried := 0.0
+	for _, srv := range s {
+		retried += metricValue(t, srv.URL, "widgetapi_mail_retried_total")
+	}
+	if q, age := metricValue(t, s[0].URL, "widgetapi_mail_queued"), metricValue(t, s[0].URL, "widgetapi_mail_oldest_queued_seconds"); q != 100 || age < 15 || retried < 100 {
+		t.Fatalf("while Mailpit is down: queued %v, oldest %v s, retried %v", q, age, retried)
+	}
 	mp.Restart()
 	for id, n := range arrivals(t, mp.Wait(len(want), 2*time.Minute), want) {
 		if n != 1 {
@@ -158,7 +211,7 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 
 	// One process killed with mail queued and in flight: the other two
 	// stop (SIGTERM), so that it alone sends, and it is killed once some
-	// of the mail has arrived. Every mail arrives once the three run again
+	// of the mail has arrived, at a moment it holds claims. Every mail arrives once the three run again
 	// (its claims lapse after outbox.DefaultClaimFor); a duplicate is
 	// possible only for a mail whose delivery the kill cut, at most one a
 	// worker.
@@ -168,15 +221,9 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 		}
 	}
 	before := len(want)
-	want = append(want, queueMails(t, st, "c", 300)...)
+	want = append(want, queueMails(t, st, "c", 1000)...)
 	mp.Wait(before+20, time.Minute)
-	if err := s[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-s[0].done
-	if q, _, err := st.MailQueue(context.Background()); err != nil || q == 0 {
-		t.Fatalf("nothing left queued at the kill (%v): the test would show nothing", err)
-	}
+	killMidDelivery(t, s[0], dbURL)
 	for i := range s {
 		s[i] = startServer(t, t.TempDir(), env)
 	}

@@ -117,6 +117,31 @@ func TestSMTPStartTLSAndAuth(t *testing.T) {
 	}
 }
 
+func TestSMTPImplicitTLS(t *testing.T) {
+	srv := testsmtp.Start(t, testsmtp.Options{ImplicitTLS: true, Username: "mailer", Password: "s3cret"})
+	tr := transport(srv, config.SMTP{ImplicitTLS: true, Username: "mailer", Password: "s3cret"})
+	if _, err := tr.Send(context.Background(), testMail(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Messages(); len(got) != 1 || !got[0].TLS || !got[0].Auth {
+		t.Fatalf("delivered %+v", got)
+	}
+}
+
+// A server that stops answering is a passing failure, after the timeout.
+func TestSMTPTimeout(t *testing.T) {
+	stuck := make(chan struct{})
+	srv := testsmtp.Start(t, testsmtp.Options{Answer: func(string, int) error { <-stuck; return nil }})
+	t.Cleanup(func() { close(stuck) })
+	tr := transport(srv, config.SMTP{})
+	tr.Timeout = 300 * time.Millisecond
+	start := time.Now()
+	_, err := tr.Send(context.Background(), testMail(1))
+	if err == nil || IsPermanent(err) || time.Since(start) > 10*time.Second {
+		t.Fatalf("a stuck server: %v after %s", err, time.Since(start))
+	}
+}
+
 func TestSMTPRequireSTARTTLSRefusesAPlainServer(t *testing.T) {
 	srv := testsmtp.Start(t, testsmtp.Options{})
 	_, err := transport(srv, config.SMTP{RequireSTARTTLS: true}).Send(context.Background(), testMail(1))

@@ -36,8 +36,9 @@ type Message struct {
 // Options shape the server.
 type Options struct {
 	// TLS offers STARTTLS with a self-signed certificate for 127.0.0.1,
-	// which Server.TLSConfig trusts.
-	TLS bool
+	// which Server.TLSConfig trusts; ImplicitTLS speaks TLS from the first
+	// byte instead (smtps).
+	TLS, ImplicitTLS bool
 	// Username and Password, when set, are required (AUTH PLAIN).
 	Username, Password string
 	// Answer, when set, is asked at each stage ("rcpt", "data") of the
@@ -82,16 +83,21 @@ func Start(t testing.TB, opts Options) *Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, c: c}, nil }))
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	if opts.TLS {
-		cert, pool := selfSigned(t)
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().(*net.TCPAddr)
+	if opts.TLS || opts.ImplicitTLS {
+		cert, pool := selfSigned(t)
+		conf := &tls.Config{Certificates: []tls.Certificate{cert}}
+		s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+		if opts.ImplicitTLS {
+			ln = tls.NewListener(ln, conf)
+		} else {
+			srv.TLSConfig = conf
+		}
+	}
+	addr := ln.Addr().(*net.TCPAddr) // a tls listener gives its inner one's
 	s.Host, s.Port = addr.IP.String(), addr.Port
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
