@@ -23,13 +23,16 @@ const (
 	// ActionIntrospectionFailed is a call of token introspection whose
 	// client credentials were missing or wrong.
 	ActionIntrospectionFailed = "auth.introspection_failed"
+	// ActionMailFailed is a mail of the outbox given up: refused by the
+	// server, or undelivered for MAIL_RETRY_FOR.
+	ActionMailFailed = "mail.failed"
 )
 
 // AuditActions lists every action, in the order above.
 func AuditActions() []string {
 	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
 		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
-		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed}
+		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed, ActionMailFailed}
 }
 
 // Sources of events.

@@ -17,6 +17,14 @@ type Mail struct {
 	Text     string // the plain-text part
 	HTML     string // the HTML part
 	QueuedAt time.Time
+
+	// The delivery state of a mail in the outbox: the attempts made, when
+	// the next may be, and how it ended (zero while it is queued).
+	Attempts      int
+	NextAttemptAt time.Time
+	SentAt        time.Time
+	FailedAt      time.Time
+	LastError     string
 }
 
 // The kinds of mail.

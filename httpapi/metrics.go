@@ -44,6 +44,16 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// Register exports the metrics of cs, a component's own (the mail sender's).
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RegisterPools exports the statistics of every connection pool that pools
 // describes, each time the metrics are scraped.
 func (m *Metrics) RegisterPools(pools func() []dbstats.Pool) error {

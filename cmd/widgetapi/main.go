@@ -60,6 +60,7 @@ func commands() []entry {
 		group("user", "manage user accounts"),
 		group("widget", "import or export widgets"),
 		group("keys", "list or rotate the token signing keys"),
+		group("mail", "send a test mail"),
 		{"backup", "[--force] PATH", "copy the live SQLite database to PATH", runBackup},
 		{"healthcheck", "[--addr ADDR]", "exit 0 when /healthz answers 200", runHealthcheck},
 		{"version", "", "print version, commit and Go version", func(_ context.Context, _ []string, _ func(string) string, _ io.Reader, stdout, _ io.Writer) error {
@@ -70,7 +71,7 @@ func commands() []entry {
 
 // groups are the commands that have commands of their own.
 func groups() map[string][]entry {
-	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands()}
+	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands(), "mail": mailCommands()}
 }
 
 // group is the command of a group, such as `user`: it runs the group's

@@ -57,7 +57,7 @@ func execCmd(dir, stdin string, env []string, args ...string) (stdout, stderr st
 
 // server is a running `widgetapi serve` process.
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	URL    string
 	stderr *testlog.Buffer
@@ -66,7 +66,7 @@ type server struct {
 
 // startServer starts `widgetapi serve` on a free port and waits until it
 // prints where it listens.
-func startServer(t *testing.T, dir string, env []string) *server {
+func startServer(t testing.TB, dir string, env []string) *server {
 	t.Helper()
 	return launchServer(t, dir, env).ready()
 }
@@ -78,7 +78,7 @@ type pending struct {
 }
 
 // launchServer starts `widgetapi serve` on a free port without waiting.
-func launchServer(t *testing.T, dir string, env []string) *pending {
+func launchServer(t testing.TB, dir string, env []string) *pending {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
 	cmd.Dir = dir

@@ -215,7 +215,7 @@ func race(t *testing.T, n int, fn func(i int) int) map[int]int {
 
 // startProcesses launches n servers at once on env and waits until each
 // listens.
-func startProcesses(t *testing.T, n int, env []string) []*server {
+func startProcesses(t testing.TB, n int, env []string) []*server {
 	t.Helper()
 	var launched []*pending
 	for range n {

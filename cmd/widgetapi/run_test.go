@@ -65,6 +65,7 @@ func TestRunHelpOfEachCommandListsItsEnvironment(t *testing.T) {
 		{[]string{"keys", "list", "--help"}, append(slices.Clone(db), "SECRET_KEY", "TOKEN_ALG", "TOKEN_TTL", "TOKEN_LEEWAY", "KEY_PUBLISH_AHEAD")},
 		{[]string{"keys", "rotate", "--help"}, append(slices.Clone(db), "SECRET_KEY", "TOKEN_ALG", "TOKEN_TTL", "TOKEN_LEEWAY", "KEY_PUBLISH_AHEAD")},
 		{[]string{"backup", "--help"}, []string{"APP_ENV", "DATA_DIR", "DATABASE_URL"}},
+		{[]string{"mail", "test", "--help"}, []string{"APP_ENV", "DATA_DIR", "SMTP_URL", "MAIL_FROM", "PUBLIC_URL", "ADDR"}},
 		{[]string{"healthcheck", "--help"}, []string{"ADDR"}},
 	} {
 		out, errOut, err := runIn(t, nil, tc.args...)

@@ -23,6 +23,7 @@ import (
 	"widgetapi/internal/app"
 	"widgetapi/internal/config"
 	"widgetapi/internal/logbatch"
+	"widgetapi/internal/outbox"
 	"widgetapi/internal/store"
 	"widgetapi/internal/surge"
 )
@@ -66,7 +67,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	if err != nil {
 		return err
 	}
-	stop, err := startBackground(cfg, svc, stdout, logger)
+	fmt.Fprintf(stdout, "  mail: %s\n", mailLine(svc.Mail))
+	stop, err := startBackground(ctx, cfg, svc, stdout, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -132,10 +134,13 @@ func listen(cfg config.Config, stdout io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// startBackground starts what runs beside the API: the purges of expired
-// sessions, throttle state and old audit events and, with PPROF_ADDR, the profiles'
-// listener. stop ends them all.
-func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
+// startBackground starts what runs beside the API: the mail sender, the
+// purges of expired sessions, throttle state, old audit events and sent
+// mail and, with PPROF_ADDR, the profiles' listener. stop ends them all.
+// The sender stops claiming as soon as ctx ends (SIGTERM), while the
+// requests drain; stop waits up to SHUTDOWN_TIMEOUT for the mail it is
+// sending, and leaves what is still in flight then to its claim.
+func startBackground(ctx context.Context, cfg config.Config, svc *app.App, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
 	stopPprof := func() {}
 	if cfg.PprofAddr != "" {
 		if stopPprof, err = servePprof(cfg.PprofAddr, stdout, logger); err != nil {
@@ -162,7 +167,33 @@ func startBackground(cfg config.Config, svc *app.App, stdout io.Writer, logger *
 			logger.Info("purged old audit events", "events", n, "retention", cfg.AuditRetention)
 		}
 	})
-	return func() { stopPurge(); stopPprof() }, nil
+	stopMail := func() {}
+	if svc.Mail != nil {
+		mailCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); svc.Mail.Run(mailCtx) }()
+		go purgeEvery(bg, time.Hour, logger, "purge sent mail", func(ctx context.Context, _ time.Time) error {
+			svc.Mail.PurgeSent(ctx) // logs what it did itself
+			return nil
+		})
+		stopMail = func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(cfg.ShutdownTimeout):
+				logger.Warn("mail: stopped with mail in flight; it is sent again once its claim lapses")
+			}
+		}
+	}
+	return func() { stopMail(); stopPurge(); stopPprof() }, nil
+}
+
+// mailLine says where mail goes, for serve's start line.
+func mailLine(s *outbox.Sender) string {
+	if s == nil {
+		return "off (no SMTP_URL)"
+	}
+	return s.Transport().String()
 }
 
 // purgeEvery runs purge every interval until ctx ends, and logs a failure

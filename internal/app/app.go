@@ -24,6 +24,8 @@ import (
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
+	"widgetapi/internal/mailer"
+	"widgetapi/internal/outbox"
 	"widgetapi/internal/sealed"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
@@ -46,6 +48,9 @@ type Deps struct {
 	Ready   func(context.Context) error
 	// Version is the service.version of the traces, if any.
 	Version string
+	// Mail is where the sender delivers; the transport cfg names when
+	// nil (tests give one that trusts their own server's certificate).
+	Mail mailer.Transport
 }
 
 // App is the service, put together.
@@ -61,6 +66,10 @@ type App struct {
 	// Tracing exports the traces when OTEL_EXPORTER_OTLP_ENDPOINT is set;
 	// it is nil otherwise.
 	Tracing *sdktrace.TracerProvider
+	// Mail delivers the outbox; serve runs it. It is nil when mail is off
+	// (production without SMTP_URL). A flow's caller calls Mail.Wake after
+	// queueing mail.
+	Mail *outbox.Sender
 }
 
 // Limits are the throttling policy of cfg. An address is known to an
@@ -78,6 +87,10 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	if d.Store == nil || d.Logger == nil {
 		return nil, errors.New("app: Store and Logger are required")
 	}
+	// The sender polls the outbox every fraction of a second: a trace a
+	// poll would bury the requests' traces, so it is given the store
+	// untraced.
+	outboxStore := d.Store
 	// Without an endpoint nothing of tracing is built: no tracer, no
 	// wrapped store, nothing on the request path but a nil check.
 	var tp *sdktrace.TracerProvider
@@ -150,6 +163,17 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	if err := metrics.RegisterPools(d.Store.PoolStats); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if d.Mail == nil {
+		d.Mail = mailer.New(cfg)
+	}
+	var sender *outbox.Sender
+	if d.Mail != nil {
+		sender = outbox.New(outbox.Config{Store: outboxStore, Transport: d.Mail, Logger: d.Logger, Now: d.Now,
+			RetryFor: cfg.MailRetryFor})
+		if err := metrics.Register(sender.Collectors()...); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets,
 		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
@@ -167,7 +191,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Tokens: tokens, Keys: keyset, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp}, nil
+	return &App{Tokens: tokens, Keys: keyset, Auth: authSvc, Audit: auditLog, Throttle: throttle, API: api, Tracing: tp, Mail: sender}, nil
 }
 
 func clientSecrets(clients []config.Client) map[string]string {

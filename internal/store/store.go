@@ -27,6 +27,7 @@ type Store interface {
 	widgetapi.WidgetStore
 	widgetapi.AuditStore
 	keys.Store
+	Outbox
 	Operations
 }
 
@@ -59,6 +60,7 @@ type Engine interface {
 	UserReads
 	SessionStatements
 	EventStatements
+	MailStatements
 }
 
 // Transactor begins write transactions.

@@ -4,6 +4,7 @@ package testbin
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,3 +51,16 @@ func Env(vars ...string) []string {
 // internal/e2e) under another TOKEN_ALG, so that CI checks every
 // behaviour under asymmetric tokens too.
 const TokenAlgVar = "WIDGETAPI_TEST_TOKEN_ALG"
+
+// FreePort returns a port of 127.0.0.1 that nothing listens on now, for a
+// process the test starts (which must be given its port) or a server the
+// test wants to be absent.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
