@@ -64,17 +64,28 @@ var _ widgetapi.UserStore = flows{}
 // and sets u.ID. ECONFLICT when the email is taken.
 func (s flows) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
-		if err := tx.InsertUser(ctx, u); err != nil {
+		return createUser(ctx, tx, u, first, nil, ev)
+	})
+}
+
+// createUser inserts u, then first, verify and ev when set.
+func createUser(ctx context.Context, tx Tx, u *widgetapi.User, first *widgetapi.Session, verify *widgetapi.TokenMail, ev *widgetapi.Event) error {
+	if err := tx.InsertUser(ctx, u); err != nil {
+		return err
+	}
+	if first != nil {
+		first.UserID = u.ID
+		if err := tx.InsertSession(ctx, first); err != nil {
 			return err
 		}
-		if first != nil {
-			first.UserID = u.ID
-			if err := tx.InsertSession(ctx, first); err != nil {
-				return err
-			}
+	}
+	if verify != nil {
+		verify.Token.UserID, verify.Mail.To = u.ID, u.Email
+		if err := issue(ctx, tx, *verify); err != nil {
+			return err
 		}
-		return tx.InsertEvent(ctx, ev)
-	})
+	}
+	return tx.InsertEvent(ctx, ev)
 }
 
 // CreateSession records ses, and sets ses.Seq, with ev, if the user still
@@ -134,11 +145,12 @@ func (s flows) RevokeSessions(ctx context.Context, userID int64, except string, 
 
 // SetPassword stores the hash if the user still has current (when set),
 // and is enabled when next is to be opened, then revokes every live
-// session and records next and ev, in one transaction. The user's
+// session and records next, the notice mail (when set) and ev, in one
+// transaction. The user's
 // credentials are locked first, so that of two changes made with one
 // current password the second waits for the first and then finds the
 // hash changed.
-func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		c, err := tx.LockCredentials(ctx, userID, current)
 		switch {
@@ -158,6 +170,11 @@ func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []by
 		if next != nil {
 			next.UserID = userID
 			if err := tx.InsertSession(ctx, next); err != nil {
+				return err
+			}
+		}
+		if notice != nil {
+			if err := tx.EnqueueMail(ctx, notice); err != nil {
 				return err
 			}
 		}

@@ -57,6 +57,7 @@ type Engine interface {
 	keys.Store
 	WidgetReads
 	UserReads
+	AccountReads
 	SessionStatements
 	EventStatements
 }
@@ -81,6 +82,7 @@ type Tx interface {
 	SessionTx
 	EventTx
 	MailTx
+	AccountTx
 	Commit() error
 	Rollback() error
 }
