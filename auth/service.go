@@ -63,6 +63,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Cost < bcrypt.MinCost || cfg.Cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cfg.Cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
+	if cfg.Mail != nil && (cfg.Mail.Texts == nil || cfg.Mail.AccountPage == nil) {
+		return nil, errors.New("auth: Mail needs its Texts and AccountPage")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

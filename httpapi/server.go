@@ -65,6 +65,10 @@ type Config struct {
 	IntrospectionClients *auth.Clients
 	TokenIssuer          string
 	TokenAudience        string
+	// RequireVerifiedEmail refuses the token of an account whose address
+	// is not verified on every route but those it needs to get verified
+	// (REQUIRE_VERIFIED_EMAIL).
+	RequireVerifiedEmail bool
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

@@ -74,7 +74,7 @@ func (t tx) CountRequestedTokens(ctx context.Context, userID int64, kind string,
 	var oldest sql.NullTime
 	err := t.QueryRowContext(ctx, `
 		SELECT count(*), min(created_at) FROM account_tokens
-		WHERE user_id = $1 AND kind = $2 AND on_request AND created_at >= $3`, userID, kind, since).Scan(&n, &oldest)
+		WHERE user_id = $1 AND kind = $2 AND on_request AND created_at > $3`, userID, kind, since).Scan(&n, &oldest)
 	return n, oldest.Time.UTC(), mapError("count requested tokens", err)
 }
 

@@ -72,7 +72,7 @@ func (t tx) CountRequestedTokens(ctx context.Context, userID int64, kind string,
 	var oldest int64
 	err := t.QueryRowContext(ctx, `
 		SELECT count(*), coalesce(min(created_at), 0) FROM account_tokens
-		WHERE user_id = ? AND kind = ? AND on_request AND created_at >= ?`, userID, kind, since.Unix()).Scan(&n, &oldest)
+		WHERE user_id = ? AND kind = ? AND on_request AND created_at > ?`, userID, kind, since.Unix()).Scan(&n, &oldest)
 	return n, time.Unix(oldest, 0).UTC(), mapError("count requested tokens", err)
 }
 

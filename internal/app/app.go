@@ -24,6 +24,7 @@ import (
 	"widgetapi/auth"
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
+	"widgetapi/internal/mailtext"
 	"widgetapi/internal/sealed"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
@@ -46,6 +47,9 @@ type Deps struct {
 	Ready   func(context.Context) error
 	// Version is the service.version of the traces, if any.
 	Version string
+	// WakeMail, when set, is called after a flow committed mail to the
+	// outbox, so that the sender delivers it at once.
+	WakeMail func()
 }
 
 // App is the service, put together.
@@ -140,8 +144,17 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		return nil, err
 	}
 	auditLog := audit.New(d.Store, d.Logger, d.Now)
+	var mail *auth.Mail
+	if cfg.MailEnabled() {
+		texts, err := mailtext.New()
+		if err != nil {
+			return nil, err
+		}
+		mail = &auth.Mail{Texts: texts, AccountPage: cfg.AccountPage,
+			VerifyTTL: cfg.VerifyTokenTTL, ResetTTL: cfg.ResetTokenTTL, Wake: d.WakeMail}
+	}
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: d.Users, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: d.Gate, Now: d.Now, Audit: auditLog})
+		Gate: d.Gate, Now: d.Now, Audit: auditLog, Mail: mail})
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +168,9 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		Throttle:       throttle,
-		TracerProvider: tracer,
+		Throttle:             throttle,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		TracerProvider:       tracer,
 		// A page of 10 is about 4 KB, of 100 about 40 KB: at most a few
 		// tens of megabytes for the most varied traffic.
 		Lists:                listmemo.New(1024),

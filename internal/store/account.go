@@ -29,7 +29,7 @@ type AccountTx interface {
 	// first and then finds it used.
 	LockAccountToken(ctx context.Context, hash []byte) (*widgetapi.AccountToken, *widgetapi.User, error)
 	// CountRequestedTokens counts the tokens of kind userID asked for
-	// (OnRequest) created at or after since, and returns the creation
+	// (OnRequest) created after since, and returns the creation
 	// time of the oldest of them.
 	CountRequestedTokens(ctx context.Context, userID int64, kind string, since time.Time) (int, time.Time, error)
 	// UseAccountTokens marks every unused token of kind of userID used at
