@@ -466,7 +466,8 @@ func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
 		t.Fatalf("seed widget: %d", res.Status)
 	}
 	wantPublic := []string{
-		"GET /.well-known/jwks.json", "GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
+		"GET /.well-known/jwks.json", "GET /account/assets/{file}", "GET /account/confirm-email", "GET /account/reset-password",
+		"GET /account/verify-email", "GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
 		"GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/email/confirm", "POST /api/v1/auth/email/verify",
 		"POST /api/v1/auth/login", "POST /api/v1/auth/password/forgot", "POST /api/v1/auth/password/reset", "POST /api/v1/auth/register",
 	}

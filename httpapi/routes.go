@@ -45,6 +45,11 @@ func (s *Server) addRoutes() {
 	m.Handle("GET /api/v1/ui", s.public(s.handleUI()))
 	m.Handle("GET /api/v1/ui/{file}", s.public(s.handleUI()))
 
+	for _, name := range accountPageNames {
+		m.Handle("GET /account/"+name, s.public(s.handleAccountPage(name)))
+	}
+	m.Handle("GET /account/assets/{file}", s.public(s.handleAccountAsset()))
+
 	m.Handle("GET /.well-known/jwks.json", s.public(s.handleJWKS()))
 	m.Handle("GET /healthz", s.public(s.handleHealthz()))
 	m.Handle("GET /readyz", s.public(s.handleReadyz()))

@@ -88,6 +88,8 @@ type Server struct {
 	handler http.Handler
 	cursors *cursorCodec
 	bodies  *bodyReads
+	// pages are the account pages, rendered once.
+	pages map[string][]byte
 	// overloads logs the refusals for overload, sampled.
 	overloads overloadLog
 }
@@ -122,7 +124,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads()}
+	pages, err := renderAccountPages()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: account pages: %w", err)
+	}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads(), pages: pages}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.reg.Register(s.bodies); err != nil {
 			return nil, fmt.Errorf("httpapi: metrics: %w", err)
