@@ -155,24 +155,33 @@ func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widget
 		if err != nil {
 			return err
 		}
+		// The limit is counted, and older tokens superseded, for every
+		// address (no one's for an unknown one, id 0), so that only the
+		// inserts of a mail that goes differ in the work done.
+		var id int64
+		if u != nil {
+			id = u.ID
+		}
 		reason := ""
-		switch {
+		switch err := underLimit(ctx, tx, id, tm.Token.Kind, tm.Token.CreatedAt); {
+		case err != nil && widgetapi.ErrorCode(err) != widgetapi.ETOOMANY:
+			return err
 		case u == nil:
 			reason = "no such account"
 		case u.Disabled:
 			reason = "account disabled"
-		default:
-			switch err := underLimit(ctx, tx, u.ID, tm.Token.Kind, tm.Token.CreatedAt); widgetapi.ErrorCode(err) {
-			case "":
-			case widgetapi.ETOOMANY:
-				reason = "too many requests"
-			default:
-				return err
-			}
+		case err != nil:
+			reason = "too many requests"
+		}
+		if err := tx.UseAccountTokens(ctx, id, tm.Token.Kind, tm.Token.CreatedAt); err != nil {
+			return err
 		}
 		if reason == "" {
 			tm.Token.UserID, tm.Token.OnRequest, tm.Mail.To = u.ID, true, u.Email
-			if err := issue(ctx, tx, tm); err != nil {
+			if err := tx.InsertAccountToken(ctx, tm.Token); err != nil {
+				return err
+			}
+			if err := tx.EnqueueMail(ctx, tm.Mail); err != nil {
 				return err
 			}
 			sent = true
