@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -522,4 +523,27 @@ func TestForgotPasswordTakesAboutTheSameTimeForEveryAddress(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A flow that queued mail wakes the sender once it committed; one that
+// queued none does not.
+func TestFlowsWakeTheSenderAfterQueuingMail(t *testing.T) {
+	var wakes atomic.Int64
+	e := newEnv(t, sqliteEngine(), func(o *envOptions) { o.wakeMail = func() { wakes.Add(1) } })
+	want := func(step string, n int64) {
+		t.Helper()
+		if got := wakes.Load(); got != n {
+			t.Fatalf("after %s: %d wakes, want %d", step, got, n)
+		}
+	}
+	tok := e.register("wake@example.com", "password-1")
+	want("a registration", 1)
+	wantStatus(t, "", e.post(forgotPath, "", "email", "nobody@example.com"), http.StatusAccepted, "")
+	want("a reset request for an unknown address", 1)
+	wantStatus(t, "", e.post(forgotPath, "", "email", "wake@example.com"), http.StatusAccepted, "")
+	want("a reset request", 2)
+	wantStatus(t, "", e.post(resendPath, tok), http.StatusAccepted, "")
+	want("a resend", 3)
+	wantStatus(t, "", e.post("/api/v1/auth/password", tok, "current_password", "password-1", "new_password", "password-2"), http.StatusOK, "")
+	want("a password change", 4)
 }
