@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"widgetapi"
@@ -47,13 +48,15 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, err error, statu
 
 func validToken(f map[string]string) error { return widgetapi.ValidateToken(f["token"]) }
 
-func (s *Server) handleVerifyEmail() http.Handler {
+// handleTokenUse answers a route whose one field is a token sent by mail,
+// which use spends: 200 with msg.
+func (s *Server) handleTokenUse(use func(ctx context.Context, token string) error, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.readFields(w, r, validToken, "token")
 		if !ok {
 			return
 		}
-		s.answer(w, r, s.Auth.VerifyEmail(r.Context(), f["token"]), http.StatusOK, "email verified")
+		s.answer(w, r, use(r.Context(), f["token"]), http.StatusOK, msg)
 	})
 }
 
@@ -124,16 +127,6 @@ func (s *Server) handleEmailChange() http.Handler {
 			s.Throttle.Succeeded(r.Context(), u.Email, s.addressKey(r))
 		}
 		s.answer(w, r, err, http.StatusAccepted, "confirmation email sent")
-	})
-}
-
-func (s *Server) handleEmailConfirm() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := s.readFields(w, r, validToken, "token")
-		if !ok {
-			return
-		}
-		s.answer(w, r, s.Auth.ConfirmEmailChange(r.Context(), f["token"]), http.StatusOK, "email changed")
 	})
 }
 

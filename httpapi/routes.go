@@ -22,8 +22,8 @@ func (s *Server) addRoutes() {
 	m.Handle("POST /api/v1/auth/password/forgot", s.mailOn(s.public(s.throttle(s.handleForgotPassword()))))
 	m.Handle("POST /api/v1/auth/password/reset", s.mailOn(s.public(s.throttle(s.handleResetPassword()))))
 	m.Handle("POST /api/v1/auth/email", s.mailOn(s.requireAnyUser(s.handleEmailChange())))
-	m.Handle("POST /api/v1/auth/email/confirm", s.mailOn(s.public(s.handleEmailConfirm())))
-	m.Handle("POST /api/v1/auth/email/verify", s.mailOn(s.public(s.handleVerifyEmail())))
+	m.Handle("POST /api/v1/auth/email/confirm", s.mailOn(s.public(s.handleTokenUse(s.Auth.ConfirmEmailChange, "email changed"))))
+	m.Handle("POST /api/v1/auth/email/verify", s.mailOn(s.public(s.handleTokenUse(s.Auth.VerifyEmail, "email verified"))))
 	m.Handle("POST /api/v1/auth/email/verify/resend", s.mailOn(s.requireAnyUser(s.handleResendVerification())))
 	m.Handle("POST /api/v1/auth/introspect", s.public(s.handleIntrospect()))
 

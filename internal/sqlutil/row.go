@@ -62,6 +62,13 @@ func ScanSubject(r Row) widgetapi.TokenSubject {
 	}
 }
 
+// AccountTokenColumns are the columns of a one-time account token t that
+// the engines read before its user's, in this order: kind, new email
+// and session ("" for none), on_request, created_at, expires_at and
+// used_at (NULL while unused).
+const AccountTokenColumns = `t.kind, coalesce(t.new_email, ''), coalesce(t.session_jti, ''), t.on_request,
+	t.created_at, t.expires_at, t.used_at`
+
 // Prefixed is row read as columns into dest first, then into what its
 // Scan is given: a statement that selects some columns before those a
 // scanner of its own reads (a token's, then its user's).

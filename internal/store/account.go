@@ -238,14 +238,8 @@ func (s flows) RequestEmailChange(ctx context.Context, userID int64, current []b
 	var issued bool
 	err := inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		issued = false
-		c, err := tx.LockCredentials(ctx, userID, current)
-		switch {
-		case err != nil:
+		if err := lockHolding(ctx, tx, userID, current); err != nil {
 			return err
-		case !c.Found:
-			return widgetapi.UserGone(errNoUser)
-		case !c.holds(current, true):
-			return widgetapi.ErrCredentialsChanged
 		}
 		taken, err := tx.EmailRegistered(ctx, change.Token.NewEmail)
 		if err != nil {

@@ -96,14 +96,8 @@ func createUser(ctx context.Context, tx Tx, u *widgetapi.User, first *widgetapi.
 func (s flows) CreateSession(ctx context.Context, ses *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		if credential != nil {
-			c, err := tx.LockCredentials(ctx, ses.UserID, credential)
-			switch {
-			case err != nil:
+			if err := lockHolding(ctx, tx, ses.UserID, credential); err != nil {
 				return err
-			case !c.Found:
-				return widgetapi.UserGone(errNoUser)
-			case !c.holds(credential, true):
-				return widgetapi.ErrCredentialsChanged
 			}
 		}
 		if err := tx.InsertSession(ctx, ses); err != nil {
@@ -111,6 +105,22 @@ func (s flows) CreateSession(ctx context.Context, ses *widgetapi.Session, creden
 		}
 		return tx.InsertEvent(ctx, ev)
 	})
+}
+
+// lockHolding locks the credentials of the user with id, and fails unless
+// the user still has the password hash credential and is enabled: with
+// UserGone when the user was deleted, ErrCredentialsChanged otherwise.
+func lockHolding(ctx context.Context, tx Tx, id int64, credential []byte) error {
+	c, err := tx.LockCredentials(ctx, id, credential)
+	switch {
+	case err != nil:
+		return err
+	case !c.Found:
+		return widgetapi.UserGone(errNoUser)
+	case !c.holds(credential, true):
+		return widgetapi.ErrCredentialsChanged
+	}
+	return nil
 }
 
 // errNoUser is the cause of UserGone when a session's user was deleted
