@@ -17,8 +17,9 @@ type Mail struct {
 	// AccountPage is the URL of an account page (verify-email,
 	// reset-password, confirm-email), to which a link adds its token.
 	AccountPage func(path string) string // required
-	// VerifyTTL bounds verification and email-change tokens, ResetTTL
-	// reset tokens.
+	// VerifyTTL bounds verification tokens; ResetTTL bounds reset and
+	// email-change tokens, both of which change how the account is
+	// reached (RESET_TOKEN_TTL).
 	VerifyTTL, ResetTTL time.Duration
 	// Wake, when set, is called after a flow committed mail, so that the
 	// sender delivers it at once rather than at its next look at the
@@ -35,10 +36,10 @@ var pages = map[string]struct{ page, mail string }{
 }
 
 func (m *Mail) ttl(kind string) time.Duration {
-	if kind == widgetapi.TokenPasswordReset {
-		return m.ResetTTL
+	if kind == widgetapi.TokenVerifyEmail {
+		return m.VerifyTTL
 	}
-	return m.VerifyTTL
+	return m.ResetTTL
 }
 
 // tokenMail makes a fresh token of kind for userID (0 when the flow finds
