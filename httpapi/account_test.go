@@ -250,8 +250,15 @@ func TestPasswordResetRevokesSessionsAndClearsFailedLogins(t *testing.T) {
 		wantStatus(t, "", e.login("reset@example.com", "old-password"), http.StatusUnauthorized, "")
 		wantStatus(t, "", e.login("reset@example.com", "new-password"), http.StatusOK, "")
 		wantField(t, e.post(resetPath, "", "token", secret, "new_password", "third-password"), "token", msgBadToken)
-		if n := len(e.mails("reset@example.com", widgetapi.MailPasswordChanged)); n != 1 {
-			t.Errorf("%d password-changed notices, want 1", n)
+		// An email change asked for before the reset is called off by it.
+		wantStatus(t, "", e.post(emailPath, fresh, "new_email", "thief@example.com", "current_password", "new-password"), http.StatusAccepted, "")
+		change := e.mailToken("thief@example.com", widgetapi.MailConfirmEmail)
+		wantStatus(t, "", e.post(forgotPath, "", "email", "reset@example.com"), http.StatusAccepted, "")
+		wantStatus(t, "", e.post(resetPath, "", "token", e.mailToken("reset@example.com", widgetapi.MailPasswordReset),
+			"new_password", "fourth-password"), http.StatusOK, "")
+		wantField(t, e.post(confirmPath, "", "token", change), "token", msgBadToken)
+		if n := len(e.mails("reset@example.com", widgetapi.MailPasswordChanged)); n != 2 {
+			t.Errorf("%d password-changed notices after two resets, want 2", n)
 		}
 		if ev := lastEvent(t, e, widgetapi.ActionPasswordReset); ev["target"] != "reset@example.com" {
 			t.Errorf("audit event %v", ev)
@@ -393,6 +400,8 @@ func TestEmailChange(t *testing.T) {
 		if ms := e.mails("taken@example.com", widgetapi.MailConfirmEmail); len(ms) != 0 {
 			t.Errorf("a taken address got %d confirmation mails", len(ms))
 		}
+		wantStatus(t, "", e.post(forgotPath, "", "email", "old@example.com"), http.StatusAccepted, "")
+		oldReset := e.mailToken("old@example.com", widgetapi.MailPasswordReset)
 		wantStatus(t, "", e.post(emailPath, asking, "new_email", "New@example.com", "current_password", "password-1"), http.StatusAccepted, "confirmation email sent")
 		notices := e.mails("old@example.com", widgetapi.MailEmailChangeNotice)
 		if len(notices) != 2 || !strings.Contains(notices[1].Text, "new@example.com") {
@@ -409,6 +418,8 @@ func TestEmailChange(t *testing.T) {
 		wantStatus(t, "", e.login("new@example.com", "password-1"), http.StatusOK, "")
 		wantStatus(t, "", e.login("old@example.com", "password-1"), http.StatusUnauthorized, "")
 		wantField(t, e.post(confirmPath, "", "token", secret), "token", msgBadToken)
+		// The reset link sent to the old address went with it.
+		wantField(t, e.post(resetPath, "", "token", oldReset, "new_password", "password-2"), "token", msgBadToken)
 		if ev := lastEvent(t, e, widgetapi.ActionEmailChanged); ev["target"] != "new@example.com" ||
 			ev["detail"].(map[string]any)["old"] != "old@example.com" {
 			t.Errorf("audit event %v", ev)

@@ -199,7 +199,8 @@ func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widget
 
 // ResetPassword uses the reset token with hash, which must still belong
 // to userID (the user the caller read it for), stores the password hash,
-// revokes every session of the user, opens next,
+// ends the email changes asked for before, revokes every session of the
+// user, opens next,
 // queues notice to the user's address and records ev.
 func (s flows) ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
 	var user *widgetapi.User
@@ -212,6 +213,11 @@ func (s flows) ResetPassword(ctx context.Context, hash []byte, userID int64, pwH
 			return widgetapi.BadAccountToken()
 		}
 		if err := tx.SetPasswordHash(ctx, u.ID, pwHash); err != nil {
+			return err
+		}
+		// An email change asked for before the reset may be the doing of
+		// whoever made the owner reset: its link stops working.
+		if err := tx.UseAccountTokens(ctx, u.ID, widgetapi.TokenEmailChange, at); err != nil {
 			return err
 		}
 		if _, err := tx.RevokeSessions(ctx, u.ID, "", at); err != nil {
@@ -263,8 +269,9 @@ func (s flows) RequestEmailChange(ctx context.Context, userID int64, current []b
 }
 
 // ConfirmEmailChange uses the email-change token with hash: the user's
-// address becomes the token's new one, verified, and every session of
-// the user but the one that asked is revoked. EmailTaken when another
+// address becomes the token's new one, verified, the links sent to the
+// old one stop working, and every session of the user but the one that
+// asked is revoked. EmailTaken when another
 // account took the address meanwhile (the token stays unused).
 func (s flows) ConfirmEmailChange(ctx context.Context, hash []byte, at time.Time, ev *widgetapi.Event) (*widgetapi.User, string, error) {
 	var user *widgetapi.User
@@ -276,6 +283,12 @@ func (s flows) ConfirmEmailChange(ctx context.Context, hash []byte, at time.Time
 		}
 		if err := tx.ChangeEmail(ctx, u.ID, t.NewEmail); err != nil {
 			return err
+		}
+		// Links sent to the old address stop working with it.
+		for _, kind := range []string{widgetapi.TokenVerifyEmail, widgetapi.TokenPasswordReset} {
+			if err := tx.UseAccountTokens(ctx, u.ID, kind, at); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.RevokeSessions(ctx, u.ID, t.SessionJTI, at); err != nil {
 			return err
