@@ -14,12 +14,19 @@ const (
 	ActionLogout          = "auth.logout"
 	ActionSessionRevoked  = "auth.session_revoked"
 	ActionPasswordChanged = "auth.password_changed"
-	ActionUserCreated     = "user.created" // by an operator, from the command line
-	ActionUserUpdated     = "user.updated"
-	ActionUserDeleted     = "user.deleted"
-	ActionWidgetCreated   = "widget.created"
-	ActionWidgetUpdated   = "widget.updated"
-	ActionWidgetDeleted   = "widget.deleted"
+	// The actions of the flows that send a token by mail.
+	ActionEmailVerified          = "auth.email_verified"
+	ActionVerificationResent     = "auth.verification_resent"
+	ActionPasswordResetRequested = "auth.password_reset_requested"
+	ActionPasswordReset          = "auth.password_reset"
+	ActionEmailChangeRequested   = "auth.email_change_requested"
+	ActionEmailChanged           = "auth.email_changed"
+	ActionUserCreated            = "user.created" // by an operator, from the command line
+	ActionUserUpdated            = "user.updated"
+	ActionUserDeleted            = "user.deleted"
+	ActionWidgetCreated          = "widget.created"
+	ActionWidgetUpdated          = "widget.updated"
+	ActionWidgetDeleted          = "widget.deleted"
 	// ActionIntrospectionFailed is a call of token introspection whose
 	// client credentials were missing or wrong.
 	ActionIntrospectionFailed = "auth.introspection_failed"
@@ -31,7 +38,8 @@ const (
 // AuditActions lists every action, in the order above.
 func AuditActions() []string {
 	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
-		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
+		ActionSessionRevoked, ActionPasswordChanged, ActionEmailVerified, ActionVerificationResent,
+		ActionPasswordResetRequested, ActionPasswordReset, ActionEmailChangeRequested, ActionEmailChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
 		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed, ActionMailFailed}
 }
 

@@ -106,12 +106,13 @@ type SessionStore interface {
 	// SetPassword stores userID's new password hash, revokes every live
 	// session of the user at at, and records next, when set, as the user's
 	// one live session, all in one transaction. ENOTFOUND when there is no
-	// such user. When current is set, it is the hash the caller checked
+	// such user. notice, when set, is queued in the same transaction.
+	// When current is set, it is the hash the caller checked
 	// the current password against: if the user no longer has it, or is
 	// disabled while next is set, nothing changes and the error is
 	// ErrCredentialsChanged, so that of two changes made with one current
 	// password exactly one wins.
-	SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *Session, ev *Event) error
+	SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *Session, notice *Mail, ev *Event) error
 	// PurgeSessions deletes sessions that expired before before and
 	// returns how many; safe to run from many processes at once.
 	PurgeSessions(ctx context.Context, before time.Time) (int64, error)

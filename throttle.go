@@ -58,6 +58,10 @@ type Throttle interface {
 	Attempt(ctx context.Context, email, addr string, now time.Time) (Verdict, error)
 	// Succeeded is told of a successful login at email from addr.
 	Succeeded(ctx context.Context, email, addr string)
+	// ClearFailures gives the account email back its whole budget of
+	// failed logins, its own and at every address: its owner proved
+	// control of the account another way (a password reset by mail).
+	ClearFailures(ctx context.Context, email string) error
 	// Purge forgets state that no longer limits anything at now; safe to
 	// run from many processes at once.
 	Purge(ctx context.Context, now time.Time) (int64, error)

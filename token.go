@@ -72,4 +72,34 @@ type AuthService interface {
 	// (current does not match; next breaks the rules or equals current),
 	// EUNAVAILABLE.
 	ChangePassword(ctx context.Context, u *User, current, next string, from Origin) (AccessToken, error)
+	AccountFlows
+}
+
+// AccountFlows are the use-cases of the tokens sent by mail: verifying an
+// address, recovering a forgotten password, changing the address. A token
+// that cannot be used is BadAccountToken, whatever the reason.
+type AccountFlows interface {
+	// MailEnabled reports whether the service sends mail; without it the
+	// flows below refuse.
+	MailEnabled() bool
+	// VerifyEmail uses a verification token. EINVALID naming token.
+	VerifyEmail(ctx context.Context, token string) error
+	// ResendVerification sends u a new verification mail. ECONFLICT when
+	// u's address is verified, ETOOMANY past the hourly limit.
+	ResendVerification(ctx context.Context, u *User) error
+	// ForgotPassword sends a reset link to the enabled account with
+	// email, if any, and answers the same for every well-formed address.
+	// EINVALID naming email.
+	ForgotPassword(ctx context.Context, email string) error
+	// ResetPassword uses a reset token to set the password next, revoking
+	// every session and opening one from from. EINVALID naming token or
+	// new_password.
+	ResetPassword(ctx context.Context, token, next string, from Origin) (*User, AccessToken, error)
+	// RequestEmailChange sends a token to newEmail for the session of
+	// claims, once current matches u's password. EINVALID naming
+	// new_email or current_password.
+	RequestEmailChange(ctx context.Context, u *User, claims *TokenClaims, newEmail, current string) error
+	// ConfirmEmailChange uses an email-change token. EINVALID naming
+	// token, ECONFLICT when the address was taken meanwhile.
+	ConfirmEmailChange(ctx context.Context, token string) error
 }

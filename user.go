@@ -28,8 +28,11 @@ type User struct {
 	PublicID     string // a UUID; the token's subject
 	Admin        bool
 	// Disabled accounts cannot log in, and their tokens are refused.
-	Disabled     bool
-	RegisteredOn time.Time
+	Disabled bool
+	// EmailVerified is set once the owner proved the address by a token
+	// sent to it, or when an operator made the account.
+	EmailVerified bool
+	RegisteredOn  time.Time
 }
 
 // UserFilter narrows a list of users; nil and empty fields match everything.
@@ -186,6 +189,46 @@ type UserStore interface {
 	// authenticated request needs both; the subject's User is nil when there
 	// is no such user.
 	FindTokenSubject(ctx context.Context, publicID, jti string) (TokenSubject, error)
+	AccountTokenStore
+}
+
+// AccountTokenStore persists the tokens sent in mail and runs the flows
+// that use them. Every mail is queued in the transaction of its change,
+// and every ev recorded there. A token that cannot be used (wrong, used,
+// expired, superseded, of another kind, of a disabled account) is
+// BadAccountToken, whatever the reason.
+type AccountTokenStore interface {
+	// RegisterUser is CreateUser with verify, when set, issued to the new
+	// user: its token's UserID and its mail's To are set.
+	RegisterUser(ctx context.Context, u *User, first *Session, verify *TokenMail, ev *Event) error
+	// FindAccountToken reads the token with hash and its user; nil, nil
+	// when there is none.
+	FindAccountToken(ctx context.Context, hash []byte) (*AccountToken, *User, error)
+	// VerifyEmail uses the verification token with hash: its user's
+	// address is verified.
+	VerifyEmail(ctx context.Context, hash []byte, at time.Time, ev *Event) (*User, error)
+	// ResendVerification issues tm to its token's user, superseding the
+	// older ones. ECONFLICT (EmailAlreadyVerified), ETOOMANY past
+	// MaxRequestedMailsPerHour in the hour before the token's CreatedAt.
+	ResendVerification(ctx context.Context, tm TokenMail, ev *Event) error
+	// RequestPasswordReset issues tm to the enabled account with the
+	// normalized email, under the hourly limit, and records ev whether it
+	// did or not; it reports whether the mail was queued.
+	RequestPasswordReset(ctx context.Context, email string, tm TokenMail, ev *Event) (bool, error)
+	// ResetPassword uses the reset token with hash, of userID, stores the
+	// password hash, revokes every session of the user, opens next and
+	// queues notice to the user.
+	ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *Session, notice *Mail, ev *Event) (*User, error)
+	// RequestEmailChange issues change to the new address unless it is
+	// registered, and queues notice to the old one, if the user still has
+	// the password hash current and is enabled (ErrCredentialsChanged
+	// otherwise); it reports whether the token was issued.
+	RequestEmailChange(ctx context.Context, userID int64, current []byte, change TokenMail, notice *Mail, ev *Event) (bool, error)
+	// ConfirmEmailChange uses the email-change token with hash: the user's
+	// address changes, verified, and every session but the one that asked
+	// is revoked. It returns the user and the old address. EmailTaken
+	// when the address was taken meanwhile.
+	ConfirmEmailChange(ctx context.Context, hash []byte, at time.Time, ev *Event) (*User, string, error)
 }
 
 // Messages of the email and password rules.

@@ -28,6 +28,8 @@ type Service struct {
 	// dummyHash is compared against when no user matches, so that an unknown
 	// email costs the same bcrypt work as a wrong password.
 	dummyHash []byte
+	// mail sends the mails of the account flows; nil when mail is off.
+	mail *Mail
 }
 
 var _ widgetapi.AuthService = (*Service)(nil)
@@ -47,6 +49,10 @@ type ServiceConfig struct {
 	// and password changes.
 	Audit *audit.Log
 	Now   func() time.Time
+	// Mail, when set, sends the mails of the account flows (verification,
+	// reset, email change, password notices); nil turns them off, and the
+	// routes that need them refuse.
+	Mail *Mail
 }
 
 // NewService checks cfg and returns a Service.
@@ -57,6 +63,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Cost < bcrypt.MinCost || cfg.Cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cfg.Cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
+	if cfg.Mail != nil && (cfg.Mail.Texts == nil || cfg.Mail.AccountPage == nil) {
+		return nil, errors.New("auth: Mail needs its Texts and AccountPage")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -64,7 +73,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: prepare dummy hash: %w", err)
 	}
-	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, audit: cfg.Audit, now: cfg.Now, dummyHash: dummy}, nil
+	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, audit: cfg.Audit, now: cfg.Now, dummyHash: dummy, mail: cfg.Mail}, nil
 }
 
 // admit waits for the gate to admit one bcrypt operation.
@@ -134,7 +143,17 @@ func (s *Service) createUser(ctx context.Context, email, password string, admin 
 	}
 	var tok widgetapi.AccessToken
 	var first *widgetapi.Session
+	var verify *widgetapi.TokenMail
 	ev := s.audit.Event(ctx, widgetapi.ActionUserCreated, u.Email, map[string]any{"admin": admin})
+	// An operator vouches for the address of an account they make.
+	u.EmailVerified = from == nil
+	if from != nil && s.mail != nil {
+		tm, err := s.mail.tokenMail(widgetapi.TokenVerifyEmail, u.Email, 0, s.now())
+		if err != nil {
+			return nil, tok, err
+		}
+		verify = &tm
+	}
 	if from != nil {
 		if tok, err = s.tokens.Issue(u); err != nil {
 			return nil, tok, err
@@ -145,7 +164,7 @@ func (s *Service) createUser(ctx context.Context, email, password string, admin 
 			ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
 		}
 	}
-	if err := s.users.CreateUser(ctx, u, first, ev); err != nil {
+	if err := s.users.RegisterUser(ctx, u, first, verify, ev); err != nil {
 		if widgetapi.ErrorCode(err) == widgetapi.ECONFLICT {
 			// Name the address as the client sent it.
 			return nil, widgetapi.AccessToken{}, widgetapi.EmailTaken(email)
@@ -153,6 +172,9 @@ func (s *Service) createUser(ctx context.Context, email, password string, admin 
 		return nil, widgetapi.AccessToken{}, err
 	}
 	s.audit.Committed(ctx, ev)
+	if verify != nil {
+		s.mail.wake()
+	}
 	return u, tok, nil
 }
 
@@ -353,8 +375,12 @@ func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current
 	if err != nil {
 		return tok, err
 	}
+	notice, err := s.mail.notice(widgetapi.MailPasswordChanged, u.Email, "", s.now())
+	if err != nil {
+		return widgetapi.AccessToken{}, err
+	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, map[string]any{"session": tok.ID})
-	err = s.users.SetPassword(ctx, u.ID, stored.PasswordHash, hash, s.now(), newSession(tok, from), ev)
+	err = s.users.SetPassword(ctx, u.ID, stored.PasswordHash, hash, s.now(), newSession(tok, from), notice, ev)
 	if errors.Is(err, widgetapi.ErrCredentialsChanged) {
 		// Another change won, or the account was disabled, since the
 		// current password was checked.
@@ -367,6 +393,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current
 		return widgetapi.AccessToken{}, err
 	}
 	s.audit.Committed(ctx, ev)
+	s.mail.sent(notice)
 	return tok, nil
 }
 
@@ -385,11 +412,16 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (*wid
 	if err != nil {
 		return nil, err
 	}
+	notice, err := s.mail.notice(widgetapi.MailPasswordChanged, u.Email, "", s.now())
+	if err != nil {
+		return nil, err
+	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, nil)
-	if err := s.users.SetPassword(ctx, u.ID, nil, hash, s.now(), nil, ev); err != nil {
+	if err := s.users.SetPassword(ctx, u.ID, nil, hash, s.now(), nil, notice, ev); err != nil {
 		return nil, err
 	}
 	s.audit.Committed(ctx, ev)
+	s.mail.sent(notice)
 	return u, nil
 }
 

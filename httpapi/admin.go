@@ -20,13 +20,14 @@ type userAdminBody struct {
 	PublicID            string `json:"public_id"`
 	Admin               bool   `json:"admin"`
 	Disabled            bool   `json:"disabled"`
+	EmailVerified       bool   `json:"email_verified"`
 	RegisteredOn        string `json:"registered_on"`
 	RegisteredOnISO8601 string `json:"registered_on_iso8601"`
 	Link                string `json:"link"`
 }
 
 func (s *Server) userAdminBody(u *widgetapi.User) userAdminBody {
-	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled,
+	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled, EmailVerified: u.EmailVerified,
 		RegisteredOn: localized(u.RegisteredOn, s.Location), RegisteredOnISO8601: iso8601(u.RegisteredOn),
 		Link: "/api/v1/users/" + u.PublicID}
 }

@@ -80,6 +80,7 @@ type userBody struct {
 	Email          string `json:"email"`
 	PublicID       string `json:"public_id"`
 	Admin          bool   `json:"admin"`
+	EmailVerified  bool   `json:"email_verified"`
 	RegisteredOn   string `json:"registered_on"`
 	TokenExpiresIn string `json:"token_expires_in"`
 }
@@ -92,6 +93,7 @@ func (s *Server) handleCurrentUser() http.Handler {
 			Email:          u.Email,
 			PublicID:       u.PublicID,
 			Admin:          u.Admin,
+			EmailVerified:  u.EmailVerified,
 			RegisteredOn:   localized(u.RegisteredOn, s.Location),
 			TokenExpiresIn: formatExpiresIn(claims.ExpiresAt.Sub(s.Now())),
 		})

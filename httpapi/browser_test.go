@@ -40,6 +40,29 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// newBrowser starts headless chromium at browser, with a fresh profile and
+// nothing of its own on the network, and returns the context of its first
+// tab; both end with the test, or after a minute.
+func newBrowser(t *testing.T, browser string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browser),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	return bctx
+}
+
 // recordCSPViolations collects, in every page the tab loads, the directives
 // that the page's Content-Security-Policy blocked. A script added through the
 // DevTools protocol is not itself subject to the policy.
@@ -67,22 +90,7 @@ func TestSwaggerUIInABrowser(t *testing.T) {
 		t.Fatalf("seed: %d %s", res.Status, res.Body)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(browser),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 1000),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := newBrowser(t, browser, chromedp.WindowSize(1280, 1000))
 
 	// Swagger UI's element id for the operation: tag "widgets", operationId "listWidgets".
 	const op = `#operations-widgets-listWidgets`
@@ -212,17 +220,7 @@ func TestCrossOriginConditionalWritesInABrowser(t *testing.T) {
 	admin := e.admin("cors-admin@example.com")
 	mustCreateWidget(e, admin, "w")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := newBrowser(t, browser)
 
 	type result struct {
 		Error                       string

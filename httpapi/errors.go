@@ -22,6 +22,7 @@ const (
 	codeNoToken      = "no_token"      // no Authorization header (401)
 	codeNotReady     = "not_ready"     // /readyz: the database does not answer (503)
 	codeBusy         = "busy"          // too many anonymous bodies are being read (503)
+	codeMailOff      = "mail_off"      // a mail route in production without SMTP_URL (503)
 	codePanic        = "panic"         // a handler panicked; the panic is logged already (500)
 	codeCanceled     = widgetapi.ECANCELED
 )
@@ -83,6 +84,7 @@ var answers = map[string]answer{
 	widgetapi.EUNAVAILABLE:  {status: http.StatusServiceUnavailable, retry: true, log: "unavailable", level: slog.LevelError},
 	codeNotReady:            {status: http.StatusServiceUnavailable, shape: healthShape, retry: true, log: "not ready", level: slog.LevelWarn},
 	codeBusy:                {status: http.StatusServiceUnavailable, retry: true},
+	codeMailOff:             {status: http.StatusServiceUnavailable},
 	widgetapi.EINTERNAL:     {status: http.StatusInternalServerError, log: "internal error", level: slog.LevelError, fixed: "Internal error."},
 	codePanic:               {status: http.StatusInternalServerError, fixed: "Internal error."},
 }
@@ -102,6 +104,7 @@ var (
 	errBodyTimeout = httpError(codeBodyTimeout, "The request body did not arrive in time.")
 	errHeaders     = httpError(codeHeaderFields, "The request's header fields are larger than %d bytes.", MaxHeaderBytes)
 	errNotAdmin    = widgetapi.Errorf(widgetapi.EFORBIDDEN, "You are not an administrator")
+	errMailOff     = httpError(codeMailOff, "mail is not configured")
 	notReady       = "database unavailable"
 )
 

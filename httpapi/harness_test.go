@@ -90,6 +90,9 @@ type envOptions struct {
 	gate *admission.Gate
 	// wrapReady may wrap the readiness check.
 	wrapReady func(func(context.Context) error) func(context.Context) error
+	// wakeMail, when set, is the function flows call after they queued
+	// mail.
+	wakeMail func()
 	// throttleKeys, when set, bounds the keys of each limit an engine keeps
 	// in memory (SQLite's) in place of the engine's 100,000, so that a
 	// test can fill them.
@@ -146,7 +149,7 @@ func newEnv(t testing.TB, engine testdb.Engine, opts ...func(*envOptions)) *env 
 		served = keysStore{st, o.throttleKeys}
 	}
 	svc, err := app.New(o.cfg, app.Deps{Store: served, Logger: slog.New(slog.NewJSONHandler(o.logs, nil)), Now: clk.Now,
-		Gate: gate, Users: o.wrapUsers(st), Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping)})
+		Gate: gate, Users: o.wrapUsers(st), Widgets: o.wrapWidgets(st), Ready: o.wrapReady(st.Ping), WakeMail: o.wakeMail})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -321,13 +321,20 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 // attaching the user and the claims to the context; others get a 401 in the
 // user realm.
 func (s *Server) requireUser(next http.Handler) http.Handler {
-	return s.authenticate(s.Realm, false, next)
+	return s.authenticate(s.Realm, false, true, next)
+}
+
+// requireAnyUser is requireUser for the routes an account whose address
+// is not verified may use when verification is required: its own user,
+// logout, sessions and the email routes, so that it can get verified.
+func (s *Server) requireAnyUser(next http.Handler) http.Handler {
+	return s.authenticate(s.Realm, false, false, next)
 }
 
 // requireAdmin is requireUser for administrators, in the admin realm;
 // valid non-admins get a 403.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return s.authenticate(s.AdminRealm, true, next)
+	return s.authenticate(s.AdminRealm, true, true, next)
 }
 
 type claimsKey struct{}
@@ -337,7 +344,7 @@ func claimsFrom(ctx context.Context) *widgetapi.TokenClaims {
 	return c
 }
 
-func (s *Server) authenticate(realm string, admin bool, next http.Handler) http.Handler {
+func (s *Server) authenticate(realm string, admin, verified bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := s.bearer(w, r, realm)
 		if !ok {
@@ -346,6 +353,9 @@ func (s *Server) authenticate(realm string, admin bool, next http.Handler) http.
 		user, claims, err := s.Auth.Authenticate(r.Context(), raw)
 		if err != nil {
 			s.writeError(w, r, realm, err)
+			return
+		}
+		if verified && !s.verified(w, r, realm, user) {
 			return
 		}
 		if admin && !user.Admin {

@@ -4,18 +4,27 @@ import "net/http"
 
 // addRoutes registers the whole API surface, each route with its access
 // rule: public, requireToken (a token that verifies; the handler reads and
-// admits its user with what it serves), requireUser or requireAdmin. The
-// credential routes (register, login, password) are also throttled by
-// client address.
+// admits its user with what it serves), requireUser, requireAnyUser (the
+// routes an account whose address is not verified may use when
+// REQUIRE_VERIFIED_EMAIL is on) or requireAdmin. The credential routes
+// (register, login, password, and forgotten-password ones) are also
+// throttled by client address. The routes that send or use mail answer
+// 503 when the service sends none.
 func (s *Server) addRoutes() {
 	m := routeRecorder{s}
 	m.Handle("POST /api/v1/auth/register", s.public(s.throttle(s.handleRegister())))
 	m.Handle("POST /api/v1/auth/login", s.public(s.handleLogin()))
-	m.Handle("GET /api/v1/auth/user", s.requireUser(s.handleCurrentUser()))
-	m.Handle("POST /api/v1/auth/logout", s.requireUser(s.handleLogout()))
-	m.Handle("GET /api/v1/auth/sessions", s.requireUser(s.handleSessions()))
-	m.Handle("DELETE /api/v1/auth/sessions/{id}", s.requireUser(s.handleSessionDelete()))
+	m.Handle("GET /api/v1/auth/user", s.requireAnyUser(s.handleCurrentUser()))
+	m.Handle("POST /api/v1/auth/logout", s.requireAnyUser(s.handleLogout()))
+	m.Handle("GET /api/v1/auth/sessions", s.requireAnyUser(s.handleSessions()))
+	m.Handle("DELETE /api/v1/auth/sessions/{id}", s.requireAnyUser(s.handleSessionDelete()))
 	m.Handle("POST /api/v1/auth/password", s.requireUser(s.handlePassword()))
+	m.Handle("POST /api/v1/auth/password/forgot", s.mailOn(s.public(s.throttle(s.handleForgotPassword()))))
+	m.Handle("POST /api/v1/auth/password/reset", s.mailOn(s.public(s.throttle(s.handleResetPassword()))))
+	m.Handle("POST /api/v1/auth/email", s.mailOn(s.requireAnyUser(s.handleEmailChange())))
+	m.Handle("POST /api/v1/auth/email/confirm", s.mailOn(s.public(s.handleTokenUse(s.Auth.ConfirmEmailChange, "email changed"))))
+	m.Handle("POST /api/v1/auth/email/verify", s.mailOn(s.public(s.handleTokenUse(s.Auth.VerifyEmail, "email verified"))))
+	m.Handle("POST /api/v1/auth/email/verify/resend", s.mailOn(s.requireAnyUser(s.handleResendVerification())))
 	m.Handle("POST /api/v1/auth/introspect", s.public(s.handleIntrospect()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
@@ -35,6 +44,11 @@ func (s *Server) addRoutes() {
 	m.Handle("GET /api/v1/swagger.json", s.public(s.handleOpenAPI()))
 	m.Handle("GET /api/v1/ui", s.public(s.handleUI()))
 	m.Handle("GET /api/v1/ui/{file}", s.public(s.handleUI()))
+
+	for _, name := range accountPageNames {
+		m.Handle("GET /account/"+name, s.public(s.handleAccountPage(name)))
+	}
+	m.Handle("GET /account/assets/{file}", s.public(s.handleAccountAsset()))
 
 	m.Handle("GET /.well-known/jwks.json", s.public(s.handleJWKS()))
 	m.Handle("GET /healthz", s.public(s.handleHealthz()))

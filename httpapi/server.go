@@ -65,6 +65,10 @@ type Config struct {
 	IntrospectionClients *auth.Clients
 	TokenIssuer          string
 	TokenAudience        string
+	// RequireVerifiedEmail refuses the token of an account whose address
+	// is not verified on every route but those it needs to get verified
+	// (REQUIRE_VERIFIED_EMAIL).
+	RequireVerifiedEmail bool
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named
@@ -84,6 +88,8 @@ type Server struct {
 	handler http.Handler
 	cursors *cursorCodec
 	bodies  *bodyReads
+	// pages are the account pages, rendered once.
+	pages map[string][]byte
 	// overloads logs the refusals for overload, sampled.
 	overloads overloadLog
 }
@@ -118,7 +124,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads()}
+	pages, err := renderAccountPages()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: account pages: %w", err)
+	}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads(), pages: pages}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.reg.Register(s.bodies); err != nil {
 			return nil, fmt.Errorf("httpapi: metrics: %w", err)

@@ -297,12 +297,13 @@ func validHost(h string) bool {
 // subject (err being that statement's): it writes the refusal and reports
 // false unless the read worked and the subject may go on.
 func (s *Server) admitSubject(w http.ResponseWriter, r *http.Request, claims *widgetapi.TokenClaims, subject widgetapi.TokenSubject, err error) bool {
+	var u *widgetapi.User
 	if err == nil {
-		_, err = s.Auth.Admit(claims, subject)
+		u, err = s.Auth.Admit(claims, subject)
 	}
 	if err != nil {
 		s.writeError(w, r, s.Realm, err)
 		return false
 	}
-	return true
+	return s.verified(w, r, s.Realm, u)
 }

@@ -120,6 +120,15 @@ const failuresPrefix = "f:"
 // session deleted the bucket of failed logins at its address.
 func (th *throttle) Succeeded(context.Context, string, string) {}
 
+// ClearFailures deletes the account budget of email and its buckets of
+// failed logins at every address.
+func (th *throttle) ClearFailures(ctx context.Context, email string) error {
+	prefix := failuresKey(email, "")
+	_, err := th.db.exec(ctx, "clear failures", `
+		DELETE FROM throttle_buckets WHERE key = $1 OR left(key, length($2)) = $2`, "b:"+email, prefix)
+	return err
+}
+
 // Purge deletes the buckets that are full again and the logins older than
 // the policy keeps, a batch a statement, skipping rows another process is
 // purging.

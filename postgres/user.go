@@ -13,19 +13,19 @@ import (
 
 // InsertUser inserts u and sets u.ID.
 func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) (err error) {
-	u.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO users (email, password_hash, registered_on, admin, public_id)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, isUnique, func() error { return widgetapi.EmailTaken(u.Email) },
-		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID)
+	u.ID, err = sqlutil.InsertID(ctx, t, `INSERT INTO users (email, password_hash, registered_on, admin, public_id, email_verified)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, isUnique, func() error { return widgetapi.EmailTaken(u.Email) },
+		u.Email, string(u.PasswordHash), u.RegisteredOn, u.Admin, u.PublicID, u.EmailVerified)
 	return mapError("insert user", err)
 }
 
 // userColumns are the columns of a user, as scanUser reads them.
-const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id::text`
+const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id::text, email_verified`
 
 func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
-	if err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.Disabled, &u.PublicID); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &hash, &u.RegisteredOn, &u.Admin, &u.Disabled, &u.PublicID, &u.EmailVerified); err != nil {
 		return nil, err
 	}
 	u.PasswordHash, u.RegisteredOn = []byte(hash), u.RegisteredOn.UTC()

@@ -72,6 +72,14 @@ func (p *Policy) Succeeded(_ context.Context, email, addr string) {
 	p.failures.Reset(failuresKey(email, addr))
 }
 
+// ClearFailures gives back the account budget of email and its failed
+// logins at every address.
+func (p *Policy) ClearFailures(_ context.Context, email string) error {
+	p.account.Reset(email)
+	p.failures.ResetPrefix(failuresKey(email, ""))
+	return nil
+}
+
 // Purge forgets the buckets that are full again, and the known addresses
 // older than the policy keeps.
 func (p *Policy) Purge(ctx context.Context, now time.Time) (int64, error) {

@@ -4,6 +4,7 @@ package ratelimit
 
 import (
 	"container/heap"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,21 @@ func (k *Keyed) Reset(key string) {
 	defer k.mu.Unlock()
 	if b, ok := k.buckets[key]; ok {
 		k.remove(b)
+	}
+}
+
+// ResetPrefix forgets every key that starts with prefix. It looks at every
+// key held, so it is for rare events.
+func (k *Keyed) ResetPrefix(prefix string) {
+	if !k.Enabled() {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for key, b := range k.buckets {
+		if strings.HasPrefix(key, prefix) {
+			k.remove(b)
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ var writeCases = []writeCase{
 	{"SetPassword", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		return func(ev *widgetapi.Event) error {
-				return st.SetPassword(context.Background(), u.ID, nil, []byte("$2a$04$other"), t0, nil, ev)
+				return st.SetPassword(context.Background(), u.ID, nil, []byte("$2a$04$other"), t0, nil, nil, ev)
 			},
 			func() bool { return string(findUser(t, st, u.Email).PasswordHash) == "$2a$04$other" }
 	}},

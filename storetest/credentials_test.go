@@ -30,7 +30,7 @@ func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The password changed since: refused, nothing recorded.
-		if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$new"), t0, nil, nil); err != nil {
+		if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$new"), t0, nil, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		late := newSession(u.ID, 1)
@@ -83,7 +83,7 @@ func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
 					<-start
 					hash := []byte("$2a$04$change" + string(rune('a'+i)))
 					next := newSession(0, i)
-					switch err := st.SetPassword(ctx, u.ID, u.PasswordHash, hash, t0, next, nil); {
+					switch err := st.SetPassword(ctx, u.ID, u.PasswordHash, hash, t0, next, nil, nil); {
 					case err == nil:
 						wins.Add(1)
 						winner.Store(string(hash))
@@ -112,11 +112,11 @@ func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
 			t.Fatal(err)
 		}
 		next := newSession(0, 0)
-		if err := st.SetPassword(ctx, u.ID, u.PasswordHash, []byte("$2a$04$x"), t0, next, nil); !errors.Is(err, widgetapi.ErrCredentialsChanged) {
+		if err := st.SetPassword(ctx, u.ID, u.PasswordHash, []byte("$2a$04$x"), t0, next, nil, nil); !errors.Is(err, widgetapi.ErrCredentialsChanged) {
 			t.Fatalf("change with a next session for a disabled user: %v, want ErrCredentialsChanged", err)
 		}
 		// An operator's reset (no current hash, no session) still works.
-		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$y"), t0, nil, nil); err != nil {
+		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$y"), t0, nil, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -163,7 +163,7 @@ func TestLoginsRacingAPasswordChangeOrADisableLeaveNoLiveSession(t *testing.T) {
 				waitFor(t, func() bool { return attempts.Load() >= 50 })
 				switch change {
 				case "password":
-					if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$changed"), t0, nil, nil); err != nil {
+					if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$changed"), t0, nil, nil, nil); err != nil {
 						t.Fatal(err)
 					}
 				case "disable":

@@ -144,7 +144,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		}
 		// A password set revokes them all and records the next one alone.
 		next := newSession(0, 3)
-		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$new"), now, next, nil); err != nil {
+		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$new"), now, next, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != next.JTI {
@@ -153,7 +153,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		if got, _ := st.FindUserByEmail(ctx, u.Email); string(got.PasswordHash) != "$2a$04$new" {
 			t.Fatalf("hash %q", got.PasswordHash)
 		}
-		wantCode(t, st.SetPassword(ctx, 1<<40, nil, []byte("x"), now, nil, nil), widgetapi.ENOTFOUND)
+		wantCode(t, st.SetPassword(ctx, 1<<40, nil, []byte("x"), now, nil, nil, nil), widgetapi.ENOTFOUND)
 		// Global: every one.
 		if n, err := st.RevokeSessions(ctx, u.ID, "", now, nil); err != nil || n != 1 {
 			t.Fatalf("revoke all: %d, %v", n, err)

@@ -26,6 +26,7 @@ import (
 	"widgetapi/internal/config"
 	"widgetapi/internal/mailer"
 	"widgetapi/internal/outbox"
+	"widgetapi/internal/mailtext"
 	"widgetapi/internal/sealed"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
@@ -51,6 +52,9 @@ type Deps struct {
 	// Mail is where the sender delivers; the transport cfg names when
 	// nil (tests give one that trusts their own server's certificate).
 	Mail mailer.Transport
+	// WakeMail, when set, is called after a flow committed mail to the
+	// outbox, so that the sender delivers it at once.
+	WakeMail func()
 }
 
 // App is the service, put together.
@@ -153,8 +157,29 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		return nil, err
 	}
 	auditLog := audit.New(d.Store, d.Logger, d.Now)
+	if d.Mail == nil {
+		d.Mail = mailer.New(cfg)
+	}
+	var sender *outbox.Sender
+	if d.Mail != nil {
+		sender = outbox.New(outbox.Config{Store: outboxStore, Transport: d.Mail, Logger: d.Logger, Now: d.Now,
+			RetryFor: cfg.MailRetryFor})
+		// A flow that queued mail has it sent at once, not at the next poll.
+		if d.WakeMail == nil {
+			d.WakeMail = sender.Wake
+		}
+	}
+	var mail *auth.Mail
+	if cfg.MailEnabled() {
+		texts, err := mailtext.New()
+		if err != nil {
+			return nil, err
+		}
+		mail = &auth.Mail{Texts: texts, AccountPage: cfg.AccountPage,
+			VerifyTTL: cfg.VerifyTokenTTL, ResetTTL: cfg.ResetTokenTTL, Wake: d.WakeMail}
+	}
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: d.Users, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: d.Gate, Now: d.Now, Audit: auditLog})
+		Gate: d.Gate, Now: d.Now, Audit: auditLog, Mail: mail})
 	if err != nil {
 		return nil, err
 	}
@@ -163,13 +188,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	if err := metrics.RegisterPools(d.Store.PoolStats); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if d.Mail == nil {
-		d.Mail = mailer.New(cfg)
-	}
-	var sender *outbox.Sender
-	if d.Mail != nil {
-		sender = outbox.New(outbox.Config{Store: outboxStore, Transport: d.Mail, Logger: d.Logger, Now: d.Now,
-			RetryFor: cfg.MailRetryFor})
+	if sender != nil {
 		if err := metrics.Register(sender.Collectors()...); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
@@ -179,8 +198,9 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
-		Throttle:       throttle,
-		TracerProvider: tracer,
+		Throttle:             throttle,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		TracerProvider:       tracer,
 		// A page of 10 is about 4 KB, of 100 about 40 KB: at most a few
 		// tens of megabytes for the most varied traffic.
 		Lists:                listmemo.New(1024),

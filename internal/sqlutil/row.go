@@ -46,6 +46,7 @@ func ScanWidget(r Row) *widgetapi.Widget {
 const SubjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
 	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
+	s.email_verified AS subject_email_verified,
 	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
 
 // ScanSubject reads SubjectColumns.
@@ -54,8 +55,30 @@ func ScanSubject(r Row) widgetapi.TokenSubject {
 		User: &widgetapi.User{
 			ID: r.Int("subject_id"), Email: r.Text("subject_email"), RegisteredOn: r.Time("subject_registered_on"),
 			Admin: r.Bool("subject_admin"), Disabled: r.Bool("subject_disabled"), PublicID: r.UUID("subject_public_id"),
+			EmailVerified: r.Bool("subject_email_verified"),
 		},
 		NoSession: r.Bool("no_session"),
 		Revoked:   r.Bool("revoked"),
 	}
+}
+
+// AccountTokenColumns are the columns of a one-time account token t that
+// the engines read before its user's, in this order: kind, new email
+// and session ("" for none), on_request, created_at, expires_at and
+// used_at (NULL while unused).
+const AccountTokenColumns = `t.kind, coalesce(t.new_email, ''), coalesce(t.session_jti, ''), t.on_request,
+	t.created_at, t.expires_at, t.used_at`
+
+// Prefixed is row read as columns into dest first, then into what its
+// Scan is given: a statement that selects some columns before those a
+// scanner of its own reads (a token's, then its user's).
+func Prefixed(row Scanner, dest ...any) Scanner { return prefixed{row, dest} }
+
+type prefixed struct {
+	row  Scanner
+	dest []any
+}
+
+func (p prefixed) Scan(dest ...any) error {
+	return p.row.Scan(append(append([]any{}, p.dest...), dest...)...)
 }

@@ -76,17 +76,28 @@ var _ widgetapi.UserStore = flows{}
 // and sets u.ID. ECONFLICT when the email is taken.
 func (s flows) CreateUser(ctx context.Context, u *widgetapi.User, first *widgetapi.Session, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
-		if err := tx.InsertUser(ctx, u); err != nil {
+		return createUser(ctx, tx, u, first, nil, ev)
+	})
+}
+
+// createUser inserts u, then first, verify and ev when set.
+func createUser(ctx context.Context, tx Tx, u *widgetapi.User, first *widgetapi.Session, verify *widgetapi.TokenMail, ev *widgetapi.Event) error {
+	if err := tx.InsertUser(ctx, u); err != nil {
+		return err
+	}
+	if first != nil {
+		first.UserID = u.ID
+		if err := tx.InsertSession(ctx, first); err != nil {
 			return err
 		}
-		if first != nil {
-			first.UserID = u.ID
-			if err := tx.InsertSession(ctx, first); err != nil {
-				return err
-			}
+	}
+	if verify != nil {
+		verify.Token.UserID, verify.Mail.To = u.ID, u.Email
+		if err := issue(ctx, tx, *verify); err != nil {
+			return err
 		}
-		return tx.InsertEvent(ctx, ev)
-	})
+	}
+	return tx.InsertEvent(ctx, ev)
 }
 
 // CreateSession records ses, and sets ses.Seq, with ev, if the user still
@@ -97,14 +108,8 @@ func (s flows) CreateUser(ctx context.Context, u *widgetapi.User, first *widgeta
 func (s flows) CreateSession(ctx context.Context, ses *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		if credential != nil {
-			c, err := tx.LockCredentials(ctx, ses.UserID, credential)
-			switch {
-			case err != nil:
+			if err := lockHolding(ctx, tx, ses.UserID, credential); err != nil {
 				return err
-			case !c.Found:
-				return widgetapi.UserGone(errNoUser)
-			case !c.holds(credential, true):
-				return widgetapi.ErrCredentialsChanged
 			}
 		}
 		if err := tx.InsertSession(ctx, ses); err != nil {
@@ -112,6 +117,22 @@ func (s flows) CreateSession(ctx context.Context, ses *widgetapi.Session, creden
 		}
 		return tx.InsertEvent(ctx, ev)
 	})
+}
+
+// lockHolding locks the credentials of the user with id, and fails unless
+// the user still has the password hash credential and is enabled: with
+// UserGone when the user was deleted, ErrCredentialsChanged otherwise.
+func lockHolding(ctx context.Context, tx Tx, id int64, credential []byte) error {
+	c, err := tx.LockCredentials(ctx, id, credential)
+	switch {
+	case err != nil:
+		return err
+	case !c.Found:
+		return widgetapi.UserGone(errNoUser)
+	case !c.holds(credential, true):
+		return widgetapi.ErrCredentialsChanged
+	}
+	return nil
 }
 
 // errNoUser is the cause of UserGone when a session's user was deleted
@@ -146,11 +167,12 @@ func (s flows) RevokeSessions(ctx context.Context, userID int64, except string, 
 
 // SetPassword stores the hash if the user still has current (when set),
 // and is enabled when next is to be opened, then revokes every live
-// session and records next and ev, in one transaction. The user's
+// session and records next, the notice mail (when set) and ev, in one
+// transaction. The user's
 // credentials are locked first, so that of two changes made with one
 // current password the second waits for the first and then finds the
 // hash changed.
-func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		c, err := tx.LockCredentials(ctx, userID, current)
 		switch {
@@ -170,6 +192,11 @@ func (s flows) SetPassword(ctx context.Context, userID int64, current, hash []by
 		if next != nil {
 			next.UserID = userID
 			if err := tx.InsertSession(ctx, next); err != nil {
+				return err
+			}
+		}
+		if notice != nil {
+			if err := tx.EnqueueMail(ctx, notice); err != nil {
 				return err
 			}
 		}

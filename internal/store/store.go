@@ -58,6 +58,7 @@ type Engine interface {
 	keys.Store
 	WidgetReads
 	UserReads
+	AccountReads
 	SessionStatements
 	EventStatements
 	MailStatements
@@ -83,6 +84,7 @@ type Tx interface {
 	SessionTx
 	EventTx
 	MailTx
+	AccountTx
 	Commit() error
 	Rollback() error
 }

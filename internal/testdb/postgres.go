@@ -91,6 +91,9 @@ func FreshSchemaURL(t testing.TB) string {
 // OpenPostgres returns a fresh, migrated PostgreSQL store in its own schema.
 func OpenPostgres(t testing.TB) Store {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), FreshSchemaURL(t), postgres.Options{MaxConns: 8, Timeout: 10 * time.Second})
-	return opened(t, db, err)
+	url := FreshSchemaURL(t)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 8, Timeout: 10 * time.Second})
+	st := opened(t, db, err)
+	remember(st, "pgx", url)
+	return st
 }

@@ -36,8 +36,11 @@ func Engines(t testing.TB) []Engine {
 // OpenSQLite returns a fresh, migrated SQLite store in a temporary directory.
 func OpenSQLite(t testing.TB) Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	return opened(t, db, err)
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(context.Background(), path)
+	st := opened(t, db, err)
+	remember(st, "sqlite3", "file:"+path+"?_pragma=busy_timeout(5000)")
+	return st
 }
 
 // opened is the store of an engine just opened, closed when the test ends

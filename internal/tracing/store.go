@@ -161,6 +161,11 @@ func (t throttle) Succeeded(ctx context.Context, email, addr string) {
 	t.next.Succeeded(ctx, email, addr)
 }
 
+func (t throttle) ClearFailures(ctx context.Context, email string) error {
+	ctx, span := t.db.start(ctx, "db ClearFailures")
+	return end(span, t.next.ClearFailures(ctx, email))
+}
+
 func (t throttle) Purge(ctx context.Context, now time.Time) (int64, error) {
 	ctx, span := t.db.start(ctx, "db ThrottlePurge")
 	n, err := t.next.Purge(ctx, now)
@@ -243,9 +248,9 @@ func (u users) RevokeSessions(ctx context.Context, userID int64, except string, 
 	return n, end(span, err)
 }
 
-func (u users) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, ev *widgetapi.Event) error {
+func (u users) SetPassword(ctx context.Context, userID int64, current, hash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) error {
 	ctx, span := u.db.start(ctx, "db SetPassword")
-	return end(span, u.next.SetPassword(ctx, userID, current, hash, at, next, ev))
+	return end(span, u.next.SetPassword(ctx, userID, current, hash, at, next, notice, ev))
 }
 
 func (u users) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
@@ -311,4 +316,50 @@ func (w widgets) PatchWidget(ctx context.Context, name string, patch widgetapi.W
 func (w widgets) DeleteWidget(ctx context.Context, name string, p widgetapi.Precondition, ev *widgetapi.Event) error {
 	ctx, span := w.db.start(ctx, "db DeleteWidget")
 	return end(span, w.next.DeleteWidget(ctx, name, p, ev))
+}
+
+func (u users) RegisterUser(ctx context.Context, user *widgetapi.User, first *widgetapi.Session, verify *widgetapi.TokenMail, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db RegisterUser")
+	return end(span, u.next.RegisterUser(ctx, user, first, verify, ev))
+}
+
+func (u users) FindAccountToken(ctx context.Context, hash []byte) (*widgetapi.AccountToken, *widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db FindAccountToken")
+	t, user, err := u.next.FindAccountToken(ctx, hash)
+	return t, user, end(span, err)
+}
+
+func (u users) VerifyEmail(ctx context.Context, hash []byte, at time.Time, ev *widgetapi.Event) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db VerifyEmail")
+	user, err := u.next.VerifyEmail(ctx, hash, at, ev)
+	return user, end(span, err)
+}
+
+func (u users) ResendVerification(ctx context.Context, tm widgetapi.TokenMail, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db ResendVerification")
+	return end(span, u.next.ResendVerification(ctx, tm, ev))
+}
+
+func (u users) RequestPasswordReset(ctx context.Context, email string, tm widgetapi.TokenMail, ev *widgetapi.Event) (bool, error) {
+	ctx, span := u.db.start(ctx, "db RequestPasswordReset")
+	sent, err := u.next.RequestPasswordReset(ctx, email, tm, ev)
+	return sent, end(span, err)
+}
+
+func (u users) ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db ResetPassword")
+	user, err := u.next.ResetPassword(ctx, hash, userID, pwHash, at, next, notice, ev)
+	return user, end(span, err)
+}
+
+func (u users) RequestEmailChange(ctx context.Context, userID int64, current []byte, change widgetapi.TokenMail, notice *widgetapi.Mail, ev *widgetapi.Event) (bool, error) {
+	ctx, span := u.db.start(ctx, "db RequestEmailChange")
+	issued, err := u.next.RequestEmailChange(ctx, userID, current, change, notice, ev)
+	return issued, end(span, err)
+}
+
+func (u users) ConfirmEmailChange(ctx context.Context, hash []byte, at time.Time, ev *widgetapi.Event) (*widgetapi.User, string, error) {
+	ctx, span := u.db.start(ctx, "db ConfirmEmailChange")
+	user, old, err := u.next.ConfirmEmailChange(ctx, hash, at, ev)
+	return user, old, end(span, err)
 }
