@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -490,50 +489,6 @@ func TestMailRoutesWithoutMail(t *testing.T) {
 	if ms := e.mails("", ""); len(ms) != 0 {
 		t.Errorf("%d mails queued with mail off", len(ms))
 	}
-}
-
-// A reset request takes about as long for a registered, an unregistered
-// and a disabled address: every request makes a token and a mail and runs
-// one write transaction, whatever the address. The medians must be within
-// a factor of 2 of the unregistered address's (generous, since the
-// machine is shared).
-func TestForgotPasswordTakesAboutTheSameTimeForEveryAddress(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing comparison skipped in -short mode")
-	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("root@example.com")
-		const n = 15
-		for i := range n {
-			e.register(fmt.Sprintf("on%02d@example.com", i), "password-1")
-			e.register(fmt.Sprintf("off%02d@example.com", i), "password-1")
-			wantStatus(t, "", e.do(request{Method: "PATCH", Path: "/api/v1/users/" + e.user(fmt.Sprintf("off%02d@example.com", i)).PublicID,
-				Token: admin, JSON: map[string]any{"disabled": true}}), http.StatusOK, "")
-		}
-		measure := func(addr string) time.Duration {
-			start := time.Now()
-			wantStatus(t, "", e.post(forgotPath, "", "email", addr), http.StatusAccepted, "")
-			return time.Since(start)
-		}
-		var registered, unknown, disabled []time.Duration
-		for i := range n {
-			registered = append(registered, measure(fmt.Sprintf("on%02d@example.com", i)))
-			unknown = append(unknown, measure(fmt.Sprintf("nobody%02d@example.com", i)))
-			disabled = append(disabled, measure(fmt.Sprintf("off%02d@example.com", i)))
-		}
-		if got := len(e.mails("", widgetapi.MailPasswordReset)); got != n {
-			t.Fatalf("%d reset mails, want %d", got, n)
-		}
-		median := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
-		r, u, d := median(registered), median(unknown), median(disabled)
-		t.Logf("median time of a reset request: registered %v, unregistered %v, disabled %v", r, u, d)
-		for name, m := range map[string]time.Duration{"registered": r, "disabled": d} {
-			if ratio := float64(m) / float64(u); ratio < 0.5 || ratio > 2 {
-				t.Errorf("a %s address takes %.2f× as long as an unregistered one; want 0.5..2", name, ratio)
-			}
-		}
-	})
 }
 
 // A flow that queued mail wakes the sender once it committed; one that
