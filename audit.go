@@ -14,6 +14,9 @@ const (
 	ActionLogout          = "auth.logout"
 	ActionSessionRevoked  = "auth.session_revoked"
 	ActionPasswordChanged = "auth.password_changed"
+	ActionMFAEnabled      = "auth.mfa_enabled"
+	ActionMFADisabled     = "auth.mfa_disabled"
+	ActionRecoveryCodes   = "auth.recovery_codes_regenerated"
 	ActionUserCreated     = "user.created" // by an operator, from the command line
 	ActionUserUpdated     = "user.updated"
 	ActionUserDeleted     = "user.deleted"
@@ -28,7 +31,7 @@ const (
 // AuditActions lists every action, in the order above.
 func AuditActions() []string {
 	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
-		ActionSessionRevoked, ActionPasswordChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
+		ActionSessionRevoked, ActionPasswordChanged, ActionMFAEnabled, ActionMFADisabled, ActionRecoveryCodes, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
 		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed}
 }
 

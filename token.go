@@ -13,6 +13,7 @@ type AccessToken struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	TTL       time.Duration
+	AMR       []string
 }
 
 // TokenClaims is what a verified token says.
@@ -22,6 +23,19 @@ type TokenClaims struct {
 	Admin     bool
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AMR is the token's amr claim; ["pwd"] for a token issued before
+	// tokens carried one.
+	AMR []string
+}
+
+// HasAMR reports whether the token's amr holds method.
+func (c *TokenClaims) HasAMR(method string) bool {
+	for _, m := range c.AMR {
+		if m == method {
+			return true
+		}
+	}
+	return false
 }
 
 // TokenSubject is what the database says of a verified token: the user it

@@ -28,7 +28,9 @@ type User struct {
 	PublicID     string // a UUID; the token's subject
 	Admin        bool
 	// Disabled accounts cannot log in, and their tokens are refused.
-	Disabled     bool
+	Disabled bool
+	// MFA is whether the account's second factor (TOTP) is on.
+	MFA          bool
 	RegisteredOn time.Time
 }
 
@@ -45,6 +47,8 @@ type UserFilter struct {
 type UserUpdate struct {
 	Admin    *bool
 	Disabled *bool
+	// MFA may only be false: an administrator turns a lost factor off.
+	MFA *bool
 }
 
 // Apply returns a copy of u with upd applied, and the fields upd changed,
@@ -60,7 +64,20 @@ func (u *User) Apply(upd UserUpdate) (*User, map[string]any) {
 		changes["disabled"] = map[string]any{"old": u.Disabled, "new": *upd.Disabled}
 		next.Disabled = *upd.Disabled
 	}
+	if upd.MFA != nil && !*upd.MFA && u.MFA {
+		changes["mfa"] = map[string]any{"old": true, "new": false}
+		next.MFA = false
+	}
 	return &next, changes
+}
+
+// CheckMFAUpdate refuses an update that would turn a factor on: only its
+// owner can, by enrolling.
+func CheckMFAUpdate(mfa *bool) error {
+	if mfa != nil && *mfa {
+		return Invalid(map[string]string{"mfa": "mfa can only be set to false; a user turns their factor on by enrolling"})
+	}
+	return nil
 }
 
 // IsPublicID reports whether s has the form of a public id: a UUID as the
@@ -155,6 +172,7 @@ func UserNotFound(key string) error {
 // change always has its event, a failed one never has.
 type UserStore interface {
 	SessionStore
+	MFAStore
 	// CreateUser inserts u and sets u.ID, and records first, when set, as
 	// the user's first session, in one transaction. ECONFLICT when the
 	// email is taken.

@@ -40,8 +40,8 @@ func (t tx) SetPasswordHash(ctx context.Context, userID int64, hash []byte) erro
 func (t tx) InsertSession(ctx context.Context, s *widgetapi.Session) error {
 	return mapError("insert session", t.QueryRowContext(ctx, `
 		WITH u AS (SELECT email FROM users WHERE id = $2), s AS (
-			INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq
+			INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent, amr)
+			VALUES ($1, $2, $3, $4, $5, $6, $9) RETURNING seq
 		), known AS (
 			INSERT INTO login_addresses AS k (email, address, last_login) SELECT email, $7, $3 FROM u
 			ON CONFLICT (email, address) DO UPDATE SET last_login = greatest(k.last_login, EXCLUDED.last_login)
@@ -50,7 +50,7 @@ func (t tx) InsertSession(ctx context.Context, s *widgetapi.Session) error {
 		)
 		SELECT seq FROM s`,
 		s.JTI, s.UserID, s.CreatedAt, s.ExpiresAt, s.Address, s.UserAgent, widgetapi.AddressKey(s.Address),
-		failuresPrefix,
+		failuresPrefix, sqlutil.JoinAMR(s.AMR),
 	).Scan(&s.Seq))
 }
 
@@ -59,13 +59,14 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	rows, err := db.db.QueryContext(ctx, `
-		SELECT seq, jti::text, created_at, expires_at, address, user_agent FROM sessions
+		SELECT seq, jti::text, created_at, expires_at, address, user_agent, amr FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
 		ORDER BY seq DESC LIMIT $3`, userID, now, widgetapi.MaxListedSessions)
 	out, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.Session, error) {
 		s := &widgetapi.Session{UserID: userID}
-		err := r.Scan(&s.Seq, &s.JTI, &s.CreatedAt, &s.ExpiresAt, &s.Address, &s.UserAgent)
-		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
+		var amr string
+		err := r.Scan(&s.Seq, &s.JTI, &s.CreatedAt, &s.ExpiresAt, &s.Address, &s.UserAgent, &amr)
+		s.CreatedAt, s.ExpiresAt, s.AMR = s.CreatedAt.UTC(), s.ExpiresAt.UTC(), sqlutil.SplitAMR(amr)
 		return s, err
 	})
 	return out, mapError("list sessions", err)

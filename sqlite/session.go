@@ -33,9 +33,9 @@ func (t tx) SetPasswordHash(ctx context.Context, userID int64, hash []byte) erro
 // InsertSession records s and its address as one its user logged in from.
 func (t tx) InsertSession(ctx context.Context, s *widgetapi.Session) error {
 	err := t.QueryRowContext(ctx, `
-		INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
-		s.JTI, s.UserID, s.CreatedAt.Unix(), s.ExpiresAt.Unix(), s.Address, s.UserAgent,
+		INSERT INTO sessions (jti, user_id, created_at, expires_at, address, user_agent, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		s.JTI, s.UserID, s.CreatedAt.Unix(), s.ExpiresAt.Unix(), s.Address, s.UserAgent, sqlutil.JoinAMR(s.AMR),
 	).Scan(&s.Seq)
 	if err == nil {
 		_, err = t.ExecContext(ctx, `
@@ -49,14 +49,15 @@ func (t tx) InsertSession(ctx context.Context, s *widgetapi.Session) error {
 // ListSessions returns userID's live sessions at now, newest first.
 func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*widgetapi.Session, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT seq, jti, created_at, expires_at, address, user_agent FROM sessions
+		SELECT seq, jti, created_at, expires_at, address, user_agent, amr FROM sessions
 		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
 		ORDER BY seq DESC LIMIT ?`, userID, now.Unix(), widgetapi.MaxListedSessions)
 	out, err := sqlutil.Collect(rows, err, nil, func(r sqlutil.Scanner) (*widgetapi.Session, error) {
 		s := &widgetapi.Session{UserID: userID}
 		var created, expires int64
-		err := r.Scan(&s.Seq, &s.JTI, &created, &expires, &s.Address, &s.UserAgent)
-		s.CreatedAt, s.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
+		var amr string
+		err := r.Scan(&s.Seq, &s.JTI, &created, &expires, &s.Address, &s.UserAgent, &amr)
+		s.CreatedAt, s.ExpiresAt, s.AMR = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC(), sqlutil.SplitAMR(amr)
 		return s, err
 	})
 	return out, mapError("list sessions", err)

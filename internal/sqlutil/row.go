@@ -1,6 +1,7 @@
 package sqlutil
 
 import (
+	"strings"
 	"time"
 
 	"widgetapi"
@@ -45,7 +46,7 @@ func ScanWidget(r Row) *widgetapi.Widget {
 // ScanSubject reads: the user s and the token's session ses.
 const SubjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
-	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
+	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id, s.mfa AS subject_mfa,
 	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
 
 // ScanSubject reads SubjectColumns.
@@ -54,8 +55,21 @@ func ScanSubject(r Row) widgetapi.TokenSubject {
 		User: &widgetapi.User{
 			ID: r.Int("subject_id"), Email: r.Text("subject_email"), RegisteredOn: r.Time("subject_registered_on"),
 			Admin: r.Bool("subject_admin"), Disabled: r.Bool("subject_disabled"), PublicID: r.UUID("subject_public_id"),
+			MFA: r.Bool("subject_mfa"),
 		},
 		NoSession: r.Bool("no_session"),
 		Revoked:   r.Bool("revoked"),
 	}
 }
+
+// JoinAMR is the stored form of a session's amr: its methods separated by
+// spaces, "pwd" when it has none.
+func JoinAMR(amr []string) string {
+	if len(amr) == 0 {
+		return widgetapi.AMRPassword
+	}
+	return strings.Join(amr, " ")
+}
+
+// SplitAMR reads JoinAMR's form.
+func SplitAMR(s string) []string { return strings.Fields(s) }

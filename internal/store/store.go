@@ -59,6 +59,7 @@ type Engine interface {
 	UserReads
 	SessionStatements
 	EventStatements
+	MFAReads
 }
 
 // Transactor begins write transactions.
@@ -81,6 +82,7 @@ type Tx interface {
 	SessionTx
 	EventTx
 	MailTx
+	MFATx
 	Commit() error
 	Rollback() error
 }

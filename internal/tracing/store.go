@@ -254,6 +254,39 @@ func (u users) PurgeSessions(ctx context.Context, before time.Time) (int64, erro
 	return n, end(span, err)
 }
 
+func (u users) EnrolTOTP(ctx context.Context, f *widgetapi.TOTPFactor, credential []byte) error {
+	ctx, span := u.db.start(ctx, "db EnrolTOTP")
+	return end(span, u.next.EnrolTOTP(ctx, f, credential))
+}
+
+func (u users) ConfirmTOTP(ctx context.Context, user *widgetapi.User, code string, chk widgetapi.OTPChecker, recovery [][]byte, keep string, at time.Time, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db ConfirmTOTP")
+	return end(span, u.next.ConfirmTOTP(ctx, user, code, chk, recovery, keep, at, ev))
+}
+
+func (u users) ChangeMFA(ctx context.Context, user *widgetapi.User, credential []byte, otp string, chk widgetapi.OTPChecker, recovery [][]byte, at time.Time, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db ChangeMFA")
+	return end(span, u.next.ChangeMFA(ctx, user, credential, otp, chk, recovery, at, ev))
+}
+
+func (u users) StartMFALogin(ctx context.Context, c *widgetapi.MFAChallenge) error {
+	ctx, span := u.db.start(ctx, "db StartMFALogin")
+	return end(span, u.next.StartMFALogin(ctx, c))
+}
+
+func (u users) FindMFALogin(ctx context.Context, hash []byte, now time.Time) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db FindMFALogin")
+	user, err := u.next.FindMFALogin(ctx, hash, now)
+	return user, end(span, err)
+}
+
+func (u users) FinishMFALogin(ctx context.Context, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
+	open func(*widgetapi.User, widgetapi.FactorUse) (*widgetapi.Session, *widgetapi.Event, error)) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db FinishMFALogin")
+	user, err := u.next.FinishMFALogin(ctx, hash, otp, chk, at, open)
+	return user, end(span, err)
+}
+
 // widgets traces a widgetapi.WidgetStore.
 type widgets struct {
 	db   DB
