@@ -85,5 +85,26 @@ type AuthService interface {
 	// ends every session of u and opens a new one from from. EINVALID
 	// (current does not match; next breaks the rules or equals current),
 	// EUNAVAILABLE.
-	ChangePassword(ctx context.Context, u *User, current, next string, from Origin) (AccessToken, error)
+	ChangePassword(ctx context.Context, u *User, claims *TokenClaims, current, next string, from Origin) (AccessToken, error)
+	// Login answers the right password of an account with a second
+	// factor with an *MFARequired error, whose token LoginMFA goes on
+	// with.
+	//
+	// LoginMFA is a login's second step: otp (a current code or a
+	// recovery code) for the challenge of token. admit is given the
+	// account's email before the code is checked, and its error ends the
+	// step. EINVALID, EBADLOGIN (LoginExpired, OTPMismatchLogin),
+	// EDISABLED.
+	LoginMFA(ctx context.Context, token, otp string, from Origin, admit func(email string) error) (*User, AccessToken, error)
+	// EnrolTOTP checks current and starts a pending enrolment of u,
+	// returning its secret and otpauth:// URL. EINVALID, ECONFLICT.
+	EnrolTOTP(ctx context.Context, u *User, current string) (secret, url string, err error)
+	// ConfirmTOTP turns u's pending factor on with code, revokes every
+	// session of u but that of claims, and returns the recovery codes.
+	ConfirmTOTP(ctx context.Context, u *User, claims *TokenClaims, code string) ([]string, error)
+	// DisableTOTP checks current and otp and turns u's factor off.
+	DisableTOTP(ctx context.Context, u *User, current, otp string) error
+	// RegenerateRecoveryCodes checks current and otp and replaces u's
+	// recovery codes.
+	RegenerateRecoveryCodes(ctx context.Context, u *User, current, otp string) ([]string, error)
 }

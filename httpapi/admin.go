@@ -19,13 +19,14 @@ type userAdminBody struct {
 	PublicID            string `json:"public_id"`
 	Admin               bool   `json:"admin"`
 	Disabled            bool   `json:"disabled"`
+	MFA                 bool   `json:"mfa"`
 	RegisteredOn        string `json:"registered_on"`
 	RegisteredOnISO8601 string `json:"registered_on_iso8601"`
 	Link                string `json:"link"`
 }
 
 func (s *Server) userAdminBody(u *widgetapi.User) userAdminBody {
-	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled,
+	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled, MFA: u.MFA,
 		RegisteredOn: localized(u.RegisteredOn, s.Location), RegisteredOnISO8601: iso8601(u.RegisteredOn),
 		Link: "/api/v1/users/" + u.PublicID}
 }
@@ -151,7 +152,7 @@ func (s *Server) handleUserGet() http.Handler {
 
 func (s *Server) handleUserPatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, bad, err := decodeBools(w, r, "admin", "disabled")
+		f, bad, err := decodeBools(w, r, "admin", "disabled", "mfa")
 		if err == nil && len(bad) > 0 {
 			err = widgetapi.Invalid(bad)
 		}
@@ -159,7 +160,7 @@ func (s *Server) handleUserPatch() http.Handler {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
-		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"]})
+		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"], MFA: f["mfa"]})
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return

@@ -65,6 +65,9 @@ type Config struct {
 	IntrospectionClients *auth.Clients
 	TokenIssuer          string
 	TokenAudience        string
+	// RequireAdminMFA refuses, on admin routes, an administrator's token
+	// whose amr has no otp (REQUIRE_ADMIN_MFA).
+	RequireAdminMFA bool
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

@@ -25,6 +25,7 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/sealed"
+	"widgetapi/mfa"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
 	"widgetapi/keys"
@@ -140,8 +141,12 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		return nil, err
 	}
 	auditLog := audit.New(d.Store, d.Logger, d.Now)
+	box, err := sealed.New(cfg.SecretKeys)
+	if err != nil {
+		return nil, err
+	}
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: d.Users, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: d.Gate, Now: d.Now, Audit: auditLog})
+		TOTP: mfa.New(box, d.Now), Gate: d.Gate, Now: d.Now, Audit: auditLog})
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +168,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		JWKS:                 keyset.JWKS,
 		IntrospectionClients: auth.NewClients(clientSecrets(cfg.IntrospectionClients)),
 		TokenIssuer:          cfg.TokenIssuer, TokenAudience: cfg.TokenAudience,
+		RequireAdminMFA:      cfg.RequireAdminMFA,
 	})
 	if err != nil {
 		return nil, err
