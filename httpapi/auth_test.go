@@ -778,6 +778,7 @@ func TestAuthCurrentUser(t *testing.T) {
 			authExactJSON(t, res, map[string]any{
 				"email":            "someone@example.com",
 				"public_id":        id,
+				"mfa":              false,
 				"admin":            false,
 				"registered_on":    "11/28/26 03:13:02 PM UTC",
 				"token_expires_in": "01:00:00",
