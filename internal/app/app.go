@@ -25,11 +25,11 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/sealed"
-	"widgetapi/mfa"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
 	"widgetapi/keys"
 	"widgetapi/listmemo"
+	"widgetapi/mfa"
 )
 
 // Deps are what the service needs besides its configuration.
@@ -168,7 +168,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		JWKS:                 keyset.JWKS,
 		IntrospectionClients: auth.NewClients(clientSecrets(cfg.IntrospectionClients)),
 		TokenIssuer:          cfg.TokenIssuer, TokenAudience: cfg.TokenAudience,
-		RequireAdminMFA:      cfg.RequireAdminMFA,
+		RequireAdminMFA: cfg.RequireAdminMFA,
 	})
 	if err != nil {
 		return nil, err
