@@ -42,6 +42,7 @@ type TOTPFactor struct {
 	Secret    []byte // sealed
 	Confirmed bool
 	LastStep  int64
+	// CreatedAt is when the enrolment began; stored, not read back.
 	CreatedAt time.Time
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -278,11 +277,8 @@ func TestRecoveryCodesWorkOnceAndAreReplaced(t *testing.T) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		u := enrol(t, e, "carol@example.com")
-		for _, c := range u.recovery {
-			if !regexp.MustCompile(`^[A-Z2-7]{5}-[A-Z2-7]{5}$`).MatchString(c) {
-				t.Fatalf("recovery code %q", c)
-			}
-		}
+		// Their form (XXXXX-XXXXX) is the OpenAPI document's, which every
+		// answer is checked against.
 		// Lower case and without its hyphen, as a person may type it.
 		typed := strings.ToLower(strings.ReplaceAll(u.recovery[0], "-", ""))
 		res := loginMFA(e, startLogin(t, e, u.email), typed)

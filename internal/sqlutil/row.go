@@ -1,6 +1,8 @@
 package sqlutil
 
 import (
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -60,6 +62,19 @@ func ScanSubject(r Row) widgetapi.TokenSubject {
 		NoSession: r.Bool("no_session"),
 		Revoked:   r.Bool("revoked"),
 	}
+}
+
+// TOTPColumns are the columns of a second factor, as ScanTOTP reads them.
+const TOTPColumns = `secret, confirmed, last_step`
+
+// ScanTOTP reads the factor of userID from row, nil when there is none.
+func ScanTOTP(row Scanner, userID int64) (*widgetapi.TOTPFactor, error) {
+	f := &widgetapi.TOTPFactor{UserID: userID}
+	err := row.Scan(&f.Secret, &f.Confirmed, &f.LastStep)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return f, err
 }
 
 // JoinAMR is the stored form of a session's amr: its methods separated by

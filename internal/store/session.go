@@ -85,14 +85,8 @@ func (s flows) CreateUser(ctx context.Context, u *widgetapi.User, first *widgeta
 func (s flows) CreateSession(ctx context.Context, ses *widgetapi.Session, credential []byte, ev *widgetapi.Event) error {
 	return inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		if credential != nil {
-			c, err := tx.LockCredentials(ctx, ses.UserID, credential)
-			switch {
-			case err != nil:
+			if err := lockCurrent(ctx, tx, ses.UserID, credential); err != nil {
 				return err
-			case !c.Found:
-				return widgetapi.UserGone(errNoUser)
-			case !c.holds(credential, true):
-				return widgetapi.ErrCredentialsChanged
 			}
 		}
 		if err := tx.InsertSession(ctx, ses); err != nil {

@@ -36,8 +36,6 @@ CREATE TABLE mfa_challenges (
 CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);
 
 -- +goose Down
-DROP TABLE mfa_challenges;
-DROP TABLE recovery_codes;
-DROP TABLE totp_factors;
+DROP TABLE mfa_challenges, recovery_codes, totp_factors;
 ALTER TABLE sessions DROP COLUMN amr;
 ALTER TABLE users DROP COLUMN mfa;
