@@ -146,6 +146,20 @@ func NoEnrolment() error {
 // second factor, where policy requires one.
 func AdminNeedsMFA() error { return Errorf(EFORBIDDEN, MsgAdminNeedsMFA) }
 
+// MsgMissing is the reason of a required field left out.
+const MsgMissing = msgMissing
+
+// RequireFields names each of fields that is empty.
+func RequireFields(fields map[string]string) error {
+	problems := map[string]string{}
+	for k, v := range fields {
+		if v == "" {
+			problems[k] = msgMissing
+		}
+	}
+	return Invalid(problems)
+}
+
 // maxOTPLength bounds an otp or code field: a recovery code with
 // separators is far shorter.
 const maxOTPLength = 64

@@ -46,24 +46,13 @@ func (s *Service) changed(ctx context.Context, u *widgetapi.User, err error) err
 	return widgetapi.Invalid(map[string]string{"current_password": widgetapi.MsgCurrentPassword})
 }
 
-// missing reports the empty ones of fields, by name.
-func missing(fields map[string]string) error {
-	problems := map[string]string{}
-	for k, v := range fields {
-		if v == "" {
-			problems[k] = "Missing required parameter in the JSON body or the post body or the query string"
-		}
-	}
-	return widgetapi.Invalid(problems)
-}
-
 // EnrolTOTP checks current and starts a pending enrolment of u, replacing
 // any earlier one: it returns the new secret and its otpauth:// URL.
 func (s *Service) EnrolTOTP(ctx context.Context, u *widgetapi.User, current string) (secret, url string, err error) {
 	if s.totp == nil {
 		return "", "", errNoFactor
 	}
-	if err := missing(map[string]string{"current_password": current}); err != nil {
+	if err := widgetapi.RequireFields(map[string]string{"current_password": current}); err != nil {
 		return "", "", err
 	}
 	if len(current) > widgetapi.MaxPasswordBytes {
@@ -123,7 +112,7 @@ func (s *Service) changeMFA(ctx context.Context, u *widgetapi.User, current, otp
 	if s.totp == nil {
 		return nil, errNoFactor
 	}
-	if err := missing(map[string]string{"current_password": current, "otp": otp}); err != nil {
+	if err := widgetapi.RequireFields(map[string]string{"current_password": current, "otp": otp}); err != nil {
 		return nil, err
 	}
 	if err := widgetapi.ValidateOTP("otp", otp); err != nil {
@@ -173,7 +162,7 @@ func (s *Service) startMFA(ctx context.Context, u *widgetapi.User) error {
 func validateMFALogin(token, otp string) error {
 	problems := map[string]string{}
 	if token == "" {
-		problems["mfa_token"] = "Missing required parameter in the JSON body or the post body or the query string"
+		problems["mfa_token"] = widgetapi.MsgMissing
 	} else if len(token) > maxMFAToken {
 		return widgetapi.LoginExpired()
 	}
