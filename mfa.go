@@ -248,12 +248,13 @@ type MFAStore interface {
 	// FindMFALogin returns the user a live challenge of hash is for:
 	// LoginExpired when there is none.
 	FindMFALogin(ctx context.Context, hash []byte, now time.Time) (*User, error)
-	// FinishMFALogin checks otp for the challenge of hash and, when it
-	// matches, ends the challenge and records the session open makes,
-	// with its event, all in one transaction. A wrong code spends one try
-	// of the challenge (OTPMismatchLogin); an unknown, used, expired or
-	// exhausted challenge is LoginExpired; a user disabled meanwhile is
+	// FinishMFALogin checks otp for the challenge of hash, a login of the
+	// user with userID (as FindMFALogin found it), and, when it matches,
+	// ends the challenge and records the session open makes, with its
+	// event, all in one transaction. A wrong code spends one try of the
+	// challenge (OTPMismatchLogin); an unknown, used, expired or exhausted
+	// challenge is LoginExpired; a user disabled meanwhile is
 	// LoginDisabled.
-	FinishMFALogin(ctx context.Context, hash []byte, otp string, chk OTPChecker, at time.Time,
+	FinishMFALogin(ctx context.Context, userID int64, hash []byte, otp string, chk OTPChecker, at time.Time,
 		open func(u *User, use FactorUse) (*Session, *Event, error)) (*User, error)
 }

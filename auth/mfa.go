@@ -199,7 +199,7 @@ func (s *Service) LoginMFA(ctx context.Context, token, otp string, from widgetap
 	}
 	var tok widgetapi.AccessToken
 	var ev *widgetapi.Event
-	u, err := s.users.FinishMFALogin(ctx, hash, otp, s.totp, s.now(),
+	u, err := s.users.FinishMFALogin(ctx, account.ID, hash, otp, s.totp, s.now(),
 		func(u *widgetapi.User, use widgetapi.FactorUse) (*widgetapi.Session, *widgetapi.Event, error) {
 			var err error
 			if tok, err = s.tokens.Issue(u, widgetapi.AMRPassword, widgetapi.AMROTP); err != nil {

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,11 +79,11 @@ func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 		// A wrong code spends a try; the fifth ends the challenge.
 		h := challenge(t, st, u, "token-1", clk.Now())
 		for i := 0; i < widgetapi.MFATokenTries; i++ {
-			if _, err := st.FinishMFALogin(ctx, h, "000000", chk, clk.Now(), opener(&uses, 0)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
+			if _, err := st.FinishMFALogin(ctx, u.ID, h, "000000", chk, clk.Now(), opener(&uses, 0)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
 				t.Fatalf("try %d: %v, want a mismatch", i, err)
 			}
 		}
-		if _, err := st.FinishMFALogin(ctx, h, code, chk, clk.Now(), opener(&uses, 0)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
+		if _, err := st.FinishMFALogin(ctx, u.ID, h, code, chk, clk.Now(), opener(&uses, 0)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
 			t.Fatalf("a sixth try: %v, want the login expired", err)
 		}
 		if _, err := st.FindMFALogin(ctx, h, clk.Now()); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
@@ -93,28 +95,28 @@ func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 		if got, err := st.FindMFALogin(ctx, h, clk.Now()); err != nil || got.ID != u.ID {
 			t.Fatalf("find the challenge: %v %v", got, err)
 		}
-		if _, err := st.FinishMFALogin(ctx, h, code, chk, clk.Now(), opener(&uses, 1)); err != nil {
+		if _, err := st.FinishMFALogin(ctx, u.ID, h, code, chk, clk.Now(), opener(&uses, 1)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.FinishMFALogin(ctx, h, code, chk, clk.Now(), opener(&uses, 2)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
+		if _, err := st.FinishMFALogin(ctx, u.ID, h, code, chk, clk.Now(), opener(&uses, 2)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
 			t.Fatalf("the challenge used again: %v", err)
 		}
-		if _, err := st.FinishMFALogin(ctx, challenge(t, st, u, "token-3", clk.Now()), code, chk, clk.Now(), opener(&uses, 2)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
+		if _, err := st.FinishMFALogin(ctx, u.ID, challenge(t, st, u, "token-3", clk.Now()), code, chk, clk.Now(), opener(&uses, 2)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
 			t.Fatalf("the code used again: %v", err)
 		}
 		// A recovery code once; it says how many are left.
-		if _, err := st.FinishMFALogin(ctx, challenge(t, st, u, "token-4", clk.Now()), codes[3], chk, clk.Now(), opener(&uses, 3)); err != nil {
+		if _, err := st.FinishMFALogin(ctx, u.ID, challenge(t, st, u, "token-4", clk.Now()), codes[3], chk, clk.Now(), opener(&uses, 3)); err != nil {
 			t.Fatal(err)
 		}
 		if last := uses[len(uses)-1]; last.Kind != widgetapi.FactorRecoveryCode || last.RecoveryCodes != 9 {
 			t.Errorf("use of a recovery code: %+v", last)
 		}
-		if _, err := st.FinishMFALogin(ctx, challenge(t, st, u, "token-5", clk.Now()), codes[3], chk, clk.Now(), opener(&uses, 4)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
+		if _, err := st.FinishMFALogin(ctx, u.ID, challenge(t, st, u, "token-5", clk.Now()), codes[3], chk, clk.Now(), opener(&uses, 4)); !errors.Is(err, widgetapi.ErrOTPMismatch) {
 			t.Fatalf("a recovery code used again: %v", err)
 		}
 		// Expired.
 		h = challenge(t, st, u, "token-6", clk.Now())
-		if _, err := st.FinishMFALogin(ctx, h, codes[4], chk, clk.Now().Add(widgetapi.MFATokenTTL), opener(&uses, 5)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
+		if _, err := st.FinishMFALogin(ctx, u.ID, h, codes[4], chk, clk.Now().Add(widgetapi.MFATokenTTL), opener(&uses, 5)); widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
 			t.Fatalf("an expired challenge: %v", err)
 		}
 		// A user disabled meanwhile does not log in, and keeps the code.
@@ -122,7 +124,7 @@ func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 		if _, err := st.UpdateUser(ctx, u.PublicID, widgetapi.UserUpdate{Disabled: new(true)}, t0, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.FinishMFALogin(ctx, h, codes[5], chk, clk.Now(), opener(&uses, 6)); widgetapi.ErrorCode(err) != widgetapi.EDISABLED {
+		if _, err := st.FinishMFALogin(ctx, u.ID, h, codes[5], chk, clk.Now(), opener(&uses, 6)); widgetapi.ErrorCode(err) != widgetapi.EDISABLED {
 			t.Fatalf("a disabled user's second step: %v", err)
 		}
 	})
@@ -158,6 +160,46 @@ func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
 		}
 		if err := st.ChangeMFA(ctx, u, u.PasswordHash, codes[1], chk, nil, t0, nil); widgetapi.ErrorCode(err) != widgetapi.ECONFLICT {
 			t.Errorf("turning off a factor that is off: %v", err)
+		}
+	})
+}
+
+// A login's second step and a change to the factor, at once, take turns:
+// on PostgreSQL they lock the user's row first, then the challenge and the
+// factor, so neither deadlocks the other.
+func TestSecondStepsAndAFactorChangeAtOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+		ctx := context.Background()
+		for round := 0; round < 3; round++ {
+			u := mustCreateUser(t, st, fmt.Sprintf("turns-%d@example.com", round), false)
+			chk, clk, _, codes := factor(t, st, u)
+			var hashes [][]byte
+			for i := 0; i < 5; i++ {
+				hashes = append(hashes, challenge(t, st, u, fmt.Sprintf("turns-%d-%d", round, i), clk.Now()))
+			}
+			errs := make(chan error, len(hashes)+1)
+			var wg sync.WaitGroup
+			for i, h := range hashes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var uses []widgetapi.FactorUse
+					_, err := st.FinishMFALogin(ctx, u.ID, h, codes[i], chk, clk.Now(), opener(&uses, 10*round+i))
+					errs <- err
+				}()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- st.ChangeMFA(ctx, u, u.PasswordHash, codes[9], chk, nil, t0, nil)
+			}()
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil && !errors.Is(err, widgetapi.ErrOTPMismatch) && widgetapi.ErrorMessage(err) != widgetapi.MsgLoginExpired {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}
 		}
 	})
 }

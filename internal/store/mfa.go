@@ -224,20 +224,32 @@ func (s flows) FindMFALogin(ctx context.Context, hash []byte, now time.Time) (*w
 }
 
 // FinishMFALogin checks otp for the challenge of hash and opens the
-// session. A wrong code's spent try is committed before the refusal.
-func (s flows) FinishMFALogin(ctx context.Context, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
+// session. A wrong code's spent try is committed before the refusal. The
+// user's row is locked first, as every flow on a factor locks it, then the
+// challenge, then the factor: on PostgreSQL a login's second step and a
+// change to the factor take turns instead of deadlocking.
+func (s flows) FinishMFALogin(ctx context.Context, userID int64, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
 	open func(u *widgetapi.User, use widgetapi.FactorUse) (*widgetapi.Session, *widgetapi.Event, error)) (*widgetapi.User, error) {
 	var u *widgetapi.User
 	var mismatch bool
 	err := inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
+		cr, err := tx.LockCredentials(ctx, userID, nil)
+		switch {
+		case err != nil:
+			return err
+		case !cr.Found:
+			return widgetapi.LoginExpired()
+		case cr.Disabled:
+			return widgetapi.LoginDisabled()
+		}
 		c, err := tx.LockMFAChallenge(ctx, hash, at)
 		if err != nil {
 			return err
 		}
-		if c == nil {
+		if c == nil || c.UserID != userID {
 			return widgetapi.LoginExpired()
 		}
-		use, err := CheckSecondFactor(ctx, tx, c.UserID, otp, chk, at)
+		use, err := CheckSecondFactor(ctx, tx, userID, otp, chk, at)
 		if err == widgetapi.ErrOTPMismatch {
 			mismatch = true
 			return tx.SpendMFATry(ctx, hash)
@@ -248,16 +260,7 @@ func (s flows) FinishMFALogin(ctx context.Context, hash []byte, otp string, chk 
 		if err := tx.DeleteMFAChallenge(ctx, hash); err != nil {
 			return err
 		}
-		cr, err := tx.LockCredentials(ctx, c.UserID, nil)
-		switch {
-		case err != nil:
-			return err
-		case !cr.Found:
-			return widgetapi.LoginExpired()
-		case cr.Disabled:
-			return widgetapi.LoginDisabled()
-		}
-		if u, err = tx.FindUserByID(ctx, c.UserID); err != nil {
+		if u, err = tx.FindUserByID(ctx, userID); err != nil {
 			return err
 		}
 		ses, ev, err := open(u, use)

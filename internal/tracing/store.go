@@ -280,10 +280,10 @@ func (u users) FindMFALogin(ctx context.Context, hash []byte, now time.Time) (*w
 	return user, end(span, err)
 }
 
-func (u users) FinishMFALogin(ctx context.Context, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
+func (u users) FinishMFALogin(ctx context.Context, userID int64, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
 	open func(*widgetapi.User, widgetapi.FactorUse) (*widgetapi.Session, *widgetapi.Event, error)) (*widgetapi.User, error) {
 	ctx, span := u.db.start(ctx, "db FinishMFALogin")
-	user, err := u.next.FinishMFALogin(ctx, hash, otp, chk, at, open)
+	user, err := u.next.FinishMFALogin(ctx, userID, hash, otp, chk, at, open)
 	return user, end(span, err)
 }
 
