@@ -21,6 +21,9 @@ const (
 	ActionPasswordReset          = "auth.password_reset"
 	ActionEmailChangeRequested   = "auth.email_change_requested"
 	ActionEmailChanged           = "auth.email_changed"
+	ActionMFAEnabled             = "auth.mfa_enabled"
+	ActionMFADisabled            = "auth.mfa_disabled"
+	ActionRecoveryCodes          = "auth.recovery_codes_regenerated"
 	ActionUserCreated            = "user.created" // by an operator, from the command line
 	ActionUserUpdated            = "user.updated"
 	ActionUserDeleted            = "user.deleted"
@@ -39,7 +42,8 @@ const (
 func AuditActions() []string {
 	return []string{ActionRegister, ActionLogin, ActionLoginFailed, ActionThrottled, ActionLogout,
 		ActionSessionRevoked, ActionPasswordChanged, ActionEmailVerified, ActionVerificationResent,
-		ActionPasswordResetRequested, ActionPasswordReset, ActionEmailChangeRequested, ActionEmailChanged, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
+		ActionPasswordResetRequested, ActionPasswordReset, ActionEmailChangeRequested, ActionEmailChanged,
+		ActionMFAEnabled, ActionMFADisabled, ActionRecoveryCodes, ActionUserCreated, ActionUserUpdated, ActionUserDeleted,
 		ActionWidgetCreated, ActionWidgetUpdated, ActionWidgetDeleted, ActionIntrospectionFailed, ActionMailFailed}
 }
 

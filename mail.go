@@ -35,4 +35,7 @@ const (
 	MailConfirmEmail      = "confirm_email"
 	MailEmailChangeNotice = "email_change_notice"
 	MailTest              = "test"
+	MailMFAEnabled        = "mfa_enabled"
+	MailMFADisabled       = "mfa_disabled"
+	MailMFAReset          = "mfa_reset" // an administrator turned the factor off
 )

@@ -26,6 +26,9 @@ type Session struct {
 	ExpiresAt time.Time
 	// RevokedAt is zero while the session is live.
 	RevokedAt time.Time
+	// AMR is how the user authenticated (RFC 8176): pwd, then otp when a
+	// second factor was passed.
+	AMR []string
 	Origin
 }
 

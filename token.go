@@ -13,6 +13,7 @@ type AccessToken struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	TTL       time.Duration
+	AMR       []string
 }
 
 // TokenClaims is what a verified token says.
@@ -22,6 +23,19 @@ type TokenClaims struct {
 	Admin     bool
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AMR is the token's amr claim; ["pwd"] for a token issued before
+	// tokens carried one.
+	AMR []string
+}
+
+// HasAMR reports whether the token's amr holds method.
+func (c *TokenClaims) HasAMR(method string) bool {
+	for _, m := range c.AMR {
+		if m == method {
+			return true
+		}
+	}
+	return false
 }
 
 // TokenSubject is what the database says of a verified token: the user it
@@ -71,7 +85,28 @@ type AuthService interface {
 	// ends every session of u and opens a new one from from. EINVALID
 	// (current does not match; next breaks the rules or equals current),
 	// EUNAVAILABLE.
-	ChangePassword(ctx context.Context, u *User, current, next string, from Origin) (AccessToken, error)
+	ChangePassword(ctx context.Context, u *User, claims *TokenClaims, current, next string, from Origin) (AccessToken, error)
+	// Login answers the right password of an account with a second
+	// factor with an *MFARequired error, whose token LoginMFA goes on
+	// with.
+	//
+	// LoginMFA is a login's second step: otp (a current code or a
+	// recovery code) for the challenge of token. admit is given the
+	// account's email before the code is checked, and its error ends the
+	// step. EINVALID, EBADLOGIN (LoginExpired, OTPMismatchLogin),
+	// EDISABLED.
+	LoginMFA(ctx context.Context, token, otp string, from Origin, admit func(email string) error) (*User, AccessToken, error)
+	// EnrolTOTP checks current and starts a pending enrolment of u,
+	// returning its secret and otpauth:// URL. EINVALID, ECONFLICT.
+	EnrolTOTP(ctx context.Context, u *User, current string) (secret, url string, err error)
+	// ConfirmTOTP turns u's pending factor on with code, revokes every
+	// session of u but that of claims, and returns the recovery codes.
+	ConfirmTOTP(ctx context.Context, u *User, claims *TokenClaims, code string) ([]string, error)
+	// DisableTOTP checks current and otp and turns u's factor off.
+	DisableTOTP(ctx context.Context, u *User, current, otp string) error
+	// RegenerateRecoveryCodes checks current and otp and replaces u's
+	// recovery codes.
+	RegenerateRecoveryCodes(ctx context.Context, u *User, current, otp string) ([]string, error)
 	AccountFlows
 }
 
@@ -92,9 +127,11 @@ type AccountFlows interface {
 	// EINVALID naming email.
 	ForgotPassword(ctx context.Context, email string) error
 	// ResetPassword uses a reset token to set the password next, revoking
-	// every session and opening one from from. EINVALID naming token or
-	// new_password.
-	ResetPassword(ctx context.Context, token, next string, from Origin) (*User, AccessToken, error)
+	// every session and opening one from from. An account with a second
+	// factor needs otp, a current code or a recovery code, too: admit is
+	// given its email before the code is checked, and its error ends the
+	// reset. EINVALID naming token, new_password or otp.
+	ResetPassword(ctx context.Context, token, next, otp string, from Origin, admit func(email string) error) (*User, AccessToken, error)
 	// RequestEmailChange sends a token to newEmail for the session of
 	// claims, once current matches u's password. EINVALID naming
 	// new_email or current_password.

@@ -32,7 +32,9 @@ type User struct {
 	// EmailVerified is set once the owner proved the address by a token
 	// sent to it, or when an operator made the account.
 	EmailVerified bool
-	RegisteredOn  time.Time
+	// MFA is whether the account's second factor (TOTP) is on.
+	MFA          bool
+	RegisteredOn time.Time
 }
 
 // UserFilter narrows a list of users; nil and empty fields match everything.
@@ -48,6 +50,8 @@ type UserFilter struct {
 type UserUpdate struct {
 	Admin    *bool
 	Disabled *bool
+	// MFA may only be false: an administrator turns a lost factor off.
+	MFA *bool
 }
 
 // Apply returns a copy of u with upd applied, and the fields upd changed,
@@ -63,7 +67,20 @@ func (u *User) Apply(upd UserUpdate) (*User, map[string]any) {
 		changes["disabled"] = map[string]any{"old": u.Disabled, "new": *upd.Disabled}
 		next.Disabled = *upd.Disabled
 	}
+	if upd.MFA != nil && !*upd.MFA && u.MFA {
+		changes["mfa"] = map[string]any{"old": true, "new": false}
+		next.MFA = false
+	}
 	return &next, changes
+}
+
+// CheckMFAUpdate refuses an update that would turn a factor on: only its
+// owner can, by enrolling.
+func CheckMFAUpdate(mfa *bool) error {
+	if mfa != nil && *mfa {
+		return Invalid(map[string]string{"mfa": "mfa can only be set to false; a user turns their factor on by enrolling"})
+	}
+	return nil
 }
 
 // IsPublicID reports whether s has the form of a public id: a UUID as the
@@ -158,6 +175,7 @@ func UserNotFound(key string) error {
 // change always has its event, a failed one never has.
 type UserStore interface {
 	SessionStore
+	MFAStore
 	// CreateUser inserts u and sets u.ID, and records first, when set, as
 	// the user's first session, in one transaction. ECONFLICT when the
 	// email is taken.
@@ -218,7 +236,7 @@ type AccountTokenStore interface {
 	// ResetPassword uses the reset token with hash, of userID, stores the
 	// password hash, revokes every session of the user, opens next and
 	// queues notice to the user.
-	ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *Session, notice *Mail, ev *Event) (*User, error)
+	ResetPassword(ctx context.Context, hash []byte, userID int64, otp string, chk OTPChecker, pwHash []byte, at time.Time, next *Session, notice *Mail, ev *Event) (*User, error)
 	// RequestEmailChange issues change to the new address unless it is
 	// registered, and queues notice to the old one, if the user still has
 	// the password hash current and is enabled (ErrCredentialsChanged

@@ -50,10 +50,15 @@ func (s *Service) GetByEmail(ctx context.Context, email string) (*widgetapi.User
 
 // Update changes the user with publicID: demoting takes effect on their
 // next request, disabling ends every session at once, and the last enabled
-// administrator keeps their rights. EINVALID when upd changes nothing.
+// administrator keeps their rights; turning the second factor off (the
+// only way it can be changed) ends every session too. EINVALID when upd
+// changes nothing, or would turn the factor on.
 func (s *Service) Update(ctx context.Context, publicID string, upd widgetapi.UserUpdate) (*widgetapi.User, error) {
-	if upd.Admin == nil && upd.Disabled == nil {
-		return nil, widgetapi.Invalid(map[string]string{"body": "give at least one of admin, disabled"})
+	if upd.Admin == nil && upd.Disabled == nil && upd.MFA == nil {
+		return nil, widgetapi.Invalid(map[string]string{"body": "give at least one of admin, disabled, mfa"})
+	}
+	if err := widgetapi.CheckMFAUpdate(upd.MFA); err != nil {
+		return nil, err
 	}
 	if !widgetapi.IsPublicID(publicID) {
 		return nil, widgetapi.UserNotFound(publicID)

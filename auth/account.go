@@ -154,7 +154,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 // every session of it is revoked, a new one is opened from from, and a
 // notice goes to its address. It returns the account and the new
 // session's token. EINVALID naming token or new_password.
-func (s *Service) ResetPassword(ctx context.Context, secret, next string, from widgetapi.Origin) (*widgetapi.User, widgetapi.AccessToken, error) {
+func (s *Service) ResetPassword(ctx context.Context, secret, next, otp string, from widgetapi.Origin, admit func(email string) error) (*widgetapi.User, widgetapi.AccessToken, error) {
 	if err := widgetapi.ValidatePasswordReset(secret, next); err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
@@ -173,14 +173,29 @@ func (s *Service) ResetPassword(ctx context.Context, secret, next string, from w
 	case !t.ValidFor(widgetapi.TokenPasswordReset, s.now()) || u.Disabled:
 		return nil, widgetapi.AccessToken{}, widgetapi.BadAccountToken()
 	}
-	// A second factor (contract Part 3, TOTP) is asked for here, once the
-	// account is known: the otp field, checked against the account's
-	// factor before any change.
+	// An account with a second factor needs a code too: the mail alone
+	// is not the account. Every try counts against the account's budget
+	// of failed logins, as a login's second step does; the code is
+	// checked, and spent, in the reset's transaction.
+	amr := []string{widgetapi.AMRPassword}
+	var chk widgetapi.OTPChecker
+	if u.MFA {
+		if err := widgetapi.ValidateOTP("otp", otp); err != nil {
+			return nil, widgetapi.AccessToken{}, err
+		}
+		if err := admit(u.Email); err != nil {
+			return nil, widgetapi.AccessToken{}, err
+		}
+		if s.totp != nil {
+			chk = s.totp
+		}
+		amr = append(amr, widgetapi.AMROTP)
+	}
 	pw, err := s.hash(ctx, next)
 	if err != nil {
 		return nil, widgetapi.AccessToken{}, err
 	}
-	tok, err := s.tokens.Issue(u)
+	tok, err := s.tokens.Issue(u, amr...)
 	if err != nil {
 		return nil, tok, err
 	}
@@ -189,9 +204,14 @@ func (s *Service) ResetPassword(ctx context.Context, secret, next string, from w
 		return nil, widgetapi.AccessToken{}, err
 	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordReset, u.Email, map[string]any{"session": tok.ID})
-	if u, err = s.users.ResetPassword(ctx, hash, u.ID, pw, s.now(), newSession(tok, from), notice, ev); err != nil {
+	reset, err := s.users.ResetPassword(ctx, hash, u.ID, otp, chk, pw, s.now(), newSession(tok, from), notice, ev)
+	if err != nil {
+		if errors.Is(err, widgetapi.ErrOTPMismatch) {
+			s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "one-time code does not match"}))
+		}
 		return nil, widgetapi.AccessToken{}, err
 	}
+	u = reset
 	s.audit.Committed(ctx, ev)
 	s.mail.wake()
 	return u, tok, nil

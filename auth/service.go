@@ -12,6 +12,7 @@ import (
 	"widgetapi"
 	"widgetapi/admission"
 	"widgetapi/audit"
+	"widgetapi/mfa"
 )
 
 // MsgBadLogin is the one answer to a failed login, whichever part was wrong.
@@ -22,6 +23,7 @@ type Service struct {
 	users  widgetapi.UserStore
 	tokens *Tokens
 	cost   int
+	totp   *mfa.TOTP
 	gate   *admission.Gate
 	audit  *audit.Log
 	now    func() time.Time
@@ -42,6 +44,9 @@ type ServiceConfig struct {
 	Tokens *Tokens
 	// Cost is the bcrypt cost of new password hashes.
 	Cost int
+	// TOTP makes and checks second factors; commands that only manage
+	// users may leave it nil.
+	TOTP *mfa.TOTP
 	// Gate, when set, admits every bcrypt hash or comparison, so that
 	// hashing cannot take every core from other requests.
 	Gate *admission.Gate
@@ -73,7 +78,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: prepare dummy hash: %w", err)
 	}
-	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, gate: cfg.Gate, audit: cfg.Audit, now: cfg.Now, dummyHash: dummy, mail: cfg.Mail}, nil
+	return &Service{users: cfg.Users, tokens: cfg.Tokens, cost: cfg.Cost, totp: cfg.TOTP, gate: cfg.Gate, audit: cfg.Audit, now: cfg.Now, dummyHash: dummy, mail: cfg.Mail}, nil
 }
 
 // admit waits for the gate to admit one bcrypt operation.
@@ -180,7 +185,7 @@ func (s *Service) createUser(ctx context.Context, email, password string, admin 
 
 // newSession is the record of the session tok opens.
 func newSession(tok widgetapi.AccessToken, from widgetapi.Origin) *widgetapi.Session {
-	return &widgetapi.Session{JTI: tok.ID, CreatedAt: tok.IssuedAt, ExpiresAt: tok.ExpiresAt, Origin: from}
+	return &widgetapi.Session{JTI: tok.ID, CreatedAt: tok.IssuedAt, ExpiresAt: tok.ExpiresAt, AMR: tok.AMR, Origin: from}
 }
 
 // Register creates a non-admin user and opens a session for them.
@@ -215,6 +220,10 @@ func (s *Service) Login(ctx context.Context, email, password string, from widget
 		// Only to someone who has the password: anyone else gets the 401.
 		s.audit.Record(ctx, s.audit.Event(ctx, widgetapi.ActionLoginFailed, u.Email, map[string]any{"reason": "account disabled"}))
 		return nil, widgetapi.AccessToken{}, widgetapi.LoginDisabled()
+	}
+	if u.MFA {
+		// The password is right: the login goes on with a one-time code.
+		return nil, widgetapi.AccessToken{}, s.startMFA(ctx, u)
 	}
 	tok, err := s.openSession(ctx, u, from)
 	switch {
@@ -253,15 +262,25 @@ func (s *Service) openSession(ctx context.Context, u *widgetapi.User, from widge
 	}
 	sess := newSession(tok, from)
 	sess.UserID = u.ID
-	ev := s.audit.Event(ctx, widgetapi.ActionLogin, u.Email, map[string]any{"session": tok.ID})
-	if ev != nil {
-		ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
-	}
+	ev := s.loginEvent(ctx, u, tok, nil)
 	if err := s.users.CreateSession(ctx, sess, u.PasswordHash, ev); err != nil {
 		return widgetapi.AccessToken{}, err
 	}
 	s.audit.Committed(ctx, ev)
 	return tok, nil
+}
+
+// loginEvent is the audit event of u's login with tok, with detail.
+func (s *Service) loginEvent(ctx context.Context, u *widgetapi.User, tok widgetapi.AccessToken, detail map[string]any) *widgetapi.Event {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["session"] = tok.ID
+	ev := s.audit.Event(ctx, widgetapi.ActionLogin, u.Email, detail)
+	if ev != nil {
+		ev.Actor = &widgetapi.EventActor{Email: u.Email, PublicID: u.PublicID}
+	}
+	return ev
 }
 
 // Verify checks a raw token's signature and claims. A user's request is
@@ -352,26 +371,20 @@ func (s *Service) RevokeSession(ctx context.Context, u *widgetapi.User, id strin
 
 // ChangePassword checks current, stores next, ends every session of u and
 // opens a new one, whose token it returns.
-func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current, next string, from widgetapi.Origin) (widgetapi.AccessToken, error) {
+func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, claims *widgetapi.TokenClaims, current, next string, from widgetapi.Origin) (widgetapi.AccessToken, error) {
 	if err := widgetapi.ValidatePasswordChange(current, next); err != nil {
 		return widgetapi.AccessToken{}, err
 	}
-	stored, err := s.users.FindUserByEmail(ctx, u.Email)
+	currentHash, err := s.currentPassword(ctx, u, current)
 	if err != nil {
 		return widgetapi.AccessToken{}, err
-	}
-	ok, err := s.matches(ctx, stored.PasswordHash, current)
-	if err != nil {
-		return widgetapi.AccessToken{}, err
-	}
-	if !ok {
-		return widgetapi.AccessToken{}, widgetapi.Invalid(map[string]string{"current_password": widgetapi.MsgCurrentPassword})
 	}
 	hash, err := s.hash(ctx, next)
 	if err != nil {
 		return widgetapi.AccessToken{}, err
 	}
-	tok, err := s.tokens.Issue(u)
+	// The new session keeps the factors the old one was opened with.
+	tok, err := s.tokens.Issue(u, amrOf(claims)...)
 	if err != nil {
 		return tok, err
 	}
@@ -380,21 +393,23 @@ func (s *Service) ChangePassword(ctx context.Context, u *widgetapi.User, current
 		return widgetapi.AccessToken{}, err
 	}
 	ev := s.audit.Event(ctx, widgetapi.ActionPasswordChanged, u.Email, map[string]any{"session": tok.ID})
-	err = s.users.SetPassword(ctx, u.ID, stored.PasswordHash, hash, s.now(), newSession(tok, from), notice, ev)
-	if errors.Is(err, widgetapi.ErrCredentialsChanged) {
-		// Another change won, or the account was disabled, since the
-		// current password was checked.
-		if now, ferr := s.users.FindUserByEmail(ctx, u.Email); ferr == nil && now.Disabled {
-			return widgetapi.AccessToken{}, widgetapi.AccountDisabled()
-		}
-		return widgetapi.AccessToken{}, widgetapi.Invalid(map[string]string{"current_password": widgetapi.MsgCurrentPassword})
-	}
+	err = s.users.SetPassword(ctx, u.ID, currentHash, hash, s.now(), newSession(tok, from), notice, ev)
 	if err != nil {
-		return widgetapi.AccessToken{}, err
+		// ErrCredentialsChanged: another change won, or the account was
+		// disabled, since the current password was checked.
+		return widgetapi.AccessToken{}, s.changed(ctx, u, err)
 	}
 	s.audit.Committed(ctx, ev)
 	s.mail.sent(notice)
 	return tok, nil
+}
+
+// amrOf is the amr of claims, nil when there are none.
+func amrOf(claims *widgetapi.TokenClaims) []string {
+	if claims == nil {
+		return nil
+	}
+	return claims.AMR
 }
 
 // SetPassword gives the user with email a new password and ends every

@@ -34,7 +34,10 @@ const MinKeyLength = 32
 // that a date sent as a JSON string ("exp": "1e13"), which jwt's own type
 // takes, is refused.
 type Claims struct {
-	Admin     bool        `json:"admin"`
+	Admin bool `json:"admin"`
+	// AMR is how the user authenticated (RFC 8176): ["pwd"], or ["pwd",
+	// "otp"] after a second factor.
+	AMR       []string    `json:"amr,omitempty"`
 	ExpiresAt *strictDate `json:"exp,omitempty"`
 	IssuedAt  *strictDate `json:"iat,omitempty"`
 	NotBefore *strictDate `json:"nbf,omitempty"`
@@ -210,14 +213,19 @@ const MaxTTL = 365 * 24 * time.Hour
 // TTL is the lifetime of new tokens.
 func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 
-// Issue signs a new token for u.
-func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
+// Issue signs a new token for u, whose user authenticated with amr
+// (RFC 8176 methods; ["pwd"] when none is given).
+func (t *Tokens) Issue(u *widgetapi.User, amr ...string) (widgetapi.AccessToken, error) {
+	if len(amr) == 0 {
+		amr = []string{widgetapi.AMRPassword}
+	}
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
 	id := uuid.NewString()
 	var err error
 	claims := Claims{
 		Admin:     u.Admin,
+		AMR:       amr,
 		IssuedAt:  newStrictDate(now),
 		ExpiresAt: newStrictDate(exp),
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -247,7 +255,7 @@ func (t *Tokens) Issue(u *widgetapi.User) (widgetapi.AccessToken, error) {
 	if err != nil {
 		return widgetapi.AccessToken{}, fmt.Errorf("auth: sign token: %w", err)
 	}
-	return widgetapi.AccessToken{Raw: raw, ID: id, IssuedAt: now, ExpiresAt: exp, TTL: t.cfg.TTL}, nil
+	return widgetapi.AccessToken{Raw: raw, ID: id, IssuedAt: now, ExpiresAt: exp, TTL: t.cfg.TTL, AMR: amr}, nil
 }
 
 // Verify checks raw's signature, algorithm and claims. It returns an
@@ -293,6 +301,11 @@ func (t *Tokens) Verify(raw string) (*widgetapi.TokenClaims, error) {
 		Admin:     claims.Admin,
 		IssuedAt:  claims.IssuedAt.Time,
 		ExpiresAt: claims.ExpiresAt.Time,
+		AMR:       claims.AMR,
+	}
+	if len(c.AMR) == 0 {
+		// Issued before tokens carried amr: a password login.
+		c.AMR = []string{widgetapi.AMRPassword}
 	}
 	t.verified.put(raw, c)
 	// Handlers may keep the pointer; hand out a copy of the cached claims.

@@ -11,12 +11,17 @@ import (
 // verification, password reset, email change.
 
 // readFields decodes names from the body and checks them with validate,
-// reporting a field the decoder could not use together with what validate
-// finds in the others; when it returns false it has written the answer.
+// when set, reporting a field the decoder could not use together with
+// what validate finds in the others; when it returns false it has written
+// the answer.
 func (s *Server) readFields(w http.ResponseWriter, r *http.Request, validate func(f map[string]string) error, names ...string) (map[string]string, bool) {
 	f, bad, err := decodeFields(w, r, names...)
 	if err == nil {
-		err = withBadFields(bad, validate(f))
+		var invalid error
+		if validate != nil {
+			invalid = validate(f)
+		}
+		err = withBadFields(bad, invalid)
 	}
 	if err != nil {
 		s.writeError(w, r, s.Realm, err)
@@ -94,11 +99,13 @@ func (s *Server) handleResetPassword() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.readFields(w, r, func(f map[string]string) error {
 			return widgetapi.ValidatePasswordReset(f["token"], f["new_password"])
-		}, "token", "new_password")
+		}, "token", "new_password", "otp")
 		if !ok {
 			return
 		}
-		u, tok, err := s.Auth.ResetPassword(r.Context(), f["token"], f["new_password"], s.origin(r))
+		u, tok, err := s.Auth.ResetPassword(r.Context(), f["token"], f["new_password"], f["otp"], s.origin(r), func(email string) error {
+			return s.attemptError(r, email)
+		})
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return

@@ -21,13 +21,14 @@ type userAdminBody struct {
 	Admin               bool   `json:"admin"`
 	Disabled            bool   `json:"disabled"`
 	EmailVerified       bool   `json:"email_verified"`
+	MFA                 bool   `json:"mfa"`
 	RegisteredOn        string `json:"registered_on"`
 	RegisteredOnISO8601 string `json:"registered_on_iso8601"`
 	Link                string `json:"link"`
 }
 
 func (s *Server) userAdminBody(u *widgetapi.User) userAdminBody {
-	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled, EmailVerified: u.EmailVerified,
+	return userAdminBody{Email: u.Email, PublicID: u.PublicID, Admin: u.Admin, Disabled: u.Disabled, EmailVerified: u.EmailVerified, MFA: u.MFA,
 		RegisteredOn: localized(u.RegisteredOn, s.Location), RegisteredOnISO8601: iso8601(u.RegisteredOn),
 		Link: "/api/v1/users/" + u.PublicID}
 }
@@ -166,7 +167,7 @@ func (s *Server) handleUserGet() http.Handler {
 
 func (s *Server) handleUserPatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, bad, err := decodeBools(w, r, "admin", "disabled")
+		f, bad, err := decodeBools(w, r, "admin", "disabled", "mfa")
 		if err == nil && len(bad) > 0 {
 			err = widgetapi.Invalid(bad)
 		}
@@ -174,7 +175,7 @@ func (s *Server) handleUserPatch() http.Handler {
 			s.writeError(w, r, s.AdminRealm, err)
 			return
 		}
-		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"]})
+		u, err := s.Accounts.Update(r.Context(), r.PathValue("public_id"), widgetapi.UserUpdate{Admin: f["admin"], Disabled: f["disabled"], MFA: f["mfa"]})
 		s.writeUser(w, r, u, err)
 	})
 }

@@ -138,7 +138,7 @@ func TestUsersAreListedInRegistrationOrderWithFilters(t *testing.T) {
 		}
 		first := p.Items[0]
 		u := e.user(want[5])
-		wantItem := map[string]any{"email": u.Email, "public_id": u.PublicID, "admin": false, "disabled": false, "email_verified": false,
+		wantItem := map[string]any{"email": u.Email, "public_id": u.PublicID, "admin": false, "disabled": false, "email_verified": false, "mfa": false,
 			"registered_on":         u.RegisteredOn.UTC().Format("01/02/06 03:04:05 PM UTC"),
 			"registered_on_iso8601": u.RegisteredOn.UTC().Format(time.RFC3339), "link": usersPath + "/" + u.PublicID}
 		for k, v := range wantItem {

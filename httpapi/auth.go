@@ -81,6 +81,7 @@ type userBody struct {
 	PublicID       string `json:"public_id"`
 	Admin          bool   `json:"admin"`
 	EmailVerified  bool   `json:"email_verified"`
+	MFA            bool   `json:"mfa"`
 	RegisteredOn   string `json:"registered_on"`
 	TokenExpiresIn string `json:"token_expires_in"`
 }
@@ -94,6 +95,7 @@ func (s *Server) handleCurrentUser() http.Handler {
 			PublicID:       u.PublicID,
 			Admin:          u.Admin,
 			EmailVerified:  u.EmailVerified,
+			MFA:            u.MFA,
 			RegisteredOn:   localized(u.RegisteredOn, s.Location),
 			TokenExpiresIn: formatExpiresIn(claims.ExpiresAt.Sub(s.Now())),
 		})
@@ -142,12 +144,13 @@ func (s *Server) handleLogout() http.Handler {
 }
 
 type sessionBody struct {
-	ID               string `json:"id"`
-	Current          bool   `json:"current"`
-	CreatedAtISO8601 string `json:"created_at_iso8601"`
-	ExpiresAtISO8601 string `json:"expires_at_iso8601"`
-	Address          string `json:"address"`
-	UserAgent        string `json:"user_agent"`
+	ID               string   `json:"id"`
+	Current          bool     `json:"current"`
+	CreatedAtISO8601 string   `json:"created_at_iso8601"`
+	ExpiresAtISO8601 string   `json:"expires_at_iso8601"`
+	Address          string   `json:"address"`
+	UserAgent        string   `json:"user_agent"`
+	AMR              []string `json:"amr"`
 }
 
 type sessionListBody struct {
@@ -166,7 +169,7 @@ func (s *Server) handleSessions() http.Handler {
 		for _, ses := range sessions {
 			body.Items = append(body.Items, sessionBody{ID: ses.JTI, Current: ses.JTI == current,
 				CreatedAtISO8601: iso8601(ses.CreatedAt), ExpiresAtISO8601: iso8601(ses.ExpiresAt),
-				Address: ses.Address, UserAgent: ses.UserAgent})
+				Address: ses.Address, UserAgent: ses.UserAgent, AMR: ses.AMR})
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
@@ -200,7 +203,7 @@ func (s *Server) handlePassword() http.Handler {
 		if !s.attempt(w, r, u.Email) {
 			return
 		}
-		tok, err := s.Auth.ChangePassword(r.Context(), u, f["current_password"], f["new_password"], s.origin(r))
+		tok, err := s.Auth.ChangePassword(r.Context(), u, claimsFrom(r.Context()), f["current_password"], f["new_password"], s.origin(r))
 		if err != nil {
 			s.writeError(w, r, s.Realm, err)
 			return

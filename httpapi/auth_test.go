@@ -782,6 +782,7 @@ func TestAuthCurrentUser(t *testing.T) {
 				"email":            "someone@example.com",
 				"public_id":        id,
 				"email_verified":   false,
+				"mfa":              false,
 				"admin":            false,
 				"registered_on":    "11/28/26 03:13:02 PM UTC",
 				"token_expires_in": "01:00:00",

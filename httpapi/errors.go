@@ -135,6 +135,11 @@ type RetryAfter interface {
 // calls for. realm is the WWW-Authenticate realm of the route. A request
 // whose client has gone is not answered (see abort).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string, err error) {
+	var mr *widgetapi.MFARequired
+	if errors.As(err, &mr) && r.Context().Err() == nil {
+		writeMFARequired(w, mr)
+		return
+	}
 	var e *widgetapi.Error
 	if !errors.As(err, &e) {
 		e = &widgetapi.Error{Code: widgetapi.EINTERNAL, Err: err}
@@ -196,4 +201,23 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, realm string
 	default:
 		writeJSON(w, a.status, messageBody{msg})
 	}
+}
+
+// mfaRequiredBody is the answer to the right password of an account with
+// a second factor.
+type mfaRequiredBody struct {
+	Status      string `json:"status"`
+	Message     string `json:"message"`
+	MFARequired bool   `json:"mfa_required"`
+	MFAToken    string `json:"mfa_token"`
+}
+
+// writeMFARequired answers a login that goes on with a one-time code: a
+// 401 in the failure shape, carrying the token of its second step, which
+// must not be cached.
+func writeMFARequired(w http.ResponseWriter, mr *widgetapi.MFARequired) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusUnauthorized, mfaRequiredBody{Status: "fail", Message: widgetapi.MsgOTPRequired,
+		MFARequired: true, MFAToken: mr.Token})
 }

@@ -79,7 +79,7 @@ func (s *Server) handleIntrospect() http.Handler {
 		admin := u.Admin
 		writeJSON(w, http.StatusOK, introspection{
 			Active: true, Sub: claims.Subject, Exp: claims.ExpiresAt.Unix(), Iat: claims.IssuedAt.Unix(),
-			JTI: claims.ID, Admin: &admin, AMR: []string{"pwd"}, Iss: s.TokenIssuer, Aud: s.TokenAudience,
+			JTI: claims.ID, Admin: &admin, AMR: claims.AMR, Iss: s.TokenIssuer, Aud: s.TokenAudience,
 			TokenType: "access_token",
 		})
 	})

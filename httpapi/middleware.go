@@ -362,6 +362,10 @@ func (s *Server) authenticate(realm string, admin, verified bool, next http.Hand
 			s.writeError(w, r, realm, errNotAdmin)
 			return
 		}
+		if admin && s.RequireAdminMFA && !claims.HasAMR(widgetapi.AMROTP) {
+			s.writeError(w, r, realm, widgetapi.AdminNeedsMFA())
+			return
+		}
 		ctx := widgetapi.NewContextWithUser(r.Context(), user)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, claimsKey{}, claims)))
 	})

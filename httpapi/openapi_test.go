@@ -333,7 +333,7 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 func TestOpenAPICheckCatchesAWrongResponse(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/api/v1/auth/user", nil)
 	good := response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"0123456789abcdef0123456789abcdef"}},
-		Body: []byte(`{"email":"a@b.io","public_id":"8b6f1a52-3c57-4bd0-9a4c-1f2e3d4c5b6a","admin":false,"email_verified":false,"registered_on":"11/28/26 03:13:02 PM UTC","token_expires_in":"00:00:01"}`)}
+		Body: []byte(`{"email":"a@b.io","public_id":"8b6f1a52-3c57-4bd0-9a4c-1f2e3d4c5b6a","admin":false,"email_verified":false,"mfa":false,"registered_on":"11/28/26 03:13:02 PM UTC","token_expires_in":"00:00:01"}`)}
 	rec := &recordingTB{TB: t}
 	checkAgainstOpenAPI(rec, req, good)
 	if len(rec.errors) != 0 {
@@ -469,7 +469,7 @@ func TestOpenAPISecurityOfEveryOperation(t *testing.T) {
 		"GET /.well-known/jwks.json", "GET /account/assets/{file}", "GET /account/confirm-email", "GET /account/reset-password",
 		"GET /account/verify-email", "GET /api/v1/openapi.json", "GET /api/v1/swagger.json", "GET /api/v1/ui", "GET /api/v1/ui/{file}",
 		"GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/email/confirm", "POST /api/v1/auth/email/verify",
-		"POST /api/v1/auth/login", "POST /api/v1/auth/password/forgot", "POST /api/v1/auth/password/reset", "POST /api/v1/auth/register",
+		"POST /api/v1/auth/login", "POST /api/v1/auth/login/mfa", "POST /api/v1/auth/password/forgot", "POST /api/v1/auth/password/reset", "POST /api/v1/auth/register",
 	}
 	var public []string
 	for _, o := range rawOperations(t, d) {

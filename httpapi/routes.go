@@ -26,6 +26,11 @@ func (s *Server) addRoutes() {
 	m.Handle("POST /api/v1/auth/email/verify", s.mailOn(s.public(s.handleTokenUse(s.Auth.VerifyEmail, "email verified"))))
 	m.Handle("POST /api/v1/auth/email/verify/resend", s.mailOn(s.requireAnyUser(s.handleResendVerification())))
 	m.Handle("POST /api/v1/auth/introspect", s.public(s.handleIntrospect()))
+	m.Handle("POST /api/v1/auth/login/mfa", s.public(s.handleLoginMFA()))
+	m.Handle("POST /api/v1/auth/mfa/totp", s.requireUser(s.handleTOTPEnrol()))
+	m.Handle("POST /api/v1/auth/mfa/totp/confirm", s.requireUser(s.handleTOTPConfirm()))
+	m.Handle("DELETE /api/v1/auth/mfa/totp", s.requireUser(s.handleTOTPDisable()))
+	m.Handle("POST /api/v1/auth/mfa/recovery-codes", s.requireUser(s.handleRecoveryCodes()))
 
 	m.Handle("POST /api/v1/widgets", s.requireAdmin(s.handleWidgetCreate()))
 	m.Handle("GET /api/v1/widgets", s.requireToken(s.handleWidgetList()))

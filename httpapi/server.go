@@ -69,6 +69,9 @@ type Config struct {
 	// is not verified on every route but those it needs to get verified
 	// (REQUIRE_VERIFIED_EMAIL).
 	RequireVerifiedEmail bool
+	// RequireAdminMFA refuses, on admin routes, an administrator's token
+	// whose amr has no otp (REQUIRE_ADMIN_MFA).
+	RequireAdminMFA bool
 	// Throttle keeps the limits of the credential routes; required.
 	Throttle widgetapi.Throttle
 	// TracerProvider, when set, traces each request as a server span named

@@ -46,20 +46,39 @@ func (s *Server) throttle(next http.Handler) http.Handler {
 // comparisons than the limits hold, and a throttled account costs the
 // server no hashing.
 func (s *Server) attempt(w http.ResponseWriter, r *http.Request, email string) bool {
-	email, addr := widgetapi.NormalizeEmail(email), s.addressKey(r)
-	v, err := s.Throttle.Attempt(r.Context(), email, addr, s.Now())
-	return !s.refused(w, r, v, err, email, addr)
+	if err := s.attemptError(r, email); err != nil {
+		s.writeError(w, r, s.Realm, err)
+		return false
+	}
+	return true
 }
 
-// refused answers a refusal of v (or err) and records it, once a minute
-// per limit and key, in the audit log, with target as its target.
+// attemptError is attempt's refusal, or nil, for a caller that answers it
+// itself.
+func (s *Server) attemptError(r *http.Request, email string) error {
+	email, addr := widgetapi.NormalizeEmail(email), s.addressKey(r)
+	v, err := s.Throttle.Attempt(r.Context(), email, addr, s.Now())
+	return s.refusal(r, v, err, email, addr)
+}
+
+// refused answers a refusal of v (or err), as refusal makes it.
 func (s *Server) refused(w http.ResponseWriter, r *http.Request, v widgetapi.Verdict, err error, target, addr string) bool {
-	if err != nil {
+	if err := s.refusal(r, v, err, target, addr); err != nil {
 		s.writeError(w, r, s.Realm, err)
 		return true
 	}
+	return false
+}
+
+// refusal is the error of a refusal of v (or err), nil when v allows, and
+// records it, once a minute per limit and key, in the audit log, with
+// target as its target.
+func (s *Server) refusal(r *http.Request, v widgetapi.Verdict, err error, target, addr string) error {
+	if err != nil {
+		return err
+	}
 	if v.Allowed {
-		return false
+		return nil
 	}
 	// One event a minute per address, per account and address, or per
 	// account, whichever refused; one a minute in all when a limit had no
@@ -74,8 +93,7 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, v widgetapi.Ver
 		msg, target, key = "Too many requests right now.", "", v.Limit
 	}
 	s.Audit.Throttled(r.Context(), key, target, v.Limit)
-	s.writeError(w, r, s.Realm, tooMany(msg, v.Wait))
-	return true
+	return tooMany(msg, v.Wait)
 }
 
 // addressKey is the client's address as the throttles count it.

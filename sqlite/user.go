@@ -20,13 +20,13 @@ func (t tx) InsertUser(ctx context.Context, u *widgetapi.User) (err error) {
 }
 
 // userColumns are the columns of a user, as scanUser reads them.
-const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id, email_verified`
+const userColumns = `id, email, password_hash, registered_on, admin, disabled, public_id, email_verified, mfa`
 
 func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 	var u widgetapi.User
 	var hash string
 	var registered int64
-	if err := row.Scan(&u.ID, &u.Email, &hash, &registered, &u.Admin, &u.Disabled, &u.PublicID, &u.EmailVerified); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &hash, &registered, &u.Admin, &u.Disabled, &u.PublicID, &u.EmailVerified, &u.MFA); err != nil {
 		return nil, err
 	}
 	u.PasswordHash, u.RegisteredOn = []byte(hash), time.Unix(registered, 0).UTC()

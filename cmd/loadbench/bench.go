@@ -56,6 +56,9 @@ type scenario struct {
 	// srv, when set, is the server the scenario loads, in place of the
 	// bench's own (HS256) server.
 	srv *server
+	// prepare, when set, runs once before the scenario's first round and
+	// returns its targeter: setup that is not to be measured.
+	prepare func() (vegeta.Targeter, error)
 }
 
 func (sc scenario) login() bool { return strings.HasPrefix(sc.name, "POST /auth/login") }
@@ -77,6 +80,8 @@ type bench struct {
 	cursor string
 	// etags are the ETags of the widgets the read scenarios cycle over.
 	etags []string
+	// mfaAccounts is how many accounts the two-step login cycles over.
+	mfaAccounts int
 }
 
 // benchOne measures every chosen scenario on engine with seed widgets and
@@ -122,7 +127,10 @@ func startBench(dir, bin, engine string, seed int, env []string, o options) (*be
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{engine: engine, seed: seed, srv: srv}
+	b := &bench{engine: engine, seed: seed, srv: srv, mfaAccounts: mfaUsers}
+	if o.smoke {
+		b.mfaAccounts = mfaSmokeUsers
+	}
 	if b.eddsa, err = startServer(bin, dir, append(env, "TOKEN_ALG=EdDSA"), false); err != nil {
 		srv.stop()
 		return nil, err
@@ -213,6 +221,15 @@ func (b *bench) scenarios() []scenario {
 		{name: "POST /widgets", targeter: creating(base, b.admin, &created)},
 		{name: "POST /auth/login (cost 12)", targeter: static("POST", base+"/api/v1/auth/login", "",
 			[]byte("email="+userEmail+"&password="+benchPassword))},
+		// The login of accounts with a second factor: the password, then a
+		// code, each request of the row both steps.
+		{name: mfaLoginScenario, prepare: func() (vegeta.Targeter, error) {
+			m, err := enrolAccounts(base, b.mfaAccounts)
+			if err != nil {
+				return nil, err
+			}
+			return m.targeter(), nil
+		}},
 		// Logins of unknown emails, each allowed, from 16 connections keep
 		// bcrypt busy; the admission gate must leave a core to the readers.
 		{name: "GET /widgets page 1 under a login flood", targeter: static("GET", page(1), b.user, nil), flood: unknownLogins(base)},
@@ -244,6 +261,13 @@ func filterPrefix(seed int) (string, int) {
 // ceiling, and sums what they measured.
 func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, error) {
 	r := result{name: sc.name, codes: map[string]int{}}
+	if sc.prepare != nil {
+		t, err := sc.prepare()
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		sc.targeter = t
+	}
 	srv := b.srv
 	if sc.srv != nil {
 		srv = sc.srv

@@ -122,32 +122,37 @@ func withUser(ctx context.Context, getenv func(string) string, env vars, stderr 
 }
 
 func printUser(w io.Writer, u *widgetapi.User) {
-	fmt.Fprintf(w, "email:      %s\npublic_id:  %s\nadmin:      %t\ndisabled:   %t\nregistered: %s\n",
-		u.Email, u.PublicID, u.Admin, u.Disabled, u.RegisteredOn.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "email:      %s\npublic_id:  %s\nadmin:      %t\ndisabled:   %t\nmfa:        %t\nregistered: %s\n",
+		u.Email, u.PublicID, u.Admin, u.Disabled, u.MFA, u.RegisteredOn.UTC().Format(time.RFC3339))
 }
 
-const userSetUsage = `Usage: widgetapi user set EMAIL [--admin=true|false] [--disabled=true|false]
+const userSetUsage = `Usage: widgetapi user set EMAIL [--admin=true|false] [--disabled=true|false] [--mfa=false]
 
 Changes the account with EMAIL as PATCH /api/v1/users/{public_id} does:
 demoting takes effect on the user's next request, disabling ends every
 session of theirs at once, in every process, and the last enabled
-administrator cannot be demoted or disabled.
+administrator cannot be demoted or disabled. --mfa=false turns off the
+second factor of a user who lost it, and ends every session of theirs.
 `
 
 func runUserSet(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
-	var admin, disabled optBool
+	var admin, disabled, mfa optBool
 	fs.Var(&admin, "admin", "make the user an administrator (true) or not (false)")
 	fs.Var(&disabled, "disabled", "disable the account (true) or enable it again (false)")
+	fs.Var(&mfa, "mfa", "false turns the user's second factor off")
 	email, help, err := parseUserArgs(fs, userSetUsage, userChangeVars(), args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
-	if admin.v == nil && disabled.v == nil {
-		return errors.New("user set: give at least one of --admin, --disabled")
+	if admin.v == nil && disabled.v == nil && mfa.v == nil {
+		return errors.New("user set: give at least one of --admin, --disabled, --mfa")
+	}
+	if mfa.v != nil && *mfa.v {
+		return errors.New("user set: --mfa can only be false; a user turns their factor on by enrolling")
 	}
 	return withUser(ctx, getenv, userChangeVars(), stderr, fs.Name(), email, func(ctx context.Context, op *operator, u *widgetapi.User) error {
-		u, err := op.accounts.Update(ctx, u.PublicID, widgetapi.UserUpdate{Admin: admin.v, Disabled: disabled.v})
+		u, err := op.accounts.Update(ctx, u.PublicID, widgetapi.UserUpdate{Admin: admin.v, Disabled: disabled.v, MFA: mfa.v})
 		if err != nil {
 			return oneLine("user set", err)
 		}

@@ -380,8 +380,8 @@ func TestUserShow(t *testing.T) {
 
 		f := c.show("BOB@example.com")
 		reg, err := time.Parse(time.RFC3339, f["registered"])
-		if len(f) != 5 || f["email"] != "bob@example.com" || f["public_id"] != bob || f["admin"] != "false" ||
-			f["disabled"] != "true" || err != nil || reg.Before(before) || reg.After(after) {
+		if len(f) != 6 || f["email"] != "bob@example.com" || f["public_id"] != bob || f["admin"] != "false" ||
+			f["disabled"] != "true" || f["mfa"] != "false" || err != nil || reg.Before(before) || reg.After(after) {
 			t.Fatalf("user show: %q", f)
 		}
 		if f := c.show("alice@example.com"); f["admin"] != "true" || f["disabled"] != "false" {

@@ -33,6 +33,10 @@ document.addEventListener("DOMContentLoaded", () => {
         return;
       }
       body.new_password = pw;
+      const otp = document.getElementById("otp").value.trim();
+      if (otp !== "") {
+        body.otp = otp;
+      }
     }
     button.disabled = true;
     say("Sending…", null);

@@ -25,13 +25,14 @@ import (
 	"widgetapi/httpapi"
 	"widgetapi/internal/config"
 	"widgetapi/internal/mailer"
-	"widgetapi/internal/outbox"
 	"widgetapi/internal/mailtext"
+	"widgetapi/internal/outbox"
 	"widgetapi/internal/sealed"
 	"widgetapi/internal/store"
 	"widgetapi/internal/tracing"
 	"widgetapi/keys"
 	"widgetapi/listmemo"
+	"widgetapi/mfa"
 )
 
 // Deps are what the service needs besides its configuration.
@@ -178,8 +179,12 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		mail = &auth.Mail{Texts: texts, AccountPage: cfg.AccountPage,
 			VerifyTTL: cfg.VerifyTokenTTL, ResetTTL: cfg.ResetTokenTTL, Wake: d.WakeMail}
 	}
+	box, err := sealed.New(cfg.SecretKeys)
+	if err != nil {
+		return nil, err
+	}
 	authSvc, err := auth.NewService(auth.ServiceConfig{Users: d.Users, Tokens: tokens, Cost: cfg.BcryptCost,
-		Gate: d.Gate, Now: d.Now, Audit: auditLog, Mail: mail})
+		TOTP: mfa.New(box, d.Now), Gate: d.Gate, Now: d.Now, Audit: auditLog, Mail: mail})
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +212,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 		JWKS:                 keyset.JWKS,
 		IntrospectionClients: auth.NewClients(clientSecrets(cfg.IntrospectionClients)),
 		TokenIssuer:          cfg.TokenIssuer, TokenAudience: cfg.TokenAudience,
+		RequireAdminMFA: cfg.RequireAdminMFA,
 	})
 	if err != nil {
 		return nil, err

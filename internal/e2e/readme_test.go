@@ -283,18 +283,7 @@ curl() {
 		{"GET", "/auth/user", 200, `"email":"admin@example.com"`},
 		{"DELETE", "/users/", 204, "HTTP/1.1 204"},
 	}
-	if len(calls) != len(want) {
-		for _, c := range calls {
-			t.Logf("%d %s %s -> %d", c.number, c.method, c.url, c.status)
-		}
-		t.Fatalf("the session made %d curl calls, want %d; output:\n%s", len(calls), len(want), out)
-	}
-	for i, w := range want {
-		c := calls[i]
-		if c.method != w.method || !strings.Contains(c.url, "/api/v1"+w.url) || c.status != w.status || !strings.Contains(compactJSON(c.body), compactJSON(w.body)) {
-			t.Errorf("call %d: %s %s -> %d\n%.600s\nwant %s %s -> %d with %s", i+1, c.method, c.url, c.status, c.body, w.method, w.url, w.status, w.body)
-		}
-	}
+	checkREADMECalls(t, "the session", calls, want, out)
 	// alice's events by public id: her logins (by email) and the
 	// administrator's changes to her (by id).
 	audit := calls[31].body
@@ -303,6 +292,29 @@ curl() {
 			t.Errorf("audit?target=PID has no %s:\n%s", action, audit)
 		}
 	}
+
+	// The second factor, continuing the session (its API and token()).
+	mfa := readmeBlocks(t, "A second factor")
+	if len(mfa) != 1 {
+		t.Fatalf("README.md: %d blocks in the second factor, want 1", len(mfa))
+	}
+	var prelude strings.Builder
+	for _, line := range strings.Split(session[0], "\n") {
+		if strings.HasPrefix(line, "API=") || strings.HasPrefix(line, "token()") {
+			prelude.WriteString(line + "\n")
+		}
+	}
+	calls, out = runBlocks("the second factor", []string{prelude.String(), mfa[0]}, s.URL)
+	wantMFA := []readmeCall{
+		{"POST", "/auth/register", 201, `"access_token"`},
+		{"POST", "/auth/mfa/totp", 200, `"otpauth_url":"otpauth://totp/widgetapi:carol@example.com?secret=`},
+		{"POST", "/auth/mfa/totp/confirm", 200, `"recovery_codes":[`},
+		{"POST", "/auth/login", 401, `"mfa_required":true`},
+		{"POST", "/auth/login/mfa", 200, `"access_token"`},
+		{"GET", "/auth/user", 200, `"mfa":true`},
+		{"GET", "/auth/sessions", 200, `"amr":["pwd","otp"]`},
+	}
+	checkREADMECalls(t, "the second factor", calls, wantMFA, out)
 
 	// The operator's commands, with the binary the README built.
 	_, out = runBlocks("the operator's commands", accounts[1:], "")
@@ -314,6 +326,24 @@ curl() {
 	}
 	if code := s.stop(t); code != 0 {
 		t.Fatalf("serve exited %d:\n%s", code, s.stderr.String())
+	}
+}
+
+// checkREADMECalls checks the curl calls of the README's blocks named
+// name against want, in order; out is what the blocks printed.
+func checkREADMECalls(t *testing.T, name string, calls []curlCall, want []readmeCall, out string) {
+	t.Helper()
+	if len(calls) != len(want) {
+		for _, c := range calls {
+			t.Logf("%d %s %s -> %d", c.number, c.method, c.url, c.status)
+		}
+		t.Fatalf("%s made %d curl calls, want %d; output:\n%s", name, len(calls), len(want), out)
+	}
+	for i, w := range want {
+		c := calls[i]
+		if c.method != w.method || !strings.Contains(c.url, "/api/v1"+w.url) || c.status != w.status || !strings.Contains(compactJSON(c.body), compactJSON(w.body)) {
+			t.Errorf("%s, call %d: %s %s -> %d\n%.600s\nwant %s %s -> %d with %s", name, i+1, c.method, c.url, c.status, c.body, w.method, w.url, w.status, w.body)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package sqlutil
 
 import (
+	"database/sql"
+	"errors"
+	"strings"
 	"time"
 
 	"widgetapi"
@@ -46,7 +49,7 @@ func ScanWidget(r Row) *widgetapi.Widget {
 const SubjectColumns = `
 	s.id AS subject_id, s.email AS subject_email, s.registered_on AS subject_registered_on,
 	s.admin AS subject_admin, s.disabled AS subject_disabled, s.public_id AS subject_public_id,
-	s.email_verified AS subject_email_verified,
+	s.email_verified AS subject_email_verified, s.mfa AS subject_mfa,
 	ses.seq IS NULL AS no_session, ses.revoked_at IS NOT NULL AS revoked`
 
 // ScanSubject reads SubjectColumns.
@@ -56,6 +59,7 @@ func ScanSubject(r Row) widgetapi.TokenSubject {
 			ID: r.Int("subject_id"), Email: r.Text("subject_email"), RegisteredOn: r.Time("subject_registered_on"),
 			Admin: r.Bool("subject_admin"), Disabled: r.Bool("subject_disabled"), PublicID: r.UUID("subject_public_id"),
 			EmailVerified: r.Bool("subject_email_verified"),
+			MFA:           r.Bool("subject_mfa"),
 		},
 		NoSession: r.Bool("no_session"),
 		Revoked:   r.Bool("revoked"),
@@ -82,3 +86,28 @@ type prefixed struct {
 func (p prefixed) Scan(dest ...any) error {
 	return p.row.Scan(append(append([]any{}, p.dest...), dest...)...)
 }
+
+// TOTPColumns are the columns of a second factor, as ScanTOTP reads them.
+const TOTPColumns = `secret, confirmed, last_step`
+
+// ScanTOTP reads the factor of userID from row, nil when there is none.
+func ScanTOTP(row Scanner, userID int64) (*widgetapi.TOTPFactor, error) {
+	f := &widgetapi.TOTPFactor{UserID: userID}
+	err := row.Scan(&f.Secret, &f.Confirmed, &f.LastStep)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return f, err
+}
+
+// JoinAMR is the stored form of a session's amr: its methods separated by
+// spaces, "pwd" when it has none.
+func JoinAMR(amr []string) string {
+	if len(amr) == 0 {
+		return widgetapi.AMRPassword
+	}
+	return strings.Join(amr, " ")
+}
+
+// SplitAMR reads JoinAMR's form.
+func SplitAMR(s string) []string { return strings.Fields(s) }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"widgetapi"
@@ -198,11 +199,13 @@ func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widget
 }
 
 // ResetPassword uses the reset token with hash, which must still belong
-// to userID (the user the caller read it for), stores the password hash,
-// ends the email changes asked for before, revokes every session of the
-// user, opens next,
-// queues notice to the user's address and records ev.
-func (s flows) ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
+// to userID (the user the caller read it for), checks otp with chk when
+// the user has a second factor, stores the password hash, ends the email
+// changes asked for before, revokes every session of the user, opens
+// next, queues notice to the user's address and records ev (with the
+// factor used). A factor's code is checked in this transaction, so that
+// it is spent only if the reset is, and the factor stays on.
+func (s flows) ResetPassword(ctx context.Context, hash []byte, userID int64, otp string, chk widgetapi.OTPChecker, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
 	var user *widgetapi.User
 	err := inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
 		_, u, err := consume(ctx, tx, hash, widgetapi.TokenPasswordReset, at)
@@ -211,6 +214,21 @@ func (s flows) ResetPassword(ctx context.Context, hash []byte, userID int64, pwH
 			return err
 		case u.ID != userID:
 			return widgetapi.BadAccountToken()
+		}
+		if u.MFA {
+			if otp == "" || chk == nil {
+				return widgetapi.OTPFieldRequired()
+			}
+			use, err := CheckSecondFactor(ctx, tx, u.ID, otp, chk, at)
+			if errors.Is(err, widgetapi.ErrOTPMismatch) {
+				return widgetapi.OTPFieldMismatch()
+			}
+			if err != nil {
+				return err
+			}
+			if ev != nil {
+				ev.Detail = use.Detail(ev.Detail)
+			}
 		}
 		if err := tx.SetPasswordHash(ctx, u.ID, pwHash); err != nil {
 			return err

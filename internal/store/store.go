@@ -62,6 +62,7 @@ type Engine interface {
 	SessionStatements
 	EventStatements
 	MailStatements
+	MFAReads
 }
 
 // Transactor begins write transactions.
@@ -85,6 +86,7 @@ type Tx interface {
 	EventTx
 	MailTx
 	AccountTx
+	MFATx
 	Commit() error
 	Rollback() error
 }

@@ -61,7 +61,18 @@ func (s flows) UpdateUser(ctx context.Context, publicID string, upd widgetapi.Us
 		if err := tx.UpdateUserRights(ctx, next); err != nil {
 			return err
 		}
-		if next.Disabled && !old.Disabled {
+		// Turning a lost factor off signs the user out everywhere: a
+		// session may be the one whose owner lost the device.
+		reset := old.MFA && !next.MFA
+		if reset {
+			if err := tx.DeleteTOTP(ctx, old.ID); err != nil {
+				return err
+			}
+			if err := tx.EnqueueMail(ctx, widgetapi.MFAMail(widgetapi.MailMFAReset, old.Email, at)); err != nil {
+				return err
+			}
+		}
+		if next.Disabled && !old.Disabled || reset {
 			if _, err := tx.RevokeSessions(ctx, old.ID, "", at); err != nil {
 				return err
 			}

@@ -259,6 +259,39 @@ func (u users) PurgeSessions(ctx context.Context, before time.Time) (int64, erro
 	return n, end(span, err)
 }
 
+func (u users) EnrolTOTP(ctx context.Context, f *widgetapi.TOTPFactor, credential []byte) error {
+	ctx, span := u.db.start(ctx, "db EnrolTOTP")
+	return end(span, u.next.EnrolTOTP(ctx, f, credential))
+}
+
+func (u users) ConfirmTOTP(ctx context.Context, user *widgetapi.User, code string, chk widgetapi.OTPChecker, recovery [][]byte, keep string, at time.Time, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db ConfirmTOTP")
+	return end(span, u.next.ConfirmTOTP(ctx, user, code, chk, recovery, keep, at, ev))
+}
+
+func (u users) ChangeMFA(ctx context.Context, user *widgetapi.User, credential []byte, otp string, chk widgetapi.OTPChecker, recovery [][]byte, at time.Time, ev *widgetapi.Event) error {
+	ctx, span := u.db.start(ctx, "db ChangeMFA")
+	return end(span, u.next.ChangeMFA(ctx, user, credential, otp, chk, recovery, at, ev))
+}
+
+func (u users) StartMFALogin(ctx context.Context, c *widgetapi.MFAChallenge) error {
+	ctx, span := u.db.start(ctx, "db StartMFALogin")
+	return end(span, u.next.StartMFALogin(ctx, c))
+}
+
+func (u users) FindMFALogin(ctx context.Context, hash []byte, now time.Time) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db FindMFALogin")
+	user, err := u.next.FindMFALogin(ctx, hash, now)
+	return user, end(span, err)
+}
+
+func (u users) FinishMFALogin(ctx context.Context, userID int64, hash []byte, otp string, chk widgetapi.OTPChecker, at time.Time,
+	open func(*widgetapi.User, widgetapi.FactorUse) (*widgetapi.Session, *widgetapi.Event, error)) (*widgetapi.User, error) {
+	ctx, span := u.db.start(ctx, "db FinishMFALogin")
+	user, err := u.next.FinishMFALogin(ctx, userID, hash, otp, chk, at, open)
+	return user, end(span, err)
+}
+
 // widgets traces a widgetapi.WidgetStore.
 type widgets struct {
 	db   DB
@@ -346,9 +379,9 @@ func (u users) RequestPasswordReset(ctx context.Context, email string, tm widget
 	return sent, end(span, err)
 }
 
-func (u users) ResetPassword(ctx context.Context, hash []byte, userID int64, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
+func (u users) ResetPassword(ctx context.Context, hash []byte, userID int64, otp string, chk widgetapi.OTPChecker, pwHash []byte, at time.Time, next *widgetapi.Session, notice *widgetapi.Mail, ev *widgetapi.Event) (*widgetapi.User, error) {
 	ctx, span := u.db.start(ctx, "db ResetPassword")
-	user, err := u.next.ResetPassword(ctx, hash, userID, pwHash, at, next, notice, ev)
+	user, err := u.next.ResetPassword(ctx, hash, userID, otp, chk, pwHash, at, next, notice, ev)
 	return user, end(span, err)
 }
 
