@@ -162,12 +162,6 @@ func (s *smtpSink) accepted() {
 	}
 }
 
-func (s *smtpSink) count() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
 func (s *smtpSink) close() { _ = s.srv.Close() }
 
 type sinkSession struct{ s *smtpSink }

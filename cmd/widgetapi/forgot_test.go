@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"widgetapi/internal/testbin"
-	"widgetapi/internal/testdb"
 	"widgetapi/internal/testmailpit"
 )
 
@@ -26,11 +25,8 @@ func TestForgotThreeProcessesToMailpit(t *testing.T) {
 	if os.Getenv(testbin.TokenAlgVar) != "" {
 		t.Skip("mail does not depend on TOKEN_ALG: run in the main pass only")
 	}
-	mp := testmailpit.Start(t)
-	dbURL := testdb.FreshSchemaURL(t)
 	// Every request comes from 127.0.0.1: the per-address limit is off.
-	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "BCRYPT_COST=4", "AUTH_RATE_LIMIT=0",
-		"SECRET_KEY=shared-key-of-the-deployment-0123456789", "SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String())
+	mp, dbURL, env := mailpitDeployment(t, "BCRYPT_COST=4", "AUTH_RATE_LIMIT=0")
 	s := startProcesses(t, 3, env)
 	const n = 300
 	email := func(i int) string { return fmt.Sprintf("reset-%03d@example.com", i) }
