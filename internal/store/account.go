@@ -39,9 +39,9 @@ type AccountTx interface {
 	// used at t.CreatedAt (t supersedes them) and, when send, stores t,
 	// forgets the tokens of its kind of its user created more than an
 	// hour before it (which neither work nor count for the hourly limit
-	// any more) and queues m. It is one statement, one round trip, with
-	// send or without: a reset request that sends no mail then does the
-	// same work, and takes the same time, as one that does.
+	// any more) and queues m. It runs the same statements with send or
+	// without (on PostgreSQL one statement, one round trip): a reset
+	// request that sends no mail makes the same calls as one that does.
 	IssueAccountToken(ctx context.Context, t *widgetapi.AccountToken, m *widgetapi.Mail, send bool) error
 	// SetEmailVerified marks the address of userID verified.
 	SetEmailVerified(ctx context.Context, userID int64) error
