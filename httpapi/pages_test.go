@@ -71,8 +71,8 @@ func TestAccountPagesInABrowser(t *testing.T) {
 
 	// The mail's link starts with PUBLIC_URL; the test server listens
 	// elsewhere, so its path and query are opened there.
-	open := func(kind string) string {
-		link, _ := testdb.MailLink(t, e.mails("person@example.com", kind)[0])
+	open := func(to, kind string) string {
+		link, _ := testdb.MailLink(t, e.mails(to, kind)[0])
 		u, err := url.Parse(link)
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +85,7 @@ func TestAccountPagesInABrowser(t *testing.T) {
 	// Reset: open (nothing changes), type the new password twice, press.
 	err := chromedp.Do(bctx,
 		recordCSPViolations(),
-		chromedp.Navigate(open(widgetapi.MailPasswordReset)),
+		chromedp.Navigate(open("person@example.com", widgetapi.MailPasswordReset)),
 		chromedp.WaitVisible(`#new-password`),
 	)
 	if err != nil {
@@ -115,7 +115,7 @@ func TestAccountPagesInABrowser(t *testing.T) {
 	// verifies it.
 	tok := e.login("person@example.com", "typed-password").JSON(t)["access_token"].(string)
 	err = chromedp.Do(bctx,
-		chromedp.Navigate(open(widgetapi.MailVerifyEmail)),
+		chromedp.Navigate(open("person@example.com", widgetapi.MailVerifyEmail)),
 		chromedp.WaitVisible(`#submit`),
 	)
 	if err != nil {
@@ -135,7 +135,7 @@ func TestAccountPagesInABrowser(t *testing.T) {
 	}
 	// The same link again: the page says the API's reason.
 	err = chromedp.Do(bctx,
-		chromedp.Navigate(open(widgetapi.MailVerifyEmail)),
+		chromedp.Navigate(open("person@example.com", widgetapi.MailVerifyEmail)),
 		chromedp.WaitVisible(`#submit`),
 		chromedp.Click(`#submit`),
 		chromedp.WaitVisible(done),
@@ -146,6 +146,27 @@ func TestAccountPagesInABrowser(t *testing.T) {
 	if said, _ = chromedp.Run(bctx, chromedp.Text(`#result`)); !strings.Contains(said, "invalid or expired token") {
 		t.Fatalf("a used link's page says %q", said)
 	}
+
+	// An email change: the link in the mail to the new address; opening
+	// leaves the address as it was, the press changes it.
+	wantStatus(t, "", e.post(emailPath, tok, "new_email", "moved@example.com", "current_password", "typed-password"), http.StatusAccepted, "")
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(open("moved@example.com", widgetapi.MailConfirmEmail)),
+		chromedp.WaitVisible(`#submit`),
+	)
+	if err != nil {
+		t.Fatalf("opening the confirmation page: %v", err)
+	}
+	if got := e.user("person@example.com"); got == nil {
+		t.Fatal("opening the confirmation page changed the address")
+	}
+	if err := chromedp.Do(bctx, chromedp.Click(`#submit`), chromedp.WaitVisible(done)); err != nil {
+		t.Fatalf("pressing the confirmation button: %v", err)
+	}
+	if said, _ = chromedp.Run(bctx, chromedp.Text(`#result`)); !strings.Contains(said, "Your email address has been changed") {
+		t.Fatalf("the confirmation page says %q", said)
+	}
+	wantStatus(t, "", e.login("moved@example.com", "typed-password"), http.StatusOK, "")
 	violations, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`window.cspViolations`))
 	if err != nil {
 		t.Fatal(err)

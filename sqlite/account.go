@@ -83,18 +83,35 @@ func (t tx) UseAccountTokens(ctx context.Context, userID int64, kind string, at 
 	return mapError("use account tokens", err)
 }
 
-// InsertAccountToken stores at and forgets its user's tokens of its kind
-// from more than an hour before.
-func (t tx) InsertAccountToken(ctx context.Context, at *widgetapi.AccountToken) error {
-	_, err := t.ExecContext(ctx, `DELETE FROM account_tokens WHERE user_id = ? AND kind = ? AND created_at < ?`,
-		at.UserID, at.Kind, at.CreatedAt.Add(-time.Hour).Unix())
+// IssueAccountToken supersedes at's user's unused tokens of its kind and,
+// when send, stores at, forgets its user's tokens of its kind from more
+// than an hour before and queues m. The same four statements run whether
+// or not send (each told by a parameter whether to change anything), so
+// that a request that sends nothing does the same work as one that sends.
+func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m *widgetapi.Mail, send bool) error {
+	created, hourAgo := at.CreatedAt.Unix(), at.CreatedAt.Add(-time.Hour).Unix()
+	_, err := t.ExecContext(ctx, `
+		UPDATE account_tokens SET used_at = ?
+		WHERE user_id = ? AND kind = ? AND used_at IS NULL AND (created_at >= ? OR NOT ?)`,
+		created, at.UserID, at.Kind, hourAgo, send)
+	if err == nil {
+		_, err = t.ExecContext(ctx, `DELETE FROM account_tokens WHERE ? AND user_id = ? AND kind = ? AND created_at < ?`,
+			send, at.UserID, at.Kind, hourAgo)
+	}
 	if err == nil {
 		_, err = t.ExecContext(ctx, `
 			INSERT INTO account_tokens (token_hash, user_id, kind, new_email, session_jti, on_request, created_at, expires_at)
-			VALUES (?, ?, ?, nullif(?, ''), nullif(?, ''), ?, ?, ?)`,
-			at.Hash, at.UserID, at.Kind, at.NewEmail, at.SessionJTI, at.OnRequest, at.CreatedAt.Unix(), at.ExpiresAt.Unix())
+			SELECT ?, ?, ?, nullif(?, ''), nullif(?, ''), ?, ?, ? WHERE ?`,
+			at.Hash, at.UserID, at.Kind, at.NewEmail, at.SessionJTI, at.OnRequest, created, at.ExpiresAt.Unix(), send)
 	}
-	return mapError("insert account token", err)
+	if err == nil {
+		err = t.QueryRowContext(ctx, insertMail+` SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? RETURNING id`,
+			m.Kind, m.To, m.Subject, m.Text, m.HTML, m.QueuedAt.Unix(), m.QueuedAt.Unix(), send).Scan(&m.ID)
+		if errors.Is(err, sql.ErrNoRows) && !send {
+			err = nil
+		}
+	}
+	return mapError("issue account token", err)
 }
 
 // SetEmailVerified marks userID's address verified.

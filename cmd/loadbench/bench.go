@@ -56,9 +56,9 @@ type scenario struct {
 	// srv, when set, is the server the scenario loads, in place of the
 	// bench's own (HS256) server.
 	srv *server
-	// prepare, when set, runs once before the scenario's first round and
-	// returns its targeter: setup that is not to be measured.
-	prepare func() (vegeta.Targeter, error)
+	// prepare, when set, readies the scenario (its server, its targeter)
+	// right before it is measured, and only when it is.
+	prepare func(sc *scenario) error
 }
 
 func (sc scenario) login() bool { return strings.HasPrefix(sc.name, "POST /auth/login") }
@@ -82,6 +82,13 @@ type bench struct {
 	etags []string
 	// mfaAccounts is how many accounts the two-step login cycles over.
 	mfaAccounts int
+	// env, dir and bin start more servers on the bench's database.
+	env      []string
+	dir, bin string
+	// mail serves the reset requests, with sink as its mail server, once
+	// the forgot scenario is prepared.
+	mail *server
+	sink *smtpSink
 }
 
 // benchOne measures every chosen scenario on engine with seed widgets and
@@ -102,16 +109,23 @@ func benchOne(ctx context.Context, work, bin, engine string, seed int, o options
 	}
 	defer b.stop()
 	var results []result
-	for _, sc := range b.scenarios() {
+	for _, sc := range b.scenarios(o) {
 		if len(o.only) > 0 && !slices.ContainsFunc(o.only, func(part string) bool { return strings.Contains(sc.name, part) }) {
 			continue
 		}
-		r, err := b.measure(ctx, sc, o)
+		if sc.prepare != nil {
+			if err := sc.prepare(&sc); err != nil {
+				return "", err
+			}
+		}
+		rs, err := b.measure(ctx, sc, o)
 		if err != nil {
 			return "", err
 		}
-		results = append(results, r)
-		fmt.Fprintf(os.Stderr, "  %-34s %9.0f req/s  ratio %.2f  non-2xx %d\n", r.name, r.rps, r.rps/r.ceiling, r.non2xx)
+		results = append(results, rs...)
+		for _, r := range rs {
+			fmt.Fprintf(os.Stderr, "  %-34s %9.0f req/s  ratio %.2f  non-2xx %d\n", r.name, r.rps, r.rps/r.ceiling, r.non2xx)
+		}
 	}
 	return section(engine, seed, results), nil
 }
@@ -127,7 +141,7 @@ func startBench(dir, bin, engine string, seed int, env []string, o options) (*be
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{engine: engine, seed: seed, srv: srv, mfaAccounts: mfaUsers}
+	b := &bench{engine: engine, seed: seed, srv: srv, env: env, dir: dir, bin: bin, mfaAccounts: mfaUsers}
 	if o.smoke {
 		b.mfaAccounts = mfaSmokeUsers
 	}
@@ -175,17 +189,23 @@ func startBench(dir, bin, engine string, seed int, env []string, o options) (*be
 const introspectionClient = "bench:bench-client-secret-0123456789"
 
 func (b *bench) stop() {
+	if b.mail != nil {
+		b.mail.stop()
+	}
+	if b.sink != nil {
+		b.sink.close()
+	}
 	b.ceiling.stop()
 	b.eddsa.stop()
 	b.srv.stop()
 }
 
-func (b *bench) scenarios() []scenario {
+func (b *bench) scenarios(o options) []scenario {
 	base := b.srv.url
 	pages := (b.seed + 9) / 10
 	page := func(n int) string { return fmt.Sprintf("%s/api/v1/widgets?page=%d&per_page=10", base, n) }
 	list := func(query string) string { return base + "/api/v1/widgets?per_page=10&" + query }
-	var created atomic.Int64
+	var created, forgets atomic.Int64
 	// A filter of 1 % of the widgets: the names of a range of seed/100
 	// consecutive numbers share a prefix when seed/100 is a power of ten.
 	prefix, matches := filterPrefix(b.seed)
@@ -223,16 +243,29 @@ func (b *bench) scenarios() []scenario {
 			[]byte("email="+userEmail+"&password="+benchPassword))},
 		// The login of accounts with a second factor: the password, then a
 		// code, each request of the row both steps.
-		{name: mfaLoginScenario, prepare: func() (vegeta.Targeter, error) {
+		{name: mfaLoginScenario, prepare: func(sc *scenario) error {
 			m, err := enrolAccounts(base, b.mfaAccounts)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return m.targeter(), nil
+			sc.targeter = m.targeter()
+			return nil
 		}},
 		// Logins of unknown emails, each allowed, from 16 connections keep
 		// bcrypt busy; the admission gate must leave a core to the readers.
 		{name: "GET /widgets page 1 under a login flood", targeter: static("GET", page(1), b.user, nil), flood: unknownLogins(base)},
+		// Reset requests for registered and unknown addresses in turn,
+		// measured apart: the two must take about as long (target: within
+		// 10 % at p50 and p99), and the registered ones send their mail.
+		{name: forgotScenario, prepare: func(sc *scenario) error {
+			if b.mail == nil {
+				if err := b.startMailServer(b.env, b.dir, b.bin, o.forgotAccounts); err != nil {
+					return fmt.Errorf("forgot: %w", err)
+				}
+			}
+			sc.srv, sc.targeter = b.mail, forgotting(b.mail.url, o.forgotAccounts, &forgets)
+			return nil
+		}},
 	}
 }
 
@@ -258,16 +291,9 @@ func filterPrefix(seed int) (string, int) {
 }
 
 // measure runs sc for o.rounds rounds, each right after a run of the
-// ceiling, and sums what they measured.
-func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, error) {
-	r := result{name: sc.name, codes: map[string]int{}}
-	if sc.prepare != nil {
-		t, err := sc.prepare()
-		if err != nil {
-			return r, fmt.Errorf("%s: %w", sc.name, err)
-		}
-		sc.targeter = t
-	}
+// ceiling, and sums what they measured: one result, or one for each kind
+// of request the scenario tells apart.
+func (b *bench) measure(ctx context.Context, sc scenario, o options) ([]result, error) {
 	srv := b.srv
 	if sc.srv != nil {
 		srv = sc.srv
@@ -276,6 +302,8 @@ func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, er
 	// earlier scenarios stays, as it would in production.
 	srv.peakRSS.Store(0)
 	ceilingTarget := static("GET", b.ceiling.url+"/", b.user, nil)
+	byKind := map[string]*result{}
+	var kinds []string
 	for round := range o.rounds {
 		c := attack(ctx, ceilingTarget, o, nil)
 		// The machine's speed drifts over a long run, so the bcrypt rate a
@@ -284,34 +312,53 @@ func (b *bench) measure(ctx context.Context, sc scenario, o options) (result, er
 		if sc.login() {
 			bcryptRate = float64(runtime.NumCPU()) / bcryptCompareTime().Seconds()
 		}
-		m, flood, err := b.round(ctx, sc, round, o)
+		ms, flood, err := b.round(ctx, sc, round, o)
 		if err != nil {
-			return r, err
+			return nil, err
 		}
-		r.ceiling += c.Throughput / float64(o.rounds)
-		r.rps += m.Throughput / float64(o.rounds)
-		if sc.login() {
-			r.ofBcrypt += m.Throughput / bcryptRate / float64(o.rounds)
-		}
-		if flood != "" {
-			r.flood = append(r.flood, flood)
-		}
-		r.p50, r.p99 = max(r.p50, m.Latencies.P50), max(r.p99, m.Latencies.P99)
-		r.total += m.Requests
-		for code, n := range m.StatusCodes {
-			r.codes[code] += n
-			if sc.expect != "" && code != sc.expect || sc.expect == "" && !strings.HasPrefix(code, "2") {
-				r.non2xx += uint64(n)
+		for kind, m := range ms {
+			r := byKind[kind]
+			if r == nil {
+				r = &result{name: sc.name, codes: map[string]int{}}
+				if kind != "" {
+					r.name += " (" + kind + ")"
+				}
+				byKind[kind] = r
+				kinds = append(kinds, kind)
 			}
+			r.ceiling += c.Throughput / float64(o.rounds)
+			r.rps += m.Throughput / float64(o.rounds)
+			if sc.login() {
+				r.ofBcrypt += m.Throughput / bcryptRate / float64(o.rounds)
+			}
+			if flood != "" {
+				r.flood = append(r.flood, flood)
+			}
+			r.p50, r.p99 = max(r.p50, m.Latencies.P50), max(r.p99, m.Latencies.P99)
+			r.total += m.Requests
+			for code, n := range m.StatusCodes {
+				r.codes[code] += n
+				if sc.expect != "" && code != sc.expect || sc.expect == "" && !strings.HasPrefix(code, "2") {
+					r.non2xx += uint64(n)
+				}
+			}
+			r.peakRSS = max(r.peakRSS, srv.peakRSS.Load())
 		}
-		r.peakRSS = max(r.peakRSS, srv.peakRSS.Load())
 	}
-	return r, nil
+	slices.Sort(kinds)
+	out := make([]result, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, *byKind[k])
+	}
+	if k := byKind[forgotKnown]; k != nil && k.total > uint64(o.forgotAccounts)*5 {
+		return nil, fmt.Errorf("%w (%d requests for %d accounts)", errTooFewAccounts, k.total, o.forgotAccounts)
+	}
+	return out, nil
 }
 
 // round runs one round of sc: with its flood alongside when it has one, and
 // with the server's CPU profiled in the widget read's first round.
-func (b *bench) round(ctx context.Context, sc scenario, round int, o options) (vegeta.Metrics, string, error) {
+func (b *bench) round(ctx context.Context, sc scenario, round int, o options) (map[string]*vegeta.Metrics, string, error) {
 	so := o
 	if sc.workers > 0 {
 		so.workers = sc.workers
@@ -342,7 +389,7 @@ func (b *bench) round(ctx context.Context, sc scenario, round int, o options) (v
 	if sc.srv != nil {
 		srv = sc.srv
 	}
-	m := attack(ctx, sc.targeter, so, srv)
+	m := attackByKind(ctx, sc.targeter, so, srv)
 	var note string
 	if flood != nil {
 		fm := <-flood
@@ -390,6 +437,19 @@ func section(engine string, seed int, results []result) string {
 		// drifts between the two scenarios' runs.
 		fmt.Fprintf(&b, "\nThe widget read with an EdDSA token runs at %.2f × the read with an HS256 token, each as a ratio to its ceiling (%.2f in requests/s; target: at least 0.9).\n",
 			(ed.rps/ed.ceiling)/(hs.rps/hs.ceiling), ed.rps/hs.rps)
+	}
+	var known, unknown result
+	for _, r := range results {
+		switch r.name {
+		case forgotScenario + " (" + forgotKnown + ")":
+			known = r
+		case forgotScenario + " (" + forgotUnknown + ")":
+			unknown = r
+		}
+	}
+	if known.total > 0 && unknown.total > 0 {
+		fmt.Fprintf(&b, "\nA reset request for a registered address takes %.2f × the time of one for an unknown address at p50, %.2f × at p99 (target: within 10 %%).\n",
+			float64(known.p50)/float64(unknown.p50), float64(known.p99)/float64(unknown.p99))
 	}
 	for _, r := range results {
 		if len(r.flood) > 0 {

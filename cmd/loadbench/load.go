@@ -16,6 +16,13 @@ import (
 // attack runs one closed-loop load of o.duration, cut short when ctx ends;
 // while it runs, the RSS of srv (when given) is sampled.
 func attack(ctx context.Context, t vegeta.Targeter, o options, srv *server) vegeta.Metrics {
+	return *attackByKind(ctx, t, o, srv)[""]
+}
+
+// attackByKind is attack, its results measured apart by the kind of
+// address each request was for (resultKind; "" for a scenario that does
+// not tell kinds apart).
+func attackByKind(ctx context.Context, t vegeta.Targeter, o options, srv *server) map[string]*vegeta.Metrics {
 	a := vegeta.NewAttacker(vegeta.Workers(uint64(o.workers)), vegeta.MaxWorkers(uint64(o.workers)),
 		vegeta.Connections(o.workers), vegeta.MaxConnections(o.workers), vegeta.KeepAlive(true),
 		vegeta.Timeout(30*time.Second))
@@ -24,13 +31,26 @@ func attack(ctx context.Context, t vegeta.Targeter, o options, srv *server) vege
 		go srv.sampleRSS(stop)
 	}
 	defer context.AfterFunc(ctx, func() { a.Stop() })()
-	var m vegeta.Metrics
+	ms := map[string]*vegeta.Metrics{"": {}}
 	for res := range a.Attack(t, vegeta.Rate{Freq: 0}, o.duration, "load") {
-		m.Add(res)
+		kind := resultKind(res)
+		if ms[kind] == nil {
+			ms[kind] = &vegeta.Metrics{}
+		}
+		ms[kind].Add(res)
 	}
 	close(stop)
-	m.Close()
-	return m
+	for kind, m := range ms {
+		if kind != "" && m.Requests == 0 {
+			delete(ms, kind)
+			continue
+		}
+		m.Close()
+	}
+	if len(ms) > 1 && ms[""].Requests == 0 {
+		delete(ms, "")
+	}
+	return ms
 }
 
 func static(method, u, token string, body []byte) vegeta.Targeter {

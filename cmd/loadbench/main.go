@@ -53,6 +53,10 @@ type options struct {
 	// creatorProcs, when set, measures only widget creates from that many
 	// serve processes on one PostgreSQL, creatorWorkers goroutines each.
 	creatorProcs, creatorWorkers int
+	// forgotAccounts is how many accounts the forgot scenario's registered
+	// addresses cycle over: each gets 5 reset mails an hour, so a run of
+	// that scenario asks for at most 5 × this.
+	forgotAccounts int
 }
 
 func main() {
@@ -134,13 +138,14 @@ func parseOptions(args []string) (options, error) {
 	profile := fs.String("cpuprofile", "", "save CPU profiles of the server during GET /widgets/{name} (path-ENGINE-SEED.pprof) and GET /widgets page 1 (path-ENGINE-SEED-list.pprof), one per engine and seed")
 	creatorProcs := fs.Int("creates-procs", 0, "instead of the scenarios, measure widget creates from this many serve processes on one PostgreSQL (-pg-url)")
 	creatorWorkers := fs.Int("creates-workers", 8, "with -creates-procs: goroutines creating widgets in each process")
+	forgotAccounts := fs.Int("forgot-accounts", 4000, "accounts the forgot scenario's registered addresses cycle over (5 reset mails an hour each)")
 	only := fs.String("scenarios", "", `comma-separated parts of scenario names to run, e.g. "widgets/{name},auth/user" (default: all)`)
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{engines: split(*engines), duration: *duration, rounds: *rounds, workers: *workers, pgURL: *pgURL,
 		out: *out, only: split(*only), profile: *profile, smoke: *smoke,
-		creatorProcs: *creatorProcs, creatorWorkers: *creatorWorkers}
+		creatorProcs: *creatorProcs, creatorWorkers: *creatorWorkers, forgotAccounts: *forgotAccounts}
 	for _, s := range split(*seeds) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -151,6 +156,8 @@ func parseOptions(args []string) (options, error) {
 	o.loginDuration = max(o.duration, 15*time.Second)
 	if o.smoke {
 		o.engines, o.seeds, o.duration, o.rounds, o.loginDuration = []string{"sqlite"}, []int{100}, time.Second, 1, time.Second
+		// A second of reset requests asks for far fewer mails than 5 × 300.
+		o.forgotAccounts = min(o.forgotAccounts, 300)
 	}
 	if o.creatorProcs > 0 && o.pgURL == "" {
 		return o, fmt.Errorf("-creates-procs needs -pg-url or WIDGETAPI_BENCH_POSTGRES_URL")

@@ -78,6 +78,18 @@ func sharedOutbox(t testing.TB, dbURL string) store.Store {
 
 var outboxFrom = &mail.Address{Name: "widgetapi", Address: "no-reply@example.com"}
 
+// mailpitDeployment starts Mailpit and makes a fresh PostgreSQL schema,
+// and returns the environment of serve processes that share both (under
+// APP_ENV=testing, with more added).
+func mailpitDeployment(t testing.TB, more ...string) (*testmailpit.Mailpit, string, []string) {
+	t.Helper()
+	mp := testmailpit.Start(t)
+	dbURL := testdb.FreshSchemaURL(t)
+	env := baseEnv(append([]string{"DATABASE_URL=" + dbURL, "APP_ENV=testing", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
+		"SMTP_URL=" + mp.SMTPURL(), "MAIL_FROM=" + outboxFrom.String()}, more...)...)
+	return mp, dbURL, env
+}
+
 // queueMails queues n mails to batch-i@example.org, in transactions of 50
 // as flows would, and returns the Message-IDs they will bear.
 func queueMails(t testing.TB, st store.Store, batch string, n int) []string {
@@ -159,10 +171,7 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 	if os.Getenv(testbin.TokenAlgVar) != "" {
 		t.Skip("mail does not depend on TOKEN_ALG: run in the main pass only")
 	}
-	mp := testmailpit.Start(t)
-	dbURL := testdb.FreshSchemaURL(t)
-	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "TOKEN_TTL=1h", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
-		"SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String(), "LOG_FORMAT=json")
+	mp, dbURL, env := mailpitDeployment(t, "TOKEN_TTL=1h", "LOG_FORMAT=json")
 	s := startProcesses(t, 3, env)
 	st := sharedOutbox(t, dbURL)
 
@@ -253,10 +262,7 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 // with docs/benchmarks.md's command (-benchtime=1x or more).
 func BenchmarkOutboxToMailpit(b *testing.B) {
 	const perIteration = 3000
-	mp := testmailpit.Start(b)
-	dbURL := testdb.FreshSchemaURL(b)
-	env := baseEnv("DATABASE_URL="+dbURL, "APP_ENV=testing", "SECRET_KEY=shared-key-of-the-deployment-0123456789",
-		"SMTP_URL="+mp.SMTPURL(), "MAIL_FROM="+outboxFrom.String(), "LOG_LEVEL=warn")
+	mp, dbURL, env := mailpitDeployment(b, "LOG_LEVEL=warn")
 	startProcesses(b, 3, env)
 	st := sharedOutbox(b, dbURL)
 	total, elapsed := 0, time.Duration(0)

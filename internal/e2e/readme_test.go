@@ -283,7 +283,7 @@ curl() {
 		{"GET", "/auth/user", 200, `"email":"admin@example.com"`},
 		{"DELETE", "/users/", 204, "HTTP/1.1 204"},
 	}
-	checkREADMECalls(t, "the session", calls, want, out)
+	checkCalls(t, "the session", calls, want, out)
 	// alice's events by public id: her logins (by email) and the
 	// administrator's changes to her (by id).
 	audit := calls[31].body
@@ -314,7 +314,34 @@ curl() {
 		{"GET", "/auth/user", 200, `"mfa":true`},
 		{"GET", "/auth/sessions", 200, `"amr":["pwd","otp"]`},
 	}
-	checkREADMECalls(t, "the second factor", calls, wantMFA, out)
+	checkCalls(t, "the second factor", calls, wantMFA, out)
+	// The mail section, as a reader runs it after the session: the
+	// tokens come out of the .eml files the service writes.
+	mailBlocks := readmeBlocks(t, "Verifying an address and resetting a password by mail")
+	if len(mailBlocks) != 1 {
+		t.Fatalf("README.md: %d blocks in the mail section, want 1", len(mailBlocks))
+	}
+	calls, out = runBlocks("the mail session", mailBlocks, s.URL)
+	sent := `"message":"if that address is registered, a reset link has been sent"`
+	checkCalls(t, "the mail session", calls, []readmeCall{
+		{"POST", "/auth/register", 201, `"message":"successfully registered"`},
+		{"GET", "/auth/user", 200, `"email_verified":false`},
+		{"POST", "/auth/email/verify", 200, `{"status":"success","message":"email verified"}`},
+		{"GET", "/auth/user", 200, `"email_verified":true`},
+		{"POST", "/auth/email/verify/resend", 409, `{"status":"fail","message":"email already verified"}`},
+		{"POST", "/auth/password/forgot", 202, sent},
+		{"POST", "/auth/password/forgot", 202, sent},
+		{"POST", "/auth/password/reset", 200, `"message":"password reset","access_token"`},
+		{"POST", "/auth/email", 202, `{"status":"success","message":"confirmation email sent"}`},
+		{"POST", "/auth/email/confirm", 200, `{"status":"success","message":"email changed"}`},
+		{"GET", "/auth/user", 200, `"email":"robert@example.com"`},
+	}, out)
+	if last := calls[len(calls)-1].body; !strings.Contains(last, `"email_verified":true`) {
+		t.Errorf("robert@example.com is not verified: %s", last)
+	}
+	if !regexp.MustCompile(`(?m)^\d{8}T\d{6}\.\d{9}Z-\d+\.eml$`).MatchString(out) {
+		t.Errorf("ls data/mail listed no mail file named as the README says:\n%s", out)
+	}
 
 	// The operator's commands, with the binary the README built.
 	_, out = runBlocks("the operator's commands", accounts[1:], "")
@@ -329,20 +356,20 @@ curl() {
 	}
 }
 
-// checkREADMECalls checks the curl calls of the README's blocks named
-// name against want, in order; out is what the blocks printed.
-func checkREADMECalls(t *testing.T, name string, calls []curlCall, want []readmeCall, out string) {
+// checkCalls fails t unless calls are want, one for one; out is the
+// script's output, shown when their numbers differ.
+func checkCalls(t *testing.T, what string, calls []curlCall, want []readmeCall, out string) {
 	t.Helper()
 	if len(calls) != len(want) {
 		for _, c := range calls {
 			t.Logf("%d %s %s -> %d", c.number, c.method, c.url, c.status)
 		}
-		t.Fatalf("%s made %d curl calls, want %d; output:\n%s", name, len(calls), len(want), out)
+		t.Fatalf("%s made %d curl calls, want %d; output:\n%s", what, len(calls), len(want), out)
 	}
 	for i, w := range want {
 		c := calls[i]
 		if c.method != w.method || !strings.Contains(c.url, "/api/v1"+w.url) || c.status != w.status || !strings.Contains(compactJSON(c.body), compactJSON(w.body)) {
-			t.Errorf("%s, call %d: %s %s -> %d\n%.600s\nwant %s %s -> %d with %s", name, i+1, c.method, c.url, c.status, c.body, w.method, w.url, w.status, w.body)
+			t.Errorf("%s, call %d: %s %s -> %d\n%.600s\nwant %s %s -> %d with %s", what, i+1, c.method, c.url, c.status, c.body, w.method, w.url, w.status, w.body)
 		}
 	}
 }

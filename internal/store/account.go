@@ -36,10 +36,14 @@ type AccountTx interface {
 	// UseAccountTokens marks every unused token of kind of userID used at
 	// at: the one presented, or those a new one supersedes.
 	UseAccountTokens(ctx context.Context, userID int64, kind string, at time.Time) error
-	// InsertAccountToken stores t, and forgets the tokens of its kind of
-	// its user created more than an hour before it, which neither work
-	// (it supersedes them) nor count for the hourly limit any more.
-	InsertAccountToken(ctx context.Context, t *widgetapi.AccountToken) error
+	// IssueAccountToken marks every unused token of t's kind of t's user
+	// used at t.CreatedAt (t supersedes them) and, when send, stores t,
+	// forgets the tokens of its kind of its user created more than an
+	// hour before it (which neither work nor count for the hourly limit
+	// any more) and queues m. It runs the same statements with send or
+	// without (on PostgreSQL one statement, one round trip): a reset
+	// request that sends no mail makes the same calls as one that does.
+	IssueAccountToken(ctx context.Context, t *widgetapi.AccountToken, m *widgetapi.Mail, send bool) error
 	// SetEmailVerified marks the address of userID verified.
 	SetEmailVerified(ctx context.Context, userID int64) error
 	// ChangeEmail gives userID the normalized email, verified;
@@ -55,14 +59,7 @@ const hour = time.Hour
 // issue supersedes the user's tokens of tm's kind, stores tm's token and
 // queues its mail.
 func issue(ctx context.Context, tx Tx, tm widgetapi.TokenMail) error {
-	t := tm.Token
-	if err := tx.UseAccountTokens(ctx, t.UserID, t.Kind, t.CreatedAt); err != nil {
-		return err
-	}
-	if err := tx.InsertAccountToken(ctx, t); err != nil {
-		return err
-	}
-	return tx.EnqueueMail(ctx, tm.Mail)
+	return tx.IssueAccountToken(ctx, tm.Token, tm.Mail, true)
 }
 
 // underLimit fails with TooManyMails when userID asked for
@@ -145,9 +142,11 @@ func (s flows) ResendVerification(ctx context.Context, tm widgetapi.TokenMail, e
 
 // RequestPasswordReset issues tm's reset token to the enabled account
 // with email, unless it asked for MaxRequestedMailsPerHour in the last
-// hour, and records ev in every case: one write transaction whether or
-// not there is such an account, so that the answer takes about as long.
-// It reports whether the mail was queued.
+// hour, and records ev in every case. A registered, an unregistered and a
+// disabled address run the same statements, with the same round trips
+// (IssueAccountToken is told whether to send rather than left out), so
+// that the answer's time does not tell them apart. It reports whether the
+// mail was queued.
 func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widgetapi.TokenMail, ev *widgetapi.Event) (bool, error) {
 	var sent bool
 	err := inTx(ctx, s.engine, func(ctx context.Context, tx Tx) error {
@@ -156,9 +155,8 @@ func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widget
 		if err != nil {
 			return err
 		}
-		// The limit is counted, and older tokens superseded, for every
-		// address (no one's for an unknown one, id 0), so that only the
-		// inserts of a mail that goes differ in the work done.
+		// The limit is counted, and the token issued, for every address
+		// (no one's for an unknown one, id 0).
 		var id int64
 		if u != nil {
 			id = u.ID
@@ -174,19 +172,14 @@ func (s flows) RequestPasswordReset(ctx context.Context, email string, tm widget
 		case err != nil:
 			reason = "too many requests"
 		}
-		if err := tx.UseAccountTokens(ctx, id, tm.Token.Kind, tm.Token.CreatedAt); err != nil {
+		tm.Token.UserID, tm.Token.OnRequest = id, true
+		if u != nil {
+			tm.Mail.To = u.Email
+		}
+		if err := tx.IssueAccountToken(ctx, tm.Token, tm.Mail, reason == ""); err != nil {
 			return err
 		}
-		if reason == "" {
-			tm.Token.UserID, tm.Token.OnRequest, tm.Mail.To = u.ID, true, u.Email
-			if err := tx.InsertAccountToken(ctx, tm.Token); err != nil {
-				return err
-			}
-			if err := tx.EnqueueMail(ctx, tm.Mail); err != nil {
-				return err
-			}
-			sent = true
-		}
+		sent = reason == ""
 		if ev != nil {
 			ev.Detail = map[string]any{"sent": sent}
 			if reason != "" {

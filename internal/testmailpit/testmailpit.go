@@ -131,6 +131,8 @@ func (m *Mailpit) total() (int, error) {
 
 // Message is what the tests read of a message that arrived.
 type Message struct {
+	// ID is Mailpit's own, for Text.
+	ID        string
 	MessageID string
 	To        []struct{ Address string }
 	Subject   string
@@ -170,4 +172,15 @@ func (m *Mailpit) Wait(n int, timeout time.Duration) []Message {
 		}
 		time.Sleep(100 * time.Millisecond) // Mailpit tells of no arrival: poll it
 	}
+}
+
+// Text returns the plain-text part of the message with Mailpit's id, as
+// Mailpit decodes it (no transfer encoding left).
+func (m *Mailpit) Text(id string) string {
+	m.t.Helper()
+	var msg struct{ Text string }
+	if err := m.get("/message/"+id, &msg); err != nil {
+		m.t.Fatal(err)
+	}
+	return msg.Text
 }
