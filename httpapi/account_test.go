@@ -214,6 +214,15 @@ func TestForgotPasswordSendsFiveMailsAnHour(t *testing.T) {
 		if n := len(e.mails("many@example.com", widgetapi.MailPasswordReset)); n != widgetapi.MaxRequestedMailsPerHour {
 			t.Errorf("%d reset mails, want %d", n, widgetapi.MaxRequestedMailsPerHour)
 		}
+		// Requests past the limit send nothing and end nothing: the link of
+		// the last mail, which the owner holds, still works. Otherwise
+		// anyone could keep an account from being recovered by asking for
+		// its reset over and over.
+		last := e.mailToken("many@example.com", widgetapi.MailPasswordReset)
+		for range 3 {
+			wantStatus(t, "", e.post(forgotPath, "", "email", "many@example.com"), http.StatusAccepted, "")
+		}
+		wantStatus(t, "", e.post(resetPath, "", "token", last, "new_password", "password-2"), http.StatusOK, "password reset")
 		e.clock.Advance(time.Hour)
 		wantStatus(t, "", e.post(forgotPath, "", "email", "many@example.com"), http.StatusAccepted, "")
 		if n := len(e.mails("many@example.com", widgetapi.MailPasswordReset)); n != widgetapi.MaxRequestedMailsPerHour+1 {

@@ -84,8 +84,8 @@ func (t tx) UseAccountTokens(ctx context.Context, userID int64, kind string, at 
 	return mapError("use account tokens", err)
 }
 
-// IssueAccountToken supersedes at's user's unused tokens of its kind and,
-// when send, stores at, forgets its user's tokens of its kind from more
+// IssueAccountToken, when send, supersedes at's user's unused tokens of
+// its kind, stores at, forgets its user's tokens of its kind from more
 // than an hour before and queues m: one statement, so that a request that
 // sends nothing makes the same round trip as one that sends. The UPDATE
 // and the DELETE take disjoint rows, since a statement's CTEs that change
@@ -95,7 +95,7 @@ func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m
 	err := t.QueryRowContext(ctx, `
 		WITH used AS (
 			UPDATE account_tokens SET used_at = $7
-			WHERE user_id = $2 AND kind = $3 AND used_at IS NULL AND (created_at >= $9 OR NOT $10::boolean)),
+			WHERE $10::boolean AND user_id = $2 AND kind = $3 AND used_at IS NULL AND created_at >= $9),
 		old AS (
 			DELETE FROM account_tokens WHERE $10::boolean AND user_id = $2 AND kind = $3 AND created_at < $9),
 		token AS (

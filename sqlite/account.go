@@ -83,8 +83,8 @@ func (t tx) UseAccountTokens(ctx context.Context, userID int64, kind string, at 
 	return mapError("use account tokens", err)
 }
 
-// IssueAccountToken supersedes at's user's unused tokens of its kind and,
-// when send, stores at, forgets its user's tokens of its kind from more
+// IssueAccountToken, when send, supersedes at's user's unused tokens of
+// its kind, stores at, forgets its user's tokens of its kind from more
 // than an hour before and queues m. The same four statements run whether
 // or not send (each told by a parameter whether to change anything), so
 // that a request that sends nothing does the same work as one that sends.
@@ -92,8 +92,8 @@ func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m
 	created, hourAgo := at.CreatedAt.Unix(), at.CreatedAt.Add(-time.Hour).Unix()
 	_, err := t.ExecContext(ctx, `
 		UPDATE account_tokens SET used_at = ?
-		WHERE user_id = ? AND kind = ? AND used_at IS NULL AND (created_at >= ? OR NOT ?)`,
-		created, at.UserID, at.Kind, hourAgo, send)
+		WHERE ? AND user_id = ? AND kind = ? AND used_at IS NULL AND created_at >= ?`,
+		created, send, at.UserID, at.Kind, hourAgo)
 	if err == nil {
 		_, err = t.ExecContext(ctx, `DELETE FROM account_tokens WHERE ? AND user_id = ? AND kind = ? AND created_at < ?`,
 			send, at.UserID, at.Kind, hourAgo)

@@ -36,13 +36,15 @@ type AccountTx interface {
 	// UseAccountTokens marks every unused token of kind of userID used at
 	// at: the one presented, or those a new one supersedes.
 	UseAccountTokens(ctx context.Context, userID int64, kind string, at time.Time) error
-	// IssueAccountToken marks every unused token of t's kind of t's user
-	// used at t.CreatedAt (t supersedes them) and, when send, stores t,
+	// IssueAccountToken, when send, marks every unused token of t's kind
+	// of t's user used at t.CreatedAt (t supersedes them), stores t,
 	// forgets the tokens of its kind of its user created more than an
 	// hour before it (which neither work nor count for the hourly limit
-	// any more) and queues m. It runs the same statements with send or
-	// without (on PostgreSQL one statement, one round trip): a reset
-	// request that sends no mail makes the same calls as one that does.
+	// any more) and queues m; without send it changes nothing, so that a
+	// request past the hourly limit cannot end the link its owner holds.
+	// It runs the same statements with send or without (on PostgreSQL one
+	// statement, one round trip): a reset request that sends no mail
+	// makes the same calls as one that does.
 	IssueAccountToken(ctx context.Context, t *widgetapi.AccountToken, m *widgetapi.Mail, send bool) error
 	// SetEmailVerified marks the address of userID verified.
 	SetEmailVerified(ctx context.Context, userID int64) error
