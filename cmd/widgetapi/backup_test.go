@@ -205,14 +205,24 @@ func TestBackupOfACorruptDatabaseFails(t *testing.T) {
 	if _, errOut, code := runCmd(t, dir, "", env, "migrate", "up"); code != 0 {
 		t.Fatal(errOut)
 	}
+	// Widgets, so that the file ends in pages of their rows and indexes,
+	// whatever pages the schema takes as migrations come.
+	addAdmin(t, dir, env)
+	var lines strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&lines, `{"name":"corrupt-%03d","info_url":"https://example.com/%d","deadline":"2099-01-01"}`+"\n", i, i)
+	}
+	if _, errOut, code := runCmd(t, dir, lines.String(), env, "widget", "import", "--owner", "admin@example.com", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
 	live := filepath.Join(dir, "data", "widgetapi-testing.db")
 	good, err := os.ReadFile(live)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The last two pages overwritten: the header and the schema still say
-	// SQLite and name every table (the schema takes several pages of its
-	// own), the index pages at the end are garbage.
+	// SQLite and name every table, the pages of widgets at the end are
+	// garbage.
 	corrupt := append([]byte(nil), good...)
 	for i := len(corrupt) - 2*4096; i < len(corrupt); i++ {
 		corrupt[i] = byte(i * 7)
