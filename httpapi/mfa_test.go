@@ -495,3 +495,40 @@ func TestPasswordResetWithASecondFactorNeedsACode(t *testing.T) {
 		startLoginWith(t, e, u.email, "new-password-2")
 	})
 }
+
+// Every change to a factor queues a notice to the account's address, in
+// the change's transaction: on, off by its owner, off by an administrator.
+// A refused change queues none.
+func TestFactorChangesSendANotice(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		root := e.admin("root@example.com")
+		notices := func(email, kind string, want int) {
+			t.Helper()
+			ms := e.mails(email, kind)
+			if len(ms) != want {
+				t.Fatalf("%d %s mails to %s, want %d", len(ms), kind, email, want)
+			}
+			for _, m := range ms {
+				if m.Subject == "" || !strings.Contains(m.Text, "Two-factor") && !strings.Contains(m.Text, "two-factor") || strings.Contains(m.Text, "secret=") {
+					t.Errorf("%s notice: %q %q", kind, m.Subject, m.Text)
+				}
+			}
+		}
+		u := enrol(t, e, "notice-mfa@example.com")
+		notices(u.email, widgetapi.MailMFAEnabled, 1)
+		wantField(t, e.do(request{Method: "DELETE", Path: "/api/v1/auth/mfa/totp", Token: u.token,
+			Form: url.Values{"current_password": {mfaPassword}, "otp": {u.code(t, e, 5)}}}), "otp", "")
+		notices(u.email, widgetapi.MailMFADisabled, 0)
+		res := e.do(request{Method: "DELETE", Path: "/api/v1/auth/mfa/totp", Token: u.token,
+			Form: url.Values{"current_password": {mfaPassword}, "otp": {u.code(t, e, 0)}}})
+		wantStatus(t, "", res, http.StatusOK, "two-factor authentication disabled")
+		notices(u.email, widgetapi.MailMFADisabled, 1)
+
+		v := enrol(t, e, "lost-phone@example.com")
+		if res := patchUser(e, root, e.user(v.email).PublicID, map[string]any{"mfa": false}); res.Status != http.StatusOK {
+			t.Fatalf("admin reset: %d %s", res.Status, res.Body)
+		}
+		notices(v.email, widgetapi.MailMFAReset, 1)
+	})
+}
