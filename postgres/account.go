@@ -102,7 +102,7 @@ func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m
 			INSERT INTO account_tokens (token_hash, user_id, kind, new_email, session_jti, on_request, created_at, expires_at)
 			SELECT $1::bytea, $2::bigint, $3::text, nullif($4::text, ''), nullif($5::text, ''), $6::boolean, $7::timestamptz, $8::timestamptz
 			WHERE $10::boolean),
-		mail AS (`+insertMail+` SELECT $11::text, $12::text, $13::text, $14::text, $15::text, $16::timestamptz, $16::timestamptz
+		mail AS (`+sqlutil.InsertMail+` SELECT $11::text, $12::text, $13::text, $14::text, $15::text, $16::timestamptz, $16::timestamptz
 			WHERE $10::boolean RETURNING id)
 		SELECT (SELECT id FROM mail)`,
 		at.Hash, at.UserID, at.Kind, at.NewEmail, at.SessionJTI, at.OnRequest, at.CreatedAt, at.ExpiresAt,

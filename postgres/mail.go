@@ -10,14 +10,9 @@ import (
 	"widgetapi/internal/sqlutil"
 )
 
-// insertMail begins the INSERT of an outbox row, due at once, for its
-// VALUES or SELECT: kind, recipient, subject, text and HTML bodies,
-// queued_at and next_attempt_at (the same time).
-const insertMail = `INSERT INTO mail_outbox (kind, recipient, subject, text_body, html_body, queued_at, next_attempt_at)`
-
 // EnqueueMail queues m in the outbox, due at once.
 func (t tx) EnqueueMail(ctx context.Context, m *widgetapi.Mail) error {
-	return mapError("enqueue mail", t.QueryRowContext(ctx, insertMail+`
+	return mapError("enqueue mail", t.QueryRowContext(ctx, sqlutil.InsertMail+`
 		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
 		m.Kind, m.To, m.Subject, m.Text, m.HTML, m.QueuedAt).Scan(&m.ID))
 }

@@ -105,7 +105,7 @@ func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m
 			at.Hash, at.UserID, at.Kind, at.NewEmail, at.SessionJTI, at.OnRequest, created, at.ExpiresAt.Unix(), send)
 	}
 	if err == nil {
-		err = t.QueryRowContext(ctx, insertMail+` SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? RETURNING id`,
+		err = t.QueryRowContext(ctx, sqlutil.InsertMail+` SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? RETURNING id`,
 			m.Kind, m.To, m.Subject, m.Text, m.HTML, m.QueuedAt.Unix(), m.QueuedAt.Unix(), send).Scan(&m.ID)
 		if errors.Is(err, sql.ErrNoRows) && !send {
 			err = nil

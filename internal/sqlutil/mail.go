@@ -24,3 +24,8 @@ func ScanMail[T any](r Scanner, toTime func(sql.Null[T]) time.Time) (*widgetapi.
 	m.LastError = lastErr.String
 	return &m, nil
 }
+
+// InsertMail begins the INSERT of an outbox row, for the engine's VALUES
+// or SELECT: kind, recipient, subject, text and HTML bodies, queued_at and
+// next_attempt_at (a mail is due when it is queued).
+const InsertMail = `INSERT INTO mail_outbox (kind, recipient, subject, text_body, html_body, queued_at, next_attempt_at)`
