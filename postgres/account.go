@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -20,7 +19,7 @@ func scanAccountToken(row sqlutil.Scanner, hash []byte) (*widgetapi.AccountToken
 	t := &widgetapi.AccountToken{Hash: hash}
 	var used sql.NullTime
 	u, err := scanUser(sqlutil.Prefixed(row, &t.Kind, &t.NewEmail, &t.SessionJTI, &t.OnRequest, &t.CreatedAt, &t.ExpiresAt, &used))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil, nil
 	}
 	if err != nil {
@@ -61,7 +60,7 @@ func (t tx) LockUserByEmail(ctx context.Context, email string) (*widgetapi.User,
 
 func (t tx) userWhere(ctx context.Context, op, cond string, arg any) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` FOR NO KEY UPDATE`, arg))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError(op, err)

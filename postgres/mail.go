@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -66,7 +65,7 @@ func (db *DB) OutboxMail(ctx context.Context, id int64) (*widgetapi.Mail, error)
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	m, err := scanMail(db.db.QueryRowContext(ctx, `SELECT `+sqlutil.MailColumnList+` FROM mail_outbox WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "mail %d not found", id)
 	}
 	return m, mapError("read mail", err)

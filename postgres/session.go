@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -158,7 +156,7 @@ func (t tx) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at t
 		)
 		SELECT (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) - 1 FROM u`,
 		userID, hash, at).Scan(&left)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return false, 0, nil
 	}
 	return err == nil, left, mapError("use recovery code", err)
@@ -181,7 +179,7 @@ func (t tx) LockMFAChallenge(ctx context.Context, hash []byte, now time.Time) (*
 	c := &widgetapi.MFAChallenge{TokenHash: hash}
 	err := t.QueryRowContext(ctx, `SELECT user_id, expires_at, tries_left FROM mfa_challenges
 		WHERE token_hash = $1 AND expires_at > $2 AND tries_left > 0 FOR UPDATE`, hash, now).Scan(&c.UserID, &c.ExpiresAt, &c.TriesLeft)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	c.ExpiresAt = c.ExpiresAt.UTC()
@@ -206,7 +204,7 @@ func (t tx) DeleteMFAChallenge(ctx context.Context, hash []byte) error {
 // FindUserByID reads the user with id.
 func (t tx) FindUserByID(ctx context.Context, id int64) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
 	}
 	return u, mapError("find user by id", err)
@@ -218,7 +216,7 @@ func (db *DB) FindMFAChallenge(ctx context.Context, hash []byte, now time.Time) 
 	defer cancel()
 	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = (
 		SELECT user_id FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND tries_left > 0)`, hash, now))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError("find mfa challenge", err)

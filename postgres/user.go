@@ -2,10 +2,9 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
+
 	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
@@ -41,7 +40,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.Use
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = $1`, email))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.UserNotFound(email)
 	}
 	return u, mapError("find user by email", err)
@@ -53,7 +52,7 @@ func (db *DB) FindUser(ctx context.Context, publicID string) (*widgetapi.User, e
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1`, publicID))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.UserNotFound(publicID)
 	}
 	return u, mapError("find user", err)
@@ -111,7 +110,7 @@ func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, er
 
 func (t tx) user(ctx context.Context, op, lock, publicID string) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id::text = $1 `+lock, publicID))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError(op, err)

@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +62,7 @@ func (t tx) LockWidget(ctx context.Context, name string) (*widgetapi.Widget, err
 		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id::text
 		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = $1 FOR UPDATE OF w`, name).Scan(
 		&w.ID, &w.Name, &w.InfoURL, &w.CreatedAt, &w.Deadline, &w.UpdatedAt, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	if err != nil {

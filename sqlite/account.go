@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -21,7 +20,7 @@ func scanAccountToken(row sqlutil.Scanner, hash []byte) (*widgetapi.AccountToken
 	var created, expires int64
 	var used sql.NullInt64
 	u, err := scanUser(sqlutil.Prefixed(row, &t.Kind, &t.NewEmail, &t.SessionJTI, &t.OnRequest, &created, &expires, &used))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil, nil
 	}
 	if err != nil {
@@ -60,7 +59,7 @@ func (t tx) LockUserByEmail(ctx context.Context, email string) (*widgetapi.User,
 
 func (t tx) userWhere(ctx context.Context, op, cond string, arg any) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond, arg))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError(op, err)
@@ -107,7 +106,7 @@ func (t tx) IssueAccountToken(ctx context.Context, at *widgetapi.AccountToken, m
 	if err == nil {
 		err = t.QueryRowContext(ctx, sqlutil.InsertMail+` SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? RETURNING id`,
 			m.Kind, m.To, m.Subject, m.Text, m.HTML, m.QueuedAt.Unix(), m.QueuedAt.Unix(), send).Scan(&m.ID)
-		if errors.Is(err, sql.ErrNoRows) && !send {
+		if sqlutil.NoRow(err) && !send {
 			err = nil
 		}
 	}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -63,7 +62,7 @@ func (db *DB) RetryMail(ctx context.Context, id int64, attempts int, next time.T
 // OutboxMail returns mail id with its delivery state.
 func (db *DB) OutboxMail(ctx context.Context, id int64) (*widgetapi.Mail, error) {
 	m, err := scanMail(db.queryRow(ctx, false, `SELECT `+sqlutil.MailColumnList+` FROM mail_outbox WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "mail %d not found", id)
 	}
 	return m, mapError("read mail", err)

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -180,7 +178,7 @@ func (t tx) LockMFAChallenge(ctx context.Context, hash []byte, now time.Time) (*
 	var expires int64
 	err := t.QueryRowContext(ctx, `SELECT user_id, expires_at, tries_left FROM mfa_challenges
 		WHERE token_hash = ? AND expires_at > ? AND tries_left > 0`, hash, now.Unix()).Scan(&c.UserID, &expires, &c.TriesLeft)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	c.ExpiresAt = time.Unix(expires, 0).UTC()
@@ -205,7 +203,7 @@ func (t tx) DeleteMFAChallenge(ctx context.Context, hash []byte) error {
 // FindUserByID reads the user with id.
 func (t tx) FindUserByID(ctx context.Context, id int64) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.Errorf(widgetapi.ENOTFOUND, "user not found in database.")
 	}
 	return u, mapError("find user by id", err)
@@ -215,7 +213,7 @@ func (t tx) FindUserByID(ctx context.Context, id int64) (*widgetapi.User, error)
 func (db *DB) FindMFAChallenge(ctx context.Context, hash []byte, now time.Time) (*widgetapi.User, error) {
 	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE id = (
 		SELECT user_id FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND tries_left > 0)`, hash, now.Unix()))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError("find mfa challenge", err)

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"widgetapi"
@@ -30,7 +28,7 @@ func (db *DB) knownAddress(ctx context.Context, email, addr string, since time.T
 	var one int
 	err := db.queryRow(ctx, false, `
 		SELECT 1 FROM login_addresses WHERE email = ? AND address = ? AND last_login >= ?`, email, addr, since.Unix()).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return false, nil
 	}
 	return err == nil, mapError("known address", err)

@@ -2,10 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
+
 	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
@@ -36,7 +36,7 @@ func scanUser(row sqlutil.Scanner) (*widgetapi.User, error) {
 // FindUser looks up a public id. ENOTFOUND when absent.
 func (db *DB) FindUser(ctx context.Context, publicID string) (*widgetapi.User, error) {
 	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.UserNotFound(publicID)
 	}
 	return u, mapError("find user", err)
@@ -79,7 +79,7 @@ func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, er
 
 func (t tx) user(ctx context.Context, op, publicID string) (*widgetapi.User, error) {
 	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	return u, mapError(op, err)
@@ -124,7 +124,7 @@ func (t tx) DeleteUser(ctx context.Context, id int64) error {
 // FindUserByEmail looks up a normalized email. ENOTFOUND when absent.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*widgetapi.User, error) {
 	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, widgetapi.UserNotFound(email)
 	}
 	return u, mapError("find user by email", err)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -57,7 +56,7 @@ func (t tx) LockWidget(ctx context.Context, name string) (*widgetapi.Widget, err
 		SELECT w.id, w.name, w.info_url, w.created_at, w.deadline, w.updated_at, w.version, u.id, u.email, u.public_id
 		FROM widgets w JOIN users u ON u.id = w.owner_id WHERE w.name = ?`, name).Scan(
 		&w.ID, &w.Name, &w.InfoURL, &created, &deadline, &updated, &w.Version, &w.Owner.ID, &w.Owner.Email, &w.Owner.PublicID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if sqlutil.NoRow(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -87,7 +86,7 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 		err := st.QueryRowContext(ctx, w.Name, w.InfoURL, w.CreatedAt.Unix(), w.Deadline.Unix(), w.Owner.ID,
 			w.Version, w.UpdatedAt.Unix()).Scan(&w.ID)
 		switch {
-		case errors.Is(err, sql.ErrNoRows): // the name is taken
+		case sqlutil.NoRow(err): // the name is taken
 		case err != nil:
 			return nil, mapError("create widgets", err)
 		default:

@@ -1,8 +1,6 @@
 package sqlutil
 
 import (
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -94,7 +92,7 @@ const TOTPColumns = `secret, confirmed, last_step`
 func ScanTOTP(row Scanner, userID int64) (*widgetapi.TOTPFactor, error) {
 	f := &widgetapi.TOTPFactor{UserID: userID}
 	err := row.Scan(&f.Secret, &f.Confirmed, &f.LastStep)
-	if errors.Is(err, sql.ErrNoRows) {
+	if NoRow(err) {
 		return nil, nil
 	}
 	return f, err

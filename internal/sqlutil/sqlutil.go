@@ -52,7 +52,7 @@ type Scanner interface{ Scan(dest ...any) error }
 // Found reports whether the QueryRow whose Scan returned err read a row;
 // no row is not an error.
 func Found(err error) (bool, error) {
-	if errors.Is(err, sql.ErrNoRows) {
+	if NoRow(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -126,4 +126,17 @@ func InsertID(ctx context.Context, q RowQuerier, insert string, isUnique func(er
 		return 0, taken()
 	}
 	return id, err
+}
+
+// NoRow reports whether err is a QueryRow's Scan finding no row, which
+// most lookups answer as "absent" rather than as a failure.
+func NoRow(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Optional is the row v a lookup read, or nil with no error when there was
+// no row: the caller, a flow, decides what absence means.
+func Optional[T any](v *T, err error) (*T, error) {
+	if NoRow(err) {
+		return nil, nil
+	}
+	return v, err
 }
