@@ -12,13 +12,6 @@ import (
 	"widgetapi/keys"
 )
 
-func keysCommands() []entry {
-	return []entry{
-		{"list", "", "list signing keys and their states", runKeysList},
-		{"rotate", "", "make the next signing key", runKeysRotate},
-	}
-}
-
 // keysVars are what the keys commands read: the database; SECRET_KEY,
 // which seals the private keys; the algorithm; and the times that decide
 // each key's state.

@@ -14,12 +14,6 @@ import (
 	"widgetapi/internal/mailer"
 )
 
-func mailCommands() []entry {
-	return []entry{
-		{"test", "ADDRESS", "send one mail, not through the outbox", runMailTest},
-	}
-}
-
 // mailVars are what mail test reads: where mail goes and who it is from,
 // and what checking them needs (PUBLIC_URL, required with SMTP_URL in
 // production).

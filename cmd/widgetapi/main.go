@@ -69,9 +69,30 @@ func commands() []entry {
 	}
 }
 
-// groups are the commands that have commands of their own.
+// groups are the commands that have commands of their own, each group's
+// table beside the others so that the whole command line reads in one place.
 func groups() map[string][]entry {
-	return map[string][]entry{"user": userCommands(), "widget": widgetCommands(), "keys": keysCommands(), "mail": mailCommands()}
+	return map[string][]entry{
+		"user": {
+			{"add", "EMAIL [--admin] [--password-stdin]", "create a user", runUserAdd},
+			{"passwd", "EMAIL [--password-stdin]", "set a password, ending every session", runUserPasswd},
+			{"list", "[--email TEXT] [--admin=BOOL] [--disabled=BOOL]", "list users, one page at a time", runUserList},
+			{"show", "EMAIL", "show one user", runUserShow},
+			{"set", "EMAIL [--admin=BOOL] [--disabled=BOOL]", "set a user's admin and disabled flags", runUserSet},
+			{"delete", "EMAIL [--transfer-to EMAIL]", "delete a user and their sessions", runUserDelete},
+		},
+		"widget": {
+			{"import", "[--owner EMAIL] FILE", "load widgets from JSON Lines", runWidgetImport},
+			{"export", "[FILE]", "write every widget as JSON Lines", runWidgetExport},
+		},
+		"keys": {
+			{"list", "", "list signing keys and their states", runKeysList},
+			{"rotate", "", "make the next signing key", runKeysRotate},
+		},
+		"mail": {
+			{"test", "ADDRESS", "send one mail, not through the outbox", runMailTest},
+		},
+	}
 }
 
 // group is the command of a group, such as `user`: it runs the group's

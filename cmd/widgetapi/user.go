@@ -21,17 +21,6 @@ import (
 	"widgetapi/auth"
 )
 
-func userCommands() []entry {
-	return []entry{
-		{"add", "EMAIL [--admin] [--password-stdin]", "create a user", runUserAdd},
-		{"passwd", "EMAIL [--password-stdin]", "set a password, ending every session", runUserPasswd},
-		{"list", "[--email TEXT] [--admin=BOOL] [--disabled=BOOL]", "list users, one page at a time", runUserList},
-		{"show", "EMAIL", "show one user", runUserShow},
-		{"set", "EMAIL [--admin=BOOL] [--disabled=BOOL]", "set a user's admin and disabled flags", runUserSet},
-		{"delete", "EMAIL [--transfer-to EMAIL]", "delete a user and their sessions", runUserDelete},
-	}
-}
-
 // The variables the user commands read: the database; the log, for those
 // that change an account and write its audit event there; the cost of
 // the hashes, for those that set a password.

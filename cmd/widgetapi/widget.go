@@ -23,13 +23,6 @@ import (
 	"widgetapi/internal/store"
 )
 
-func widgetCommands() []entry {
-	return []entry{
-		{"import", "[--owner EMAIL] FILE", "load widgets from JSON Lines", runWidgetImport},
-		{"export", "[FILE]", "write every widget as JSON Lines", runWidgetExport},
-	}
-}
-
 // widgetVars are what the widget commands read: the database, and the time
 // zone of the deadline's day.
 func widgetVars() vars { return databaseVars("TZ") }
