@@ -287,11 +287,8 @@ func NormalizeEmail(email string) string {
 // letter in two normalization forms) would be distinct accounts that read
 // the same.
 func ValidateEmail(email string) string {
-	if email == "" {
-		return msgMissing
-	}
-	if utf8.RuneCountInString(email) > MaxEmailLength {
-		return msgEmailLength
+	if why := checkLength(email, MaxEmailLength, msgEmailLength); why != "" {
+		return why
 	}
 	// Checked before the form, so that the message never repeats controls
 	// or direction marks back to the client or to a terminal.

@@ -43,14 +43,24 @@ func NormalizeWidgetName(name string) string {
 	}, name)
 }
 
+// checkLength returns msgMissing for an empty s, tooLong for one of more
+// than max characters (the unit both engines' length() counts in), and ""
+// otherwise: the first check of every text field.
+func checkLength(s string, max int, tooLong string) string {
+	switch {
+	case s == "":
+		return msgMissing
+	case utf8.RuneCountInString(s) > max:
+		return tooLong
+	}
+	return ""
+}
+
 // ValidateWidgetName returns why a normalized name is unacceptable, or "".
 // A name matches ^[a-z0-9_-]+$ and has 1 to 100 characters.
 func ValidateWidgetName(name string) string {
-	if name == "" {
-		return msgMissing
-	}
-	if utf8.RuneCountInString(name) > MaxWidgetNameLength {
-		return msgWidgetName
+	if why := checkLength(name, MaxWidgetNameLength, msgWidgetName); why != "" {
+		return why
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -67,10 +77,10 @@ func ValidateWidgetName(name string) string {
 // characters (an IRI, such as https://bücher.example/) are accepted; the
 // limit counts characters, as both engines' length() does for the column.
 func ValidateInfoURL(s string) string {
-	if s == "" {
-		return msgMissing
+	if why := checkLength(s, MaxInfoURLLength, msgInfoURL); why != "" {
+		return why
 	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxInfoURLLength {
+	if !utf8.ValidString(s) {
 		return msgInfoURL
 	}
 	for _, r := range s {
