@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ func TestConcurrentResendsStopAtTheHourlyLimit(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				_, tm := tokenMail(widgetapi.TokenVerifyEmail, u.ID, t0)
-				errs[i] = st.ResendVerification(context.Background(), tm, nil)
+				errs[i] = st.ResendVerification(t.Context(), tm, nil)
 			})
 		}
 		close(start)
@@ -59,7 +58,7 @@ func TestConcurrentResendsStopAtTheHourlyLimit(t *testing.T) {
 // once, until it expires, and only for its kind.
 func TestAccountTokensAreSupersededSingleUseAndBounded(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "tokens@example.com", false)
 		first, tm := tokenMail(widgetapi.TokenVerifyEmail, u.ID, t0)
 		if err := st.ResendVerification(ctx, tm, nil); err != nil {

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ func newEvent(action, target string) *widgetapi.Event {
 // events lists every event, newest first.
 func events(t *testing.T, st testdb.Store, f widgetapi.EventFilter) []*widgetapi.Event {
 	t.Helper()
-	list, total, err := st.ListEvents(context.Background(), f, widgetapi.Page{Number: 1, Size: 100})
+	list, total, err := st.ListEvents(t.Context(), f, widgetapi.Page{Number: 1, Size: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,20 +39,20 @@ type writeCase struct {
 var writeCases = []writeCase{
 	{"CreateUser", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := newUser("new@example.com", false)
-		return func(ev *widgetapi.Event) error { return st.CreateUser(context.Background(), u, newSession(0, 0), ev) },
+		return func(ev *widgetapi.Event) error { return st.CreateUser(t.Context(), u, newSession(0, 0), ev) },
 			func() bool { return userExists(t, st, "new@example.com") }
 	}},
 	{"CreateSession", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		s := newSession(u.ID, 0)
-		return func(ev *widgetapi.Event) error { return st.CreateSession(context.Background(), s, nil, ev) },
+		return func(ev *widgetapi.Event) error { return st.CreateSession(t.Context(), s, nil, ev) },
 			func() bool { return liveSessions(t, st, u) == 1 }
 	}},
 	{"RevokeSession", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		s := mustCreateSession(t, st, u.ID, 0)
 		return func(ev *widgetapi.Event) error {
-				_, err := st.RevokeSession(context.Background(), u.ID, s.JTI, t0, ev)
+				_, err := st.RevokeSession(t.Context(), u.ID, s.JTI, t0, ev)
 				return err
 			},
 			func() bool { return liveSessions(t, st, u) == 0 }
@@ -63,7 +62,7 @@ var writeCases = []writeCase{
 		mustCreateSession(t, st, u.ID, 0)
 		mustCreateSession(t, st, u.ID, 1)
 		return func(ev *widgetapi.Event) error {
-				_, err := st.RevokeSessions(context.Background(), u.ID, "", t0, ev)
+				_, err := st.RevokeSessions(t.Context(), u.ID, "", t0, ev)
 				return err
 			},
 			func() bool { return liveSessions(t, st, u) == 0 }
@@ -71,7 +70,7 @@ var writeCases = []writeCase{
 	{"SetPassword", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		u := mustCreateUser(t, st, "u@example.com", false)
 		return func(ev *widgetapi.Event) error {
-				return st.SetPassword(context.Background(), u.ID, nil, []byte("$2a$04$other"), t0, nil, nil, ev)
+				return st.SetPassword(t.Context(), u.ID, nil, []byte("$2a$04$other"), t0, nil, nil, ev)
 			},
 			func() bool { return string(findUser(t, st, u.Email).PasswordHash) == "$2a$04$other" }
 	}},
@@ -79,7 +78,7 @@ var writeCases = []writeCase{
 		u := mustCreateUser(t, st, "u@example.com", false)
 		yes := true
 		return func(ev *widgetapi.Event) error {
-				_, err := st.UpdateUser(context.Background(), u.PublicID, widgetapi.UserUpdate{Admin: &yes}, t0, ev)
+				_, err := st.UpdateUser(t.Context(), u.PublicID, widgetapi.UserUpdate{Admin: &yes}, t0, ev)
 				return err
 			},
 			func() bool { return findUser(t, st, u.Email).Admin }
@@ -87,56 +86,56 @@ var writeCases = []writeCase{
 	{"DeleteUser", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		mustCreateUser(t, st, "admin@example.com", true)
 		u := mustCreateUser(t, st, "u@example.com", false)
-		return func(ev *widgetapi.Event) error { return st.DeleteUser(context.Background(), u.PublicID, "", ev) },
+		return func(ev *widgetapi.Event) error { return st.DeleteUser(t.Context(), u.PublicID, "", ev) },
 			func() bool { return !userExists(t, st, u.Email) }
 	}},
 	{"CreateWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		return func(ev *widgetapi.Event) error {
-				return st.CreateWidget(context.Background(), newWidget("w", owner, 0), ev)
+				return st.CreateWidget(t.Context(), newWidget("w", owner, 0), ev)
 			},
 			func() bool { return findWidget(t, st, owner, "w") != nil }
 	}},
 	{"PutWidget creates", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		return func(ev *widgetapi.Event) error {
-				_, err := st.PutWidget(context.Background(), newWidget("w", owner, 0), widgetapi.Precondition{}, ev)
+				_, err := st.PutWidget(t.Context(), newWidget("w", owner, 0), widgetapi.Precondition{}, ev)
 				return err
 			},
 			func() bool { return findWidget(t, st, owner, "w") != nil }
 	}},
 	{"PutWidget updates", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), nil); err != nil {
+		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		w := newWidget("w", owner, 0)
 		w.InfoURL = "https://example.com/changed"
 		return func(ev *widgetapi.Event) error {
-				_, err := st.PutWidget(context.Background(), w, widgetapi.Precondition{}, ev)
+				_, err := st.PutWidget(t.Context(), w, widgetapi.Precondition{}, ev)
 				return err
 			},
 			func() bool { return findWidget(t, st, owner, "w").InfoURL == w.InfoURL }
 	}},
 	{"PatchWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), nil); err != nil {
+		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		u := "https://example.com/patched"
 		return func(ev *widgetapi.Event) error {
-				_, err := st.PatchWidget(context.Background(), "w", widgetapi.WidgetPatch{InfoURL: &u}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, ev)
+				_, err := st.PatchWidget(t.Context(), "w", widgetapi.WidgetPatch{InfoURL: &u}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, ev)
 				return err
 			},
 			func() bool { return findWidget(t, st, owner, "w").InfoURL == u }
 	}},
 	{"DeleteWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), nil); err != nil {
+		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		return func(ev *widgetapi.Event) error {
-				return st.DeleteWidget(context.Background(), "w", widgetapi.Precondition{}, ev)
+				return st.DeleteWidget(t.Context(), "w", widgetapi.Precondition{}, ev)
 			},
 			func() bool { return findWidget(t, st, owner, "w") == nil }
 	}},
@@ -144,7 +143,7 @@ var writeCases = []writeCase{
 
 func userExists(t *testing.T, st testdb.Store, email string) bool {
 	t.Helper()
-	_, err := st.FindUserByEmail(context.Background(), email)
+	_, err := st.FindUserByEmail(t.Context(), email)
 	if err != nil && widgetapi.ErrorCode(err) != widgetapi.ENOTFOUND {
 		t.Fatal(err)
 	}
@@ -153,7 +152,7 @@ func userExists(t *testing.T, st testdb.Store, email string) bool {
 
 func findUser(t *testing.T, st testdb.Store, email string) *widgetapi.User {
 	t.Helper()
-	u, err := st.FindUserByEmail(context.Background(), email)
+	u, err := st.FindUserByEmail(t.Context(), email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func findUser(t *testing.T, st testdb.Store, email string) *widgetapi.User {
 
 func liveSessions(t *testing.T, st testdb.Store, u *widgetapi.User) int {
 	t.Helper()
-	list, err := st.ListSessions(context.Background(), u.ID, t0)
+	list, err := st.ListSessions(t.Context(), u.ID, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +211,7 @@ func TestAnEventWhoseDetailCannotBeKeptFailsItsChange(t *testing.T) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		ev := newEvent(widgetapi.ActionWidgetCreated, "w")
 		ev.Detail = map[string]any{"f": func() {}}
-		if err := st.CreateWidget(context.Background(), newWidget("w", owner, 0), ev); err == nil {
+		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), ev); err == nil {
 			t.Fatal("acknowledged")
 		}
 		if findWidget(t, st, owner, "w") != nil {
@@ -223,7 +222,7 @@ func TestAnEventWhoseDetailCannotBeKeptFailsItsChange(t *testing.T) {
 
 func TestListEventsFiltersAndPages(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		alice := &widgetapi.EventActor{Email: "alice@example.com", PublicID: "11111111-1111-4111-8111-111111111111"}
 		var all []*widgetapi.Event
 		for i := range 30 {
@@ -292,7 +291,7 @@ func TestListEventsFiltersAndPages(t *testing.T) {
 // them and keep the recent ones.
 func TestPurgeEventsFromManyAtOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		const old, recent = 2500, 40
 		for i := range old + recent {
 			ev := newEvent(widgetapi.ActionLogin, "t")
@@ -318,15 +317,15 @@ func TestPurgeEventsFromManyAtOnce(t *testing.T) {
 func TestTheLastAdministratorSurvivesRaces(t *testing.T) {
 	no, yes := false, true
 	demote := func(st testdb.Store, u *widgetapi.User) error {
-		_, err := st.UpdateUser(context.Background(), u.PublicID, widgetapi.UserUpdate{Admin: &no}, t0, nil)
+		_, err := st.UpdateUser(t.Context(), u.PublicID, widgetapi.UserUpdate{Admin: &no}, t0, nil)
 		return err
 	}
 	disable := func(st testdb.Store, u *widgetapi.User) error {
-		_, err := st.UpdateUser(context.Background(), u.PublicID, widgetapi.UserUpdate{Disabled: &yes}, t0, nil)
+		_, err := st.UpdateUser(t.Context(), u.PublicID, widgetapi.UserUpdate{Disabled: &yes}, t0, nil)
 		return err
 	}
 	remove := func(st testdb.Store, u *widgetapi.User) error {
-		return st.DeleteUser(context.Background(), u.PublicID, "", nil)
+		return st.DeleteUser(t.Context(), u.PublicID, "", nil)
 	}
 	pairs := map[string][2]func(testdb.Store, *widgetapi.User) error{
 		"demote each other": {demote, demote}, "disable each other": {disable, disable},
@@ -386,7 +385,7 @@ func TestTheLastAdministratorSurvivesRaces(t *testing.T) {
 func enabledAdmins(t *testing.T, st testdb.Store) int {
 	t.Helper()
 	yes, no := true, false
-	_, n, err := st.ListUsers(context.Background(), widgetapi.UserFilter{Admin: &yes, Disabled: &no}, widgetapi.Page{Number: 1, Size: 5})
+	_, n, err := st.ListUsers(t.Context(), widgetapi.UserFilter{Admin: &yes, Disabled: &no}, widgetapi.Page{Number: 1, Size: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

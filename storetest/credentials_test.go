@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"sync"
@@ -20,7 +19,7 @@ import (
 // replaced, or the user disabled, in the meantime.
 func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "cred@example.com", false)
 		old := u.PasswordHash
 
@@ -70,7 +69,7 @@ func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 // session is refused.
 func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		for round := range 5 {
 			u := mustCreateUser(t, st, "change"+string(rune('a'+round))+"@example.com", false)
 			const n = 8
@@ -131,7 +130,7 @@ func TestLoginsRacingAPasswordChangeOrADisableLeaveNoLiveSession(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		for _, change := range []string{"password", "disable"} {
 			t.Run(change, func(t *testing.T) {
-				ctx := context.Background()
+				ctx := t.Context()
 				u := mustCreateUser(t, st, "racing-"+change+"@example.com", false)
 				old := u.PasswordHash
 				stop := make(chan struct{})
@@ -215,7 +214,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // already under way, does not see.
 func TestALoginWaitsForAPasswordChangeInFlight(t *testing.T) {
 	url := testdb.FreshSchemaURL(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 4, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,7 +122,7 @@ var nameStems = []string{"a", "ab", "ab-", "ab_", "abc", "b", "b0", "m-", "m_", 
 // around it; many deadlines equal, many widgets created in the same second.
 func newListWorld(t testing.TB, st testdb.Store, seed uint64, n int, locs []*time.Location) *listWorld {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := rand.New(rand.NewPCG(seed, 1))
 	w := &listWorld{days: edgeDays(locs)}
 	var owners []int64
@@ -423,7 +422,7 @@ func startListServers(t testing.TB, st testdb.Store, clock *testclock.Clock) []*
 			t.Fatal(err)
 		}
 		if i == 0 {
-			if _, err := a.Auth.CreateUser(context.Background(), listReader, listReaderPassword, false); err != nil {
+			if _, err := a.Auth.CreateUser(t.Context(), listReader, listReaderPassword, false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -443,7 +442,7 @@ const (
 func setClock(t testing.TB, clock *testclock.Clock, srv *listServer, at time.Time) string {
 	t.Helper()
 	clock.Advance(at.Sub(clock.Now()))
-	_, tok, err := srv.auth.Login(context.Background(), listReader, listReaderPassword, widgetapi.Origin{Address: "192.0.2.1", UserAgent: "storetest"})
+	_, tok, err := srv.auth.Login(t.Context(), listReader, listReaderPassword, widgetapi.Origin{Address: "192.0.2.1", UserAgent: "storetest"})
 	if err != nil {
 		t.Fatal(err)
 	}

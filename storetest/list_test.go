@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -27,7 +26,7 @@ func seedWidgets(t *testing.T, st testdb.Store, owner *widgetapi.User, prefix st
 			w.Deadline = w.Deadline.AddDate(0, 0, i%5)
 			batch = append(batch, w)
 		}
-		if _, err := st.CreateWidgets(context.Background(), batch); err != nil {
+		if _, err := st.CreateWidgets(t.Context(), batch); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, batch...)
@@ -48,7 +47,7 @@ func names(ws []*widgetapi.Widget) []string {
 // bucket boundaries and with buckets thinned or emptied by deletes.
 func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		all := seedWidgets(t, st, owner, "w", 13000)
 		// Thin the list: every third widget, and the whole second bucket.
@@ -89,7 +88,7 @@ func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
 // twice, in every order.
 func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		for s := widgetapi.SortCreated; s.Valid(); s++ {
 			t.Run(s.String(), func(t *testing.T) {
@@ -184,7 +183,7 @@ func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
 // same widgets, and its total never below what it shows.
 func TestEarlierPagesHoldStillUnderAdds(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		all := seedWidgets(t, st, owner, "w", 5000)
 		const size = 10
@@ -238,7 +237,7 @@ func TestEarlierPagesHoldStillUnderAdds(t *testing.T) {
 // by number is the list's slice.
 func TestCountsExactUnderConcurrentCreatesAndDeletes(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		seedWidgets(t, st, owner, "w", 5000)
 		testload.Each(8, func(g int) {

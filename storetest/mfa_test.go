@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,7 +19,7 @@ import (
 // recovery codes.
 func factor(t *testing.T, st testdb.Store, u *widgetapi.User) (*mfa.TOTP, *testclock.Clock, string, []string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	box, err := sealed.New([][]byte{[]byte("storetest-secret-key-0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +49,7 @@ func factor(t *testing.T, st testdb.Store, u *widgetapi.User) (*mfa.TOTP, *testc
 func challenge(t *testing.T, st testdb.Store, u *widgetapi.User, token string, at time.Time) []byte {
 	t.Helper()
 	h := widgetapi.HashToken(token)
-	if err := st.StartMFALogin(context.Background(), &widgetapi.MFAChallenge{TokenHash: h, UserID: u.ID,
+	if err := st.StartMFALogin(t.Context(), &widgetapi.MFAChallenge{TokenHash: h, UserID: u.ID,
 		ExpiresAt: at.Add(widgetapi.MFATokenTTL), TriesLeft: widgetapi.MFATokenTries}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func opener(uses *[]widgetapi.FactorUse, i int) func(*widgetapi.User, widgetapi.
 
 func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "factor@example.com", false)
 		chk, clk, secret, codes := factor(t, st, u)
 		if got, _ := st.FindUserByEmail(ctx, u.Email); !got.MFA {
@@ -132,7 +131,7 @@ func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 
 func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "off@example.com", false)
 		chk, clk, _, codes := factor(t, st, u)
 		h := challenge(t, st, u, "pending", clk.Now())
@@ -169,7 +168,7 @@ func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
 // factor, so neither deadlocks the other.
 func TestSecondStepsAndAFactorChangeAtOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		for round := 0; round < 3; round++ {
 			u := mustCreateUser(t, st, fmt.Sprintf("turns-%d@example.com", round), false)
 			chk, clk, _, codes := factor(t, st, u)

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -19,7 +18,7 @@ import (
 // subject.
 func stampOf(t *testing.T, st testdb.Store, reader *widgetapi.User) widgetapi.WidgetStamp {
 	t.Helper()
-	sub, stamp, err := st.WidgetStampForToken(context.Background(), reader.PublicID, uuid.NewString())
+	sub, stamp, err := st.WidgetStampForToken(t.Context(), reader.PublicID, uuid.NewString())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func stampOf(t *testing.T, st testdb.Store, reader *widgetapi.User) widgetapi.Wi
 // when nothing changed in between.
 func TestWidgetStampChangesWithEveryWrite(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		heir := mustCreateUser(t, st, "heir@example.com", true)
 		leaving := mustCreateUser(t, st, "leaving@example.com", true)
@@ -112,7 +111,7 @@ func TestWidgetStampChangesWithEveryWrite(t *testing.T) {
 // may come with two different answers.
 func TestOneStampOneAnswerUnderConcurrentWrites(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		seedWidgets(t, st, admin, "w", 300)
 		cut := time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC).AddDate(0, 0, 2)

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,7 +32,7 @@ func newUser(email string, admin bool) *widgetapi.User {
 func mustCreateUser(t *testing.T, st testdb.Store, email string, admin bool) *widgetapi.User {
 	t.Helper()
 	u := newUser(email, admin)
-	if err := st.CreateUser(context.Background(), u, nil, nil); err != nil {
+	if err := st.CreateUser(t.Context(), u, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -49,7 +48,7 @@ func newSession(userID int64, i int) *widgetapi.Session {
 func mustCreateSession(t *testing.T, st testdb.Store, userID int64, i int) *widgetapi.Session {
 	t.Helper()
 	s := newSession(userID, i)
-	if err := st.CreateSession(context.Background(), s, nil, nil); err != nil {
+	if err := st.CreateSession(t.Context(), s, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -64,7 +63,7 @@ func wantCode(t *testing.T, err error, code string) {
 
 func TestUsers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "alice@example.com", true)
 		if u.ID == 0 {
 			t.Fatal("CreateUser did not set ID")
@@ -85,7 +84,7 @@ func TestUsers(t *testing.T) {
 
 func TestTokenSubjectAndSessions(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		// A user made with a first session, in one transaction.
 		u := newUser("bob@example.com", false)
 		first := newSession(0, 0)
@@ -178,7 +177,7 @@ func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
 		const n = 16
 		errs := make([]error, n)
 		testload.Each(n, func(i int) {
-			errs[i] = st.CreateUser(context.Background(), newUser("race@example.com", false), nil, nil)
+			errs[i] = st.CreateUser(t.Context(), newUser("race@example.com", false), nil, nil)
 		})
 		var ok, conflict int
 		for _, err := range errs {
@@ -207,7 +206,7 @@ func newWidget(name string, owner *widgetapi.User, i int) *widgetapi.Widget {
 // there is no such widget.
 func findWidget(t *testing.T, st testdb.Store, reader *widgetapi.User, name string) *widgetapi.Widget {
 	t.Helper()
-	_, w, err := st.FindWidgetForToken(context.Background(), reader.PublicID, uuid.NewString(), name)
+	_, w, err := st.FindWidgetForToken(t.Context(), reader.PublicID, uuid.NewString(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func findWidget(t *testing.T, st testdb.Store, reader *widgetapi.User, name stri
 
 func TestWidgets(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		w := newWidget("first", owner, 0)
 		if err := st.CreateWidget(ctx, w, nil); err != nil {
@@ -265,7 +264,7 @@ func TestWidgets(t *testing.T) {
 // widget as it was stored, in every combination of user, revocation and widget.
 func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "owner@example.com", true)
 		reader := mustCreateUser(t, st, "reader@example.com", false)
 		shown := newWidget("shown", owner, 0)
@@ -326,7 +325,7 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 
 func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		items, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5})
 		if err != nil || total != 0 || len(items) != 0 {
@@ -369,7 +368,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 
 func TestMigrationsAreReversible(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		p, err := st.Migrations()
 		if err != nil {
 			t.Fatal(err)
@@ -401,7 +400,7 @@ func TestMigrationsAreReversible(t *testing.T) {
 // data in the tables: `widgetapi migrate down` must work for each step.
 func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		if err := st.CreateWidget(ctx, newWidget("kept", owner, 0), nil); err != nil {
 			t.Fatal(err)
@@ -437,7 +436,7 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 // repeats within the batch), and keeps the total exact.
 func TestCreateWidgetsInBulk(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		if err := st.CreateWidget(ctx, newWidget("taken", owner, 0), nil); err != nil {
 			t.Fatal(err)
@@ -483,7 +482,7 @@ func TestCreateWidgetsInBulk(t *testing.T) {
 // between them, fail for none of them, and leave the live ones.
 func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		u := mustCreateUser(t, st, "many@example.com", false)
 		const expired, live = 2500, 50
 		for i := range expired + live {
@@ -508,7 +507,7 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 // engine: it is answered as the user's next request, never as a 500.
 func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		gone := mustCreateUser(t, st, "gone@example.com", false)
 		if err := st.DeleteUser(ctx, gone.PublicID, "", nil); err != nil {
 			t.Fatal(err)
@@ -531,7 +530,7 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 // are widgets to move.
 func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		plain := mustCreateUser(t, st, "plain@example.com", false)
 		other := mustCreateUser(t, st, "other@example.com", false)

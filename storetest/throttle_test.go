@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -30,7 +29,7 @@ func mustVerdict(t *testing.T, v widgetapi.Verdict, err error, allowed bool, lim
 // that are not held to it.
 func TestThrottlePolicy(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		th := st.Throttle(testLimits)
 		now := t0
 
@@ -121,7 +120,7 @@ func TestThrottleTakesEachTokenOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				v, err := th.Attempt(context.Background(), "target@example.com", "192.0.2.9", t0)
+				v, err := th.Attempt(t.Context(), "target@example.com", "192.0.2.9", t0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -143,7 +142,7 @@ func TestThrottleTakesEachTokenOnce(t *testing.T) {
 // Purging forgets what limits nothing and keeps what does.
 func TestThrottlePurge(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		th := st.Throttle(testLimits)
 		for i := range 50 {
 			if _, err := th.Attempt(ctx, fmt.Sprintf("u%d@example.com", i), "192.0.2.1", t0); err != nil {
@@ -171,7 +170,7 @@ func TestThrottlePurge(t *testing.T) {
 // deletes only the rows of buckets that are full again.
 func TestASpentBudgetOutlastsAFloodOfNewKeys(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := context.Background()
+		ctx := t.Context()
 		limits := widgetapi.Limits{AddressPerMinute: 1200, AddressBurst: 100, FailuresPerMinute: 5,
 			AccountPerHour: 100, KnownFor: time.Hour, MaxKeys: 100}
 		th := st.Throttle(limits)
