@@ -61,13 +61,9 @@ func TestAccountTokensAreSupersededSingleUseAndBounded(t *testing.T) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "tokens@example.com", false)
 		first, tm := tokenMail(widgetapi.TokenVerifyEmail, u.ID, t0)
-		if err := st.ResendVerification(ctx, tm, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.ResendVerification(ctx, tm, nil))
 		second, tm := tokenMail(widgetapi.TokenVerifyEmail, u.ID, t0.Add(time.Minute))
-		if err := st.ResendVerification(ctx, tm, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.ResendVerification(ctx, tm, nil))
 		at := t0.Add(2 * time.Minute)
 		if _, err := st.VerifyEmail(ctx, widgetapi.HashAccountToken(first), at, nil); widgetapi.ErrorCode(err) != widgetapi.EINVALID {
 			t.Fatalf("superseded token: %v", err)
@@ -96,9 +92,7 @@ func TestAccountTokensAreSupersededSingleUseAndBounded(t *testing.T) {
 			}
 		}
 		var rows int
-		if err := testdb.SQL(t, st).QueryRow(`SELECT count(*) FROM account_tokens WHERE kind = 'password_reset'`).Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
+		must(t, testdb.SQL(t, st).QueryRow(`SELECT count(*) FROM account_tokens WHERE kind = 'password_reset'`).Scan(&rows))
 		if rows != 1 {
 			t.Fatalf("%d reset tokens kept, want the newest only", rows)
 		}

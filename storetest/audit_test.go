@@ -106,9 +106,7 @@ var writeCases = []writeCase{
 	}},
 	{"PutWidget updates", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil))
 		w := newWidget("w", owner, 0)
 		w.InfoURL = "https://example.com/changed"
 		return func(ev *widgetapi.Event) error {
@@ -119,9 +117,7 @@ var writeCases = []writeCase{
 	}},
 	{"PatchWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil))
 		u := "https://example.com/patched"
 		return func(ev *widgetapi.Event) error {
 				_, err := st.PatchWidget(t.Context(), "w", widgetapi.WidgetPatch{InfoURL: &u}, widgetapi.NewVersion(), t0, widgetapi.Precondition{}, ev)
@@ -131,9 +127,7 @@ var writeCases = []writeCase{
 	}},
 	{"DeleteWidget", func(t *testing.T, st testdb.Store) (func(*widgetapi.Event) error, func() bool) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(t.Context(), newWidget("w", owner, 0), nil))
 		return func(ev *widgetapi.Event) error {
 				return st.DeleteWidget(t.Context(), "w", widgetapi.Precondition{}, ev)
 			},
@@ -189,9 +183,7 @@ func TestEventsAreWrittenWithTheirChange(t *testing.T) {
 				}
 
 				ev := newEvent("test.done", "x")
-				if err := do(ev); err != nil {
-					t.Fatal(err)
-				}
+				must(t, do(ev))
 				if !applied() {
 					t.Fatal("the change was acknowledged but is not there")
 				}
@@ -233,9 +225,7 @@ func TestListEventsFiltersAndPages(t *testing.T) {
 				ev.Actor = alice
 			}
 			ev.Detail = map[string]any{"i": float64(i), "nested": map[string]any{"old": false, "new": true}}
-			if err := st.RecordEvent(ctx, ev); err != nil {
-				t.Fatal(err)
-			}
+			must(t, st.RecordEvent(ctx, ev))
 			all = append(all, ev)
 		}
 		got := events(t, st, widgetapi.EventFilter{})
@@ -298,9 +288,7 @@ func TestPurgeEventsFromManyAtOnce(t *testing.T) {
 			if i >= old {
 				ev.At = t0.Add(48 * time.Hour)
 			}
-			if err := st.RecordEvent(ctx, ev); err != nil {
-				t.Fatal(err)
-			}
+			must(t, st.RecordEvent(ctx, ev))
 		}
 		if total := purgeTogether(t, 8, func() (int64, error) { return st.PurgeEvents(ctx, t0.Add(24*time.Hour)) }); total != old {
 			t.Fatalf("purged %d between them, want %d", total, old)

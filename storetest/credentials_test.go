@@ -25,13 +25,9 @@ func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 
 		// The hash it matched is still the user's: recorded.
 		s := newSession(u.ID, 0)
-		if err := st.CreateSession(ctx, s, old, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateSession(ctx, s, old, nil))
 		// The password changed since: refused, nothing recorded.
-		if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$new"), t0, nil, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.SetPassword(ctx, u.ID, old, []byte("$2a$04$new"), t0, nil, nil, nil))
 		late := newSession(u.ID, 1)
 		if err := st.CreateSession(ctx, late, old, nil); !errors.Is(err, widgetapi.ErrCredentialsChanged) {
 			t.Fatalf("session with the replaced hash: %v, want ErrCredentialsChanged", err)
@@ -55,9 +51,7 @@ func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 		}
 		// A deleted user: the login is answered as for an unknown email.
 		gone := mustCreateUser(t, st, "gone-cred@example.com", false)
-		if err := st.DeleteUser(ctx, gone.PublicID, "", nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.DeleteUser(ctx, gone.PublicID, "", nil))
 		if err := st.CreateSession(ctx, newSession(gone.ID, 0), gone.PasswordHash, nil); !errors.Is(err, widgetapi.ErrUserGone) {
 			t.Fatalf("session of a deleted user: %v, want ErrUserGone", err)
 		}
@@ -115,9 +109,7 @@ func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
 			t.Fatalf("change with a next session for a disabled user: %v, want ErrCredentialsChanged", err)
 		}
 		// An operator's reset (no current hash, no session) still works.
-		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$y"), t0, nil, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$y"), t0, nil, nil, nil))
 	})
 }
 
@@ -162,9 +154,7 @@ func TestLoginsRacingAPasswordChangeOrADisableLeaveNoLiveSession(t *testing.T) {
 				waitFor(t, func() bool { return attempts.Load() >= 50 })
 				switch change {
 				case "password":
-					if err := st.SetPassword(ctx, u.ID, old, []byte("$2a$04$changed"), t0, nil, nil, nil); err != nil {
-						t.Fatal(err)
-					}
+					must(t, st.SetPassword(ctx, u.ID, old, []byte("$2a$04$changed"), t0, nil, nil, nil))
 				case "disable":
 					if _, err := st.UpdateUser(ctx, u.PublicID, widgetapi.UserUpdate{Disabled: new(true)}, t0, nil); err != nil {
 						t.Fatal(err)
@@ -252,9 +242,7 @@ func TestALoginWaitsForAPasswordChangeInFlight(t *testing.T) {
 			WHERE wait_event_type = 'Lock' AND query LIKE '%FROM users WHERE id = $2 FOR NO KEY UPDATE%'`).Scan(&waiting)
 		return err == nil && waiting > 0
 	})
-	if err := change.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	must(t, change.Commit())
 	if err := <-done; !errors.Is(err, widgetapi.ErrCredentialsChanged) {
 		t.Fatalf("login after the change committed: %v, want ErrCredentialsChanged", err)
 	}

@@ -128,9 +128,7 @@ func newListWorld(t testing.TB, st testdb.Store, seed uint64, n int, locs []*tim
 	var owners []int64
 	for i := range 5 {
 		u := newUser(fmt.Sprintf("owner%d@example.com", i), true)
-		if err := st.CreateUser(ctx, u, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateUser(ctx, u, nil, nil))
 		owners = append(owners, u.ID)
 		w.owners = append(w.owners, u.PublicID)
 	}

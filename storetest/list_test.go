@@ -54,9 +54,7 @@ func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
 		var kept []*widgetapi.Widget
 		for i, w := range all {
 			if i%3 == 1 || w.ID>>12 == all[0].ID>>12+1 {
-				if err := st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil); err != nil {
-					t.Fatal(err)
-				}
+				must(t, st.DeleteWidget(ctx, w.Name, widgetapi.Precondition{}, nil))
 				continue
 			}
 			kept = append(kept, w)

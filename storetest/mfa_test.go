@@ -30,17 +30,13 @@ func factor(t *testing.T, st testdb.Store, u *widgetapi.User) (*mfa.TOTP, *testc
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.EnrolTOTP(ctx, &widgetapi.TOTPFactor{UserID: u.ID, Secret: sealedSecret, CreatedAt: t0}, u.PasswordHash); err != nil {
-		t.Fatal(err)
-	}
+	must(t, st.EnrolTOTP(ctx, &widgetapi.TOTPFactor{UserID: u.ID, Secret: sealedSecret, CreatedAt: t0}, u.PasswordHash))
 	code, _ := mfa.Code(secret, clk.Now())
 	codes, hashes, err := mfa.RecoveryCodes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ConfirmTOTP(ctx, u, code, chk, hashes, "", t0, nil); err != nil {
-		t.Fatal(err)
-	}
+	must(t, st.ConfirmTOTP(ctx, u, code, chk, hashes, "", t0, nil))
 	clk.Advance(30 * time.Second)
 	return chk, clk, secret, codes
 }
@@ -144,9 +140,7 @@ func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
 		}
 		// The admin reset: mfa false, sessions ended, codes and challenges gone.
 		s := newSession(u.ID, 0)
-		if err := st.CreateSession(ctx, s, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateSession(ctx, s, nil, nil))
 		got, err := st.UpdateUser(ctx, u.PublicID, widgetapi.UserUpdate{MFA: new(false)}, t0, nil)
 		if err != nil || got.MFA {
 			t.Fatalf("reset: %v %v", got, err)

@@ -32,9 +32,7 @@ func newUser(email string, admin bool) *widgetapi.User {
 func mustCreateUser(t *testing.T, st testdb.Store, email string, admin bool) *widgetapi.User {
 	t.Helper()
 	u := newUser(email, admin)
-	if err := st.CreateUser(t.Context(), u, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	must(t, st.CreateUser(t.Context(), u, nil, nil))
 	return u
 }
 
@@ -48,10 +46,17 @@ func newSession(userID int64, i int) *widgetapi.Session {
 func mustCreateSession(t *testing.T, st testdb.Store, userID int64, i int) *widgetapi.Session {
 	t.Helper()
 	s := newSession(userID, i)
-	if err := st.CreateSession(t.Context(), s, nil, nil); err != nil {
+	must(t, st.CreateSession(t.Context(), s, nil, nil))
+	return s
+}
+
+// must fails the test at once on err: for the steps that set a test up,
+// whose failure leaves nothing to check.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return s
 }
 
 func wantCode(t *testing.T, err error, code string) {
@@ -88,9 +93,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		// A user made with a first session, in one transaction.
 		u := newUser("bob@example.com", false)
 		first := newSession(0, 0)
-		if err := st.CreateUser(ctx, u, first, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateUser(ctx, u, first, nil))
 		if first.UserID != u.ID || first.Seq == 0 {
 			t.Fatalf("first session %+v of user %d", first, u.ID)
 		}
@@ -143,9 +146,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 		}
 		// A password set revokes them all and records the next one alone.
 		next := newSession(0, 3)
-		if err := st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$new"), now, next, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.SetPassword(ctx, u.ID, nil, []byte("$2a$04$new"), now, next, nil, nil))
 		if list, _ := st.ListSessions(ctx, u.ID, now); len(list) != 1 || list[0].JTI != next.JTI {
 			t.Fatalf("after a password change: %v", list)
 		}
@@ -218,9 +219,7 @@ func TestWidgets(t *testing.T) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		w := newWidget("first", owner, 0)
-		if err := st.CreateWidget(ctx, w, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(ctx, w, nil))
 		wantCode(t, st.CreateWidget(ctx, newWidget("first", owner, 1), nil), widgetapi.ECONFLICT)
 
 		got := findWidget(t, st, owner, "first")
@@ -253,9 +252,7 @@ func TestWidgets(t *testing.T) {
 		if got := findWidget(t, st, other, "second"); got == nil || got.ID != fresh.ID || got.Owner.Email != other.Email {
 			t.Fatalf("after put on a missing name: %+v", got)
 		}
-		if err := st.DeleteWidget(ctx, "first", widgetapi.Precondition{}, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.DeleteWidget(ctx, "first", widgetapi.Precondition{}, nil))
 		wantCode(t, st.DeleteWidget(ctx, "first", widgetapi.Precondition{}, nil), widgetapi.ENOTFOUND)
 	})
 }
@@ -268,9 +265,7 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 		owner := mustCreateUser(t, st, "owner@example.com", true)
 		reader := mustCreateUser(t, st, "reader@example.com", false)
 		shown := newWidget("shown", owner, 0)
-		if err := st.CreateWidget(ctx, shown, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(ctx, shown, nil))
 		shown.Owner = widgetapi.WidgetOwner{ID: owner.ID, Email: owner.Email, PublicID: owner.PublicID}
 		live, revoked := mustCreateSession(t, st, reader.ID, 0).JTI, mustCreateSession(t, st, reader.ID, 1).JTI
 		ownerLive := mustCreateSession(t, st, owner.ID, 2).JTI
@@ -332,9 +327,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 			t.Fatalf("empty: %d items, total %d, %v", len(items), total, err)
 		}
 		for i := range 7 {
-			if err := st.CreateWidget(ctx, newWidget(fmt.Sprintf("w%d", i), owner, i), nil); err != nil {
-				t.Fatal(err)
-			}
+			must(t, st.CreateWidget(ctx, newWidget(fmt.Sprintf("w%d", i), owner, i), nil))
 		}
 		for _, tc := range []struct {
 			page, size int
@@ -357,64 +350,34 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 				t.Errorf("page %d/%d = %v, want %v", tc.page, tc.size, names, tc.want)
 			}
 		}
-		if err := st.DeleteWidget(ctx, "w3", widgetapi.Precondition{}, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.DeleteWidget(ctx, "w3", widgetapi.Precondition{}, nil))
 		if _, total, _ := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); total != 6 {
 			t.Fatalf("total after delete = %d, want 6", total)
 		}
 	})
 }
 
-func TestMigrationsAreReversible(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
-		ctx := t.Context()
-		p, err := st.Migrations()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Down one step at a time to nothing, then up again.
-		for {
-			v, err := p.GetDBVersion(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v == 0 {
-				break
-			}
-			if _, err := p.Down(ctx); err != nil {
-				t.Fatalf("down from %d: %v", v, err)
-			}
-		}
-		if _, err := p.Up(ctx); err != nil {
-			t.Fatalf("up again: %v", err)
-		}
-		mustCreateUser(t, st, "after@example.com", false)
-		if pending, err := p.HasPending(ctx); err != nil || pending {
-			t.Fatalf("pending=%v err=%v after up", pending, err)
-		}
-	})
-}
-
 // Every migration can be undone and applied again, on both engines, with
-// data in the tables: `widgetapi migrate down` must work for each step.
+// data in the tables: `widgetapi migrate down` must work for each step,
+// down to an empty database, and `migrate up` must bring it all back.
 func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(ctx, newWidget("kept", owner, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(ctx, newWidget("kept", owner, 0), nil))
 		p, err := st.Migrations()
 		if err != nil {
 			t.Fatal(err)
 		}
 		sources := p.ListSources()
-		// Down to the first migration (users), one step at a time.
-		for i := len(sources) - 1; i >= 1; i-- {
+		// Down one step at a time, to nothing.
+		for i := len(sources) - 1; i >= 0; i-- {
 			if _, err := p.Down(ctx); err != nil {
 				t.Fatalf("down from %s: %v", sources[i].Path, err)
 			}
+		}
+		if v, err := p.GetDBVersion(ctx); err != nil || v != 0 {
+			t.Fatalf("version after every down: %d, %v", v, err)
 		}
 		if _, err := p.Up(ctx); err != nil {
 			t.Fatalf("up again: %v", err)
@@ -422,10 +385,13 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 		if v, err := p.GetDBVersion(ctx); err != nil || v != sources[len(sources)-1].Version {
 			t.Fatalf("version after up: %d, %v", v, err)
 		}
-		// The schema works again: a widget can be created and counted.
-		if err := st.CreateWidget(ctx, newWidget("after", owner, 1), nil); err != nil {
-			t.Fatal(err)
+		if pending, err := p.HasPending(ctx); err != nil || pending {
+			t.Fatalf("pending=%v err=%v after up", pending, err)
 		}
+		// The schema works again: a user and a widget can be created, and
+		// the widget counted.
+		owner = mustCreateUser(t, st, "after@example.com", true)
+		must(t, st.CreateWidget(ctx, newWidget("after", owner, 1), nil))
 		if _, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5}); err != nil || total != 1 {
 			t.Fatalf("after down and up: total %d, %v", total, err)
 		}
@@ -438,9 +404,7 @@ func TestCreateWidgetsInBulk(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
-		if err := st.CreateWidget(ctx, newWidget("taken", owner, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateWidget(ctx, newWidget("taken", owner, 0), nil))
 		if inserted, err := st.CreateWidgets(ctx, nil); err != nil || len(inserted) != 0 {
 			t.Fatalf("empty batch: %v, %v", inserted, err)
 		}
@@ -490,9 +454,7 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 			if i >= expired {
 				s.ExpiresAt = t0.Add(24 * time.Hour)
 			}
-			if err := st.CreateSession(ctx, s, nil, nil); err != nil {
-				t.Fatal(err)
-			}
+			must(t, st.CreateSession(ctx, s, nil, nil))
 		}
 		if total := purgeTogether(t, 8, func() (int64, error) { return st.PurgeSessions(ctx, t0.Add(2*time.Hour)) }); total != expired {
 			t.Fatalf("purged %d between them, want %d", total, expired)
@@ -509,9 +471,7 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		gone := mustCreateUser(t, st, "gone@example.com", false)
-		if err := st.DeleteUser(ctx, gone.PublicID, "", nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.DeleteUser(ctx, gone.PublicID, "", nil))
 		_, putErr := st.PutWidget(ctx, newWidget("put", gone, 2), widgetapi.Precondition{}, nil)
 		for what, err := range map[string]error{
 			"create session": st.CreateSession(ctx, newSession(gone.ID, 0), nil, nil),
@@ -544,9 +504,7 @@ func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
 		if _, err := st.FindUser(ctx, plain.PublicID); err != nil {
 			t.Fatalf("a refused delete deleted: %v", err)
 		}
-		if err := st.DeleteUser(ctx, plain.PublicID, admin.PublicID, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.DeleteUser(ctx, plain.PublicID, admin.PublicID, nil))
 	})
 }
 

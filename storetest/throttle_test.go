@@ -65,9 +65,7 @@ func TestThrottlePolicy(t *testing.T) {
 		mustVerdict(t, v, err, true, "")
 		s := newSession(u.ID, 0)
 		s.CreatedAt, s.Address = now, "198.51.100.1"
-		if err := st.CreateSession(ctx, s, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.CreateSession(ctx, s, nil, nil))
 		th.Succeeded(ctx, u.Email, "198.51.100.1")
 		now = now.Add(time.Second)
 		v, err = th.Attempt(ctx, u.Email, "198.51.100.1", now)
