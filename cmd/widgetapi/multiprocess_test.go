@@ -141,7 +141,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	admin := adminToken(t, s[2])
 	counts = race(t, 12, func(i int) int {
 		return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
-			url.Values{"name": {"contested"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+			widgetForm("contested", "https://example.com", "2099-12-31"))
 	})
 	if counts[201] != 1 || counts[409] != 11 || len(counts) != 2 {
 		t.Fatalf("widget creates: %v; want one 201 and 11 409", counts)
@@ -172,7 +172,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 				return code
 			case 1:
 				return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
-					url.Values{"name": {"put-race"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+					widgetForm("put-race", "https://example.com", "2099-12-31"))
 			}
 			return sendStatus("DELETE", name, admin, nil)
 		})
@@ -524,7 +524,7 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 			for i := 0; time.Now().Before(deadline); i++ {
 				name := fmt.Sprintf("race-%d-%d", g, i)
 				code := postStatus(s[g%3].URL+"/api/v1/widgets", admin,
-					url.Values{"name": {name}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+					widgetForm(name, "https://example.com", "2099-12-31"))
 				mu.Lock()
 				if code == 201 {
 					created++
