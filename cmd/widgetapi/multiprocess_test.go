@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +227,15 @@ func startProcesses(t testing.TB, n int, env []string) []*server {
 		s = append(s, p.ready())
 	}
 	return s
+}
+
+// sharedDatabase is a fresh database of engine that processes started
+// apart can share: one SQLite file, or a fresh PostgreSQL schema.
+func sharedDatabase(t *testing.T, engine string) string {
+	if engine == "postgres" {
+		return testdb.FreshSchemaURL(t)
+	}
+	return "sqlite:///" + filepath.ToSlash(filepath.Join(t.TempDir(), "shared.db"))
 }
 
 // addAdmin makes admin@example.com, password admin-pass, an administrator
