@@ -9,10 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -495,11 +493,7 @@ func (l importLine) widget(now time.Time, loc *time.Location) (*widgetapi.Widget
 				de.Fields["deadline_iso8601"] = strings.Replace(why, "deadline", "deadline_iso8601", 1)
 			}
 		}
-		var why []string
-		for _, f := range slices.Sorted(maps.Keys(de.Fields)) {
-			why = append(why, f+": "+de.Fields[f])
-		}
-		return nil, strings.Join(why, "; ")
+		return nil, fieldProblems(de.Fields)
 	}
 	created, why := importTime("created_at_iso8601", l.CreatedAtISO8601, now)
 	if why != "" {
