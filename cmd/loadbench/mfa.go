@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -95,29 +93,6 @@ func enrolAccount(base, email string) (*mfaAccount, error) {
 	return a, err
 }
 
-// postForm posts form, with token when set, and returns the JSON body of
-// an answer of status want.
-func postForm(u, token string, form url.Values, want int) (map[string]any, error) {
-	req, err := http.NewRequest("POST", u, stringsReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != want {
-		return nil, fmt.Errorf("POST %s: status %d, want %d: %v", u, res.StatusCode, want, body)
-	}
-	return body, nil
-}
-
 // take returns an account that has not logged in at this time step, and
 // the step, waiting for the next step when every account has.
 func (m *mfaLogins) take() (*mfaAccount, time.Time) {
@@ -159,5 +134,3 @@ func (m *mfaLogins) targeter() vegeta.Targeter {
 		return nil
 	}
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

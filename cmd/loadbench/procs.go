@@ -223,6 +223,29 @@ func getJSON(u, token string) (map[string]any, error) {
 	return m, json.Unmarshal(b, &m)
 }
 
+// postForm posts form, with token when set, and returns the JSON body of
+// an answer of status want.
+func postForm(u, token string, form url.Values, want int) (map[string]any, error) {
+	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != want {
+		return nil, fmt.Errorf("POST %s: status %d, want %d: %v", u, res.StatusCode, want, body)
+	}
+	return body, nil
+}
+
 // widgetTags reads the ETags of the first n widgets.
 func widgetTags(base, token string, n int) ([]string, error) {
 	tags := make([]string, n)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -43,7 +42,7 @@ case.
 `
 
 func runUserList(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
+	fs := commandFlags("user list", userListUsage, userReadVars())
 	var f widgetapi.UserFilter
 	var admin, disabled optBool
 	fs.StringVar(&f.Email, "email", "", "only users whose email contains `TEXT`")
@@ -51,7 +50,6 @@ func runUserList(ctx context.Context, args []string, getenv func(string) string,
 	fs.Var(&disabled, "disabled", "only disabled users (true) or only enabled ones (false)")
 	pageArg := fs.String("page", "1", "the page to show")
 	perPageArg := fs.String("per-page", "100", "users a page: 5, 10, 25, 50 or 100")
-	fs.Usage = commandUsage(fs, userListUsage, userReadVars())
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}
@@ -94,8 +92,8 @@ Shows the account with EMAIL as GET /api/v1/users/{public_id} does.
 `
 
 func runUserShow(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user show", flag.ContinueOnError)
-	email, help, err := parseUserArgs(fs, userShowUsage, userReadVars(), args, stdout, stderr)
+	fs := commandFlags("user show", userShowUsage, userReadVars())
+	email, help, err := parseUserArgs(fs, args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
@@ -136,12 +134,12 @@ second factor of a user who lost it, and ends every session of theirs.
 `
 
 func runUserSet(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user set", flag.ContinueOnError)
+	fs := commandFlags("user set", userSetUsage, userChangeVars())
 	var admin, disabled, mfa optBool
 	fs.Var(&admin, "admin", "make the user an administrator (true) or not (false)")
 	fs.Var(&disabled, "disabled", "disable the account (true) or enable it again (false)")
 	fs.Var(&mfa, "mfa", "false turns the user's second factor off")
-	email, help, err := parseUserArgs(fs, userSetUsage, userChangeVars(), args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}
@@ -170,9 +168,9 @@ the same transaction. The last enabled administrator cannot be deleted.
 `
 
 func runUserDelete(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user delete", flag.ContinueOnError)
+	fs := commandFlags("user delete", userDeleteUsage, userChangeVars())
 	heirEmail := fs.String("transfer-to", "", "give the user's widgets to the administrator with this `EMAIL`")
-	email, help, err := parseUserArgs(fs, userDeleteUsage, userChangeVars(), args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}

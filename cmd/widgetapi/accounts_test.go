@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -524,8 +523,7 @@ func TestUserDelete(t *testing.T) {
 		bob := login(t, s, "bob@example.com", "delete-password-2")
 		widgets := []string{"bobs-first", "bobs-second"}
 		for _, name := range widgets {
-			form := url.Values{"name": {name}, "info_url": {"https://example.com/" + name}, "deadline": {"2099-12-31"}}
-			if code, body, _ := call(t, "POST", api+"/widgets", bob, form); code != 201 {
+			if code, body, _ := call(t, "POST", api+"/widgets", bob, widgetForm(name, "https://example.com/"+name, "2099-12-31")); code != 201 {
 				t.Fatalf("create %s: %d %v", name, code, body)
 			}
 		}
@@ -839,8 +837,8 @@ func TestDeletingAUserRacingTheirOwnRequests(t *testing.T) {
 				case "login":
 					res, body, got[i].err = send("POST", s[1].URL+"/api/v1/auth/login", "", creds(email, "racing-password-1"))
 				default:
-					res, body, got[i].err = send("POST", s[1].URL+"/api/v1/widgets", token, url.Values{
-						"name": {fmt.Sprintf("w-%d-%d", round, i)}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+					res, body, got[i].err = send("POST", s[1].URL+"/api/v1/widgets", token,
+						widgetForm(fmt.Sprintf("w-%d-%d", round, i), "https://example.com", "2099-12-31"))
 				}
 				if got[i].err == nil {
 					got[i].code = res.StatusCode

@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,8 +75,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 			failures.Store("register "+email, code)
 		}
 		name := fmt.Sprintf("load-%d-%d", g, i)
-		if code := postStatus(s.URL+"/api/v1/widgets", admin, url.Values{"name": {name},
-			"info_url": {"https://example.com/" + name}, "deadline": {"2099-01-01"}}); code == 201 {
+		if code := postStatus(s.URL+"/api/v1/widgets", admin, widgetForm(name, "https://example.com/"+name, "2099-01-01")); code == 201 {
 			acked.add("", name)
 		} else {
 			failures.Store("widget "+name, code)
@@ -111,9 +108,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	// Restore as docs/operations.md says: stop the service, put the copy in
 	// place in the data directory, without -wal or -shm files beside it,
 	// and start the service.
-	if code := s.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("serve exit %d; stderr:\n%s", code, s.stderr.String())
-	}
+	s.terminate()
 	fresh := t.TempDir()
 	target := filepath.Join(fresh, "data", "widgetapi-testing.db")
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {

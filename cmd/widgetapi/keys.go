@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -82,8 +81,7 @@ func runKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 // with the key set of the configured database, migrated.
 func withKeys(ctx context.Context, name, usage string, args []string, getenv func(string) string, stdout, stderr io.Writer,
 	do func(*keys.Manager) error) error {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.Usage = commandUsage(fs, usage, keysVars())
+	fs := commandFlags(name, usage, keysVars())
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,22 +18,6 @@ import (
 
 	"widgetapi/internal/testdb"
 )
-
-// sharedDatabases are the databases three processes can share: one SQLite
-// file, and a fresh PostgreSQL schema when there is a server.
-func sharedDatabases(t *testing.T) map[string]func(t *testing.T) string {
-	dbs := map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string {
-			return "sqlite:///" + filepath.ToSlash(filepath.Join(t.TempDir(), "shared.db"))
-		},
-	}
-	// FreshSchemaURL skips (or, under CI, fails) the subtest without a
-	// server, and says so.
-	if os.Getenv(testdb.PostgresURLVar) != "" || os.Getenv("CI") == "true" {
-		dbs["postgres"] = func(t *testing.T) string { return testdb.FreshSchemaURL(t) }
-	}
-	return dbs
-}
 
 // keyEnv is the environment of processes signing with EdDSA keys that a
 // rotation publishes 4 s before they sign.
@@ -63,12 +45,12 @@ func kidOf(t *testing.T, raw string) string {
 // the kid of every token it is given: each key is published well before
 // it signs.
 func TestKeyRotationUnderLoadOnThreeProcesses(t *testing.T) {
-	for name, db := range sharedDatabases(t) {
-		t.Run(name, func(t *testing.T) {
+	for _, engine := range testdb.Engines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
 			// Six clients log in to one account without pause: the
 			// failed-login limits, which hold a token during each check,
 			// are not what this test is about.
-			env := keyEnv(db(t), "LOGIN_FAILURE_LIMIT=0", "LOGIN_ACCOUNT_LIMIT=0")
+			env := keyEnv(sharedDatabase(t, engine.Name), "LOGIN_FAILURE_LIMIT=0", "LOGIN_ACCOUNT_LIMIT=0")
 			s := startProcesses(t, 3, env)
 			jwks := s[0].URL + "/.well-known/jwks.json"
 			keyCount := func(i int) int {
@@ -221,9 +203,9 @@ func sendForm(method, url, token string, form url.Values) (int, map[string]any, 
 // rounds of logout, a session ended from another, a password change, a
 // disabled account and a deleted one.
 func TestIntrospectionOnThreeProcesses(t *testing.T) {
-	for name, db := range sharedDatabases(t) {
-		t.Run(name, func(t *testing.T) {
-			env := keyEnv(db(t))
+	for _, engine := range testdb.Engines(t) {
+		t.Run(engine.Name, func(t *testing.T) {
+			env := keyEnv(sharedDatabase(t, engine.Name))
 			s := startProcesses(t, 3, env)
 			c := newCLI(t, env)
 			c.add("root@example.com", "root-password", true)

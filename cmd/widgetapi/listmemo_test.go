@@ -88,7 +88,7 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 	solo := func(i int) string {
 		name := fmt.Sprintf("solo-%04d", i)
 		if code := postStatus(s[i%3].URL+"/api/v1/widgets", admin,
-			url.Values{"name": {name}, "info_url": {"https://example.com"}, "deadline": {"2099-01-10"}}); code != 201 {
+			widgetForm(name, "https://example.com", "2099-01-10")); code != 201 {
 			return fmt.Sprintf("create %s: %d", name, code)
 		}
 		soloCreated++
@@ -114,8 +114,8 @@ func TestListTotalsExactAcrossThreeProcessesUnderWrites(t *testing.T) {
 		name := fmt.Sprintf("f-%03d", r.IntN(300))
 		switch i % 4 {
 		case 0:
-			postStatus(srv.URL+"/api/v1/widgets", admin, url.Values{"name": {fmt.Sprintf("f-1%d-%d", g, i)},
-				"info_url": {"https://example.com"}, "deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})
+			postStatus(srv.URL+"/api/v1/widgets", admin, widgetForm(fmt.Sprintf("f-1%d-%d", g, i),
+				"https://example.com", time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)))
 		case 1, 2:
 			sendStatus("PATCH", srv.URL+"/api/v1/widgets/"+name, admin,
 				url.Values{"deadline": {time.Date(2099, 1, 1+r.IntN(120), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}})

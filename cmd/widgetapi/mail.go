@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/mail"
@@ -34,8 +33,7 @@ line. Safe while serve runs.
 const mailTestTimeout = 30 * time.Second
 
 func runMailTest(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("mail test", flag.ContinueOnError)
-	fs.Usage = commandUsage(fs, mailTestUsage, mailVars())
+	fs := commandFlags("mail test", mailTestUsage, mailVars())
 	if help, err := parseFlags(fs, args, stdout, stderr); help || err != nil {
 		return err
 	}

@@ -172,6 +172,18 @@ func withDotEnv(getenv func(string) string, path string) func(string) string {
 	}
 }
 
+// commandFlags is the flag set of a command whose --help prints usage,
+// then its flags and the variables it reads.
+func commandFlags(name, usage string, env vars) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), env.help())
+	}
+	return fs
+}
+
 // parseFlags parses a command's flags; --help prints its usage to stdout
 // and stops the command successfully, a bad flag prints one line to stderr
 // (see usageError).

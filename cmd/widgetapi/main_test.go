@@ -157,6 +157,15 @@ func (s *server) stop(sig os.Signal) int {
 	return -1
 }
 
+// terminate stops the server with SIGTERM and fails the test unless it
+// shuts down cleanly, exiting 0.
+func (s *server) terminate() {
+	s.t.Helper()
+	if code := s.stop(syscall.SIGTERM); code != 0 {
+		s.t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, s.stderr.String())
+	}
+}
+
 // postStatus sends a form and returns the status, or -1 when the request
 // fails; unlike call it is safe to use from goroutines.
 func postStatus(url, token string, form url.Values) int { return sendStatus("POST", url, token, form) }
@@ -217,6 +226,11 @@ func creds(email, password string) url.Values {
 	return url.Values{"email": {email}, "password": {password}}
 }
 
+// widgetForm is the form that creates a widget.
+func widgetForm(name, infoURL, deadline string) url.Values {
+	return url.Values{"name": {name}, "info_url": {infoURL}, "deadline": {deadline}}
+}
+
 func TestServeAuthSessionAndGracefulStop(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir, baseEnv())
@@ -243,9 +257,7 @@ func TestServeAuthSessionAndGracefulStop(t *testing.T) {
 	if code, body, _ = call(t, "GET", api+"/auth/user", token, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
 		t.Fatalf("after logout: %d %v", code, body)
 	}
-	if code := s.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code after SIGTERM = %d; stderr:\n%s", code, s.stderr.String())
-	}
+	s.terminate()
 	// The embedded database and the generated key live in ./data.
 	for _, f := range []string{"data/widgetapi-development.db", "data/secret_key"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -410,9 +422,7 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 	if code, _, _ := call(t, "GET", api+"/debug/pprof/heap", "", nil); code != http.StatusNotFound {
 		t.Fatalf("the API's address serves profiles: %d", code)
 	}
-	if code := p.s.stop(syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit %d; stderr:\n%s", code, p.s.stderr.String())
-	}
+	p.s.terminate()
 }
 
 func TestProductionKeyFromEnvironment(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,7 +142,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 	admin := adminToken(t, s[2])
 	counts = race(t, 12, func(i int) int {
 		return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
-			url.Values{"name": {"contested"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+			widgetForm("contested", "https://example.com", "2099-12-31"))
 	})
 	if counts[201] != 1 || counts[409] != 11 || len(counts) != 2 {
 		t.Fatalf("widget creates: %v; want one 201 and 11 409", counts)
@@ -172,7 +173,7 @@ func TestThreeProcessesShareOnePostgres(t *testing.T) {
 				return code
 			case 1:
 				return postStatus(s[i%3].URL+"/api/v1/widgets", admin,
-					url.Values{"name": {"put-race"}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+					widgetForm("put-race", "https://example.com", "2099-12-31"))
 			}
 			return sendStatus("DELETE", name, admin, nil)
 		})
@@ -226,6 +227,15 @@ func startProcesses(t testing.TB, n int, env []string) []*server {
 		s = append(s, p.ready())
 	}
 	return s
+}
+
+// sharedDatabase is a fresh database of engine that processes started
+// apart can share: one SQLite file, or a fresh PostgreSQL schema.
+func sharedDatabase(t *testing.T, engine string) string {
+	if engine == "postgres" {
+		return testdb.FreshSchemaURL(t)
+	}
+	return "sqlite:///" + filepath.ToSlash(filepath.Join(t.TempDir(), "shared.db"))
 }
 
 // addAdmin makes admin@example.com, password admin-pass, an administrator
@@ -524,7 +534,7 @@ func TestWidgetCountsExactAcrossThreeProcesses(t *testing.T) {
 			for i := 0; time.Now().Before(deadline); i++ {
 				name := fmt.Sprintf("race-%d-%d", g, i)
 				code := postStatus(s[g%3].URL+"/api/v1/widgets", admin,
-					url.Values{"name": {name}, "info_url": {"https://example.com"}, "deadline": {"2099-12-31"}})
+					widgetForm(name, "https://example.com", "2099-12-31"))
 				mu.Lock()
 				if code == 201 {
 					created++

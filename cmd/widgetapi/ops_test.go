@@ -108,8 +108,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 		if code := postStatus(s.URL+"/api/v1/auth/register", "", creds("user"+string(rune('a'+i))+"@example.com", "password1")); code != 201 {
 			t.Fatalf("register %d: %d", i, code)
 		}
-		if code := postStatus(s.URL+"/api/v1/widgets", admin, url.Values{"name": {"w-" + string(rune('a'+i))},
-			"info_url": {"https://example.com"}, "deadline": {"2099-01-01"}}); code != 201 {
+		if code := postStatus(s.URL+"/api/v1/widgets", admin, widgetForm("w-"+string(rune('a'+i)), "https://example.com", "2099-01-01")); code != 201 {
 			t.Fatalf("create widget %d: %d", i, code)
 		}
 	}

@@ -30,8 +30,7 @@ func userHashVars() vars   { return databaseVars("BCRYPT_COST", "LOG_LEVEL", "LO
 
 // parseUserArgs parses a user subcommand's flags and its one EMAIL, which
 // may come before or after them.
-func parseUserArgs(fs *flag.FlagSet, usage string, env vars, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
-	fs.Usage = commandUsage(fs, usage, env)
+func parseUserArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (email string, help bool, err error) {
 	rest := args
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		email, rest = rest[0], rest[1:]
@@ -52,16 +51,6 @@ func parseUserArgs(fs *flag.FlagSet, usage string, env vars, args []string, stdo
 		return "", false, usageError(stderr, fs.Name(), "unexpected argument %q", fs.Arg(0))
 	}
 	return email, false, nil
-}
-
-// commandUsage prints a command's usage, its flags and the variables it
-// reads.
-func commandUsage(fs *flag.FlagSet, usage string, env vars) func() {
-	return func() {
-		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), env.help())
-	}
 }
 
 // operator is what the user commands act through: the services of the API
@@ -100,13 +89,19 @@ func openOperator(ctx context.Context, getenv func(string) string, env vars, std
 func oneLine(cmd string, err error) error {
 	var de *widgetapi.Error
 	if errors.As(err, &de) && de.Code == widgetapi.EINVALID {
-		var why []string
-		for _, f := range slices.Sorted(maps.Keys(de.Fields)) {
-			why = append(why, f+": "+de.Fields[f])
-		}
-		return fmt.Errorf("%s: %s", cmd, strings.Join(why, "; "))
+		return fmt.Errorf("%s: %s", cmd, fieldProblems(de.Fields))
 	}
 	return fmt.Errorf("%s: %s", cmd, widgetapi.ErrorMessage(err))
+}
+
+// fieldProblems is what is wrong with each field of a validation error, in
+// one line, the fields in the order of their names.
+func fieldProblems(fields map[string]string) string {
+	var why []string
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		why = append(why, f+": "+fields[f])
+	}
+	return strings.Join(why, "; ")
 }
 
 const userAddUsage = `Usage: widgetapi user add EMAIL [--admin] [--password-stdin]
@@ -118,9 +113,9 @@ non-zero with a one-line reason.
 `
 
 func runUserAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs := commandFlags("user add", userAddUsage, userHashVars())
 	admin := fs.Bool("admin", false, "make the user an administrator")
-	return withPassword(ctx, fs, userAddUsage, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
+	return withPassword(ctx, fs, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
 		u, err := op.auth.CreateUser(ctx, email, password, *admin)
 		if err != nil {
 			return oneLine("user add", err)
@@ -144,8 +139,8 @@ with a one-line reason.
 `
 
 func runUserPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
-	return withPassword(ctx, fs, userPasswdUsage, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
+	fs := commandFlags("user passwd", userPasswdUsage, userHashVars())
+	return withPassword(ctx, fs, args, getenv, stdin, stdout, stderr, func(ctx context.Context, op *operator, email, password string) error {
 		u, err := op.auth.SetPassword(ctx, email, password)
 		if err != nil {
 			return oneLine("user passwd", err)
@@ -158,10 +153,10 @@ func runUserPasswd(ctx context.Context, args []string, getenv func(string) strin
 // withPassword runs a command that sets a password (user add, user
 // passwd): it parses the EMAIL and the flags of fs, with --password-stdin,
 // reads the password, and runs do with the operator.
-func withPassword(ctx context.Context, fs *flag.FlagSet, usage string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
+func withPassword(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer,
 	do func(ctx context.Context, op *operator, email, password string) error) error {
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	email, help, err := parseUserArgs(fs, usage, userHashVars(), args, stdout, stderr)
+	email, help, err := parseUserArgs(fs, args, stdout, stderr)
 	if help || err != nil {
 		return err
 	}

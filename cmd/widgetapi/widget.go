@@ -6,13 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,9 +70,8 @@ func openWidgetStore(ctx context.Context, getenv func(string) string) (config.Co
 }
 
 func runWidgetImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("widget import", flag.ContinueOnError)
+	fs := commandFlags("widget import", widgetImportUsage, widgetVars())
 	owner := fs.String("owner", "", "the administrator who owns every imported widget (default: each line's owner.email)")
-	fs.Usage = commandUsage(fs, widgetImportUsage, widgetVars())
 	// FILE may come before the flags too.
 	var file string
 	rest := args
@@ -116,8 +112,7 @@ func runWidgetImport(ctx context.Context, args []string, getenv func(string) str
 }
 
 func runWidgetExport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("widget export", flag.ContinueOnError)
-	fs.Usage = commandUsage(fs, widgetExportUsage, widgetVars())
+	fs := commandFlags("widget export", widgetExportUsage, widgetVars())
 	var file string
 	rest := args
 	if len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || rest[0] == "-") {
@@ -495,11 +490,7 @@ func (l importLine) widget(now time.Time, loc *time.Location) (*widgetapi.Widget
 				de.Fields["deadline_iso8601"] = strings.Replace(why, "deadline", "deadline_iso8601", 1)
 			}
 		}
-		var why []string
-		for _, f := range slices.Sorted(maps.Keys(de.Fields)) {
-			why = append(why, f+": "+de.Fields[f])
-		}
-		return nil, strings.Join(why, "; ")
+		return nil, fieldProblems(de.Fields)
 	}
 	created, why := importTime("created_at_iso8601", l.CreatedAtISO8601, now)
 	if why != "" {
