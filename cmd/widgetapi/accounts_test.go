@@ -61,7 +61,7 @@ func (c *cli) checkSecrets() {
 	defer c.mu.Unlock()
 	seen := slices.Clone(c.seen)
 	for _, s := range c.servers {
-		seen = append(seen, s.stderr.String())
+		seen = append(seen, s.Stderr.String())
 	}
 	for _, secret := range c.secrets {
 		for _, s := range seen {

@@ -108,7 +108,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	// Restore as docs/operations.md says: stop the service, put the copy in
 	// place in the data directory, without -wal or -shm files beside it,
 	// and start the service.
-	s.terminate()
+	s.Terminate()
 	fresh := t.TempDir()
 	target := filepath.Join(fresh, "data", "widgetapi-testing.db")
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {

@@ -127,7 +127,7 @@ func TestHeldBodiesCostTheServerLittleMemory(t *testing.T) {
 			t.Fatalf("register: %d %v", code, body)
 		}
 		token := body["access_token"].(string)
-		addr, pid := strings.TrimPrefix(s.URL, "http://"), s.cmd.Process.Pid
+		addr, pid := strings.TrimPrefix(s.URL, "http://"), s.Cmd.Process.Pid
 		awaitReads := func(anonymous, authenticated float64, refused float64) {
 			t.Helper()
 			waitFor(t, 2*time.Minute, "the server to read every held body", func() bool {
@@ -163,7 +163,7 @@ func TestHeldBodiesCostTheServerLittleMemory(t *testing.T) {
 		// The server gives the memory back once the surge is over, rather
 		// than after the minutes the runtime would take on its own.
 		waitFor(t, time.Minute, "the end of the surge to be logged", func() bool {
-			return strings.Contains(s.stderr.String(), "connection surge over: memory returned")
+			return strings.Contains(s.Stderr.String(), "connection surge over: memory returned")
 		})
 		waitFor(t, time.Minute, "RSS to come back near its start", func() bool {
 			return procMemory(t, pid, "VmRSS")-start <= maxKept

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -11,13 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"widgetapi/internal/testbin"
 	"widgetapi/internal/testdb"
-	"widgetapi/internal/testlog"
 )
 
 // binary is the widgetapi binary built once for the process tests.
@@ -55,115 +52,24 @@ func execCmd(dir, stdin string, env []string, args ...string) (stdout, stderr st
 	return out.String(), errb.String(), 0, err
 }
 
-// server is a running `widgetapi serve` process.
-type server struct {
-	t      testing.TB
-	cmd    *exec.Cmd
-	URL    string
-	stderr *testlog.Buffer
-	done   chan error
-}
+// server is a running `widgetapi serve` process; pending, one launched
+// that has not yet said where it listens.
+type (
+	server  = testbin.Server
+	pending = testbin.Pending
+)
 
 // startServer starts `widgetapi serve` on a free port and waits until it
 // prints where it listens.
 func startServer(t testing.TB, dir string, env []string) *server {
 	t.Helper()
-	return launchServer(t, dir, env).ready()
-}
-
-// pending is a launched server that has not yet reported its address.
-type pending struct {
-	s     *server
-	lines chan string
+	return testbin.Start(t, binary, dir, env)
 }
 
 // launchServer starts `widgetapi serve` on a free port without waiting.
 func launchServer(t testing.TB, dir string, env []string) *pending {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
-	cmd.Dir = dir
-	cmd.Env = env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: cmd, stderr: &testlog.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	return &pending{s: s, lines: lines}
-}
-
-// ready waits until the server prints where it listens.
-func (p *pending) ready() *server {
-	s, t, lines := p.s, p.s.t, p.lines
-	t.Helper()
-	timeout := time.After(60 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve exited before listening; stderr:\n%s", s.stderr.String())
-			}
-			if _, after, found := strings.Cut(line, " listening on "); found {
-				s.URL = strings.TrimSpace(after)
-				go func() {
-					for range lines {
-					}
-				}()
-				return s
-			}
-		case <-timeout:
-			t.Fatalf("serve did not report its address; stderr:\n%s", s.stderr.String())
-		}
-	}
-}
-
-// stop sends sig and returns the exit code.
-func (s *server) stop(sig os.Signal) int {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatal(err)
-	}
-	select {
-	case err := <-s.done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(60 * time.Second):
-		s.t.Fatalf("serve did not exit after %v; stderr:\n%s", sig, s.stderr.String())
-	}
-	return -1
-}
-
-// terminate stops the server with SIGTERM and fails the test unless it
-// shuts down cleanly, exiting 0.
-func (s *server) terminate() {
-	s.t.Helper()
-	if code := s.stop(syscall.SIGTERM); code != 0 {
-		s.t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, s.stderr.String())
-	}
+	return testbin.Launch(t, binary, dir, env)
 }
 
 // postStatus sends a form and returns the status, or -1 when the request
@@ -257,7 +163,7 @@ func TestServeAuthSessionAndGracefulStop(t *testing.T) {
 	if code, body, _ = call(t, "GET", api+"/auth/user", token, nil); code != 401 || body["message"] != "Token blacklisted. Please log in again." {
 		t.Fatalf("after logout: %d %v", code, body)
 	}
-	s.terminate()
+	s.Terminate()
 	// The embedded database and the generated key live in ./data.
 	for _, f := range []string{"data/widgetapi-development.db", "data/secret_key"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -273,7 +179,7 @@ func TestServeAuthSessionAndGracefulStop(t *testing.T) {
 	if code, _, _ = call(t, "GET", s2.URL+"/api/v1/auth/user", token, nil); code != 401 {
 		t.Fatalf("revoked token after restart: %d", code)
 	}
-	if code := s2.stop(os.Interrupt); code != 0 {
+	if code := s2.Stop(os.Interrupt); code != 0 {
 		t.Fatalf("exit code after SIGINT = %d", code)
 	}
 }
@@ -389,9 +295,9 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 	timeout := time.After(60 * time.Second)
 	for profiles == "" {
 		select {
-		case line, ok := <-p.lines:
+		case line, ok := <-p.Lines:
 			if !ok {
-				t.Fatalf("serve exited; stderr:\n%s", p.s.stderr.String())
+				t.Fatalf("serve exited; stderr:\n%s", p.Server.Stderr.String())
 			}
 			if _, after, found := strings.Cut(line, " listening on "); found {
 				api = strings.TrimSpace(after)
@@ -400,11 +306,11 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 				profiles = strings.TrimSpace(after)
 			}
 		case <-timeout:
-			t.Fatalf("serve did not report its addresses; stderr:\n%s", p.s.stderr.String())
+			t.Fatalf("serve did not report its addresses; stderr:\n%s", p.Server.Stderr.String())
 		}
 	}
 	go func() {
-		for range p.lines {
+		for range p.Lines {
 		}
 	}()
 	if api == "" || !strings.HasSuffix(profiles, "/debug/pprof/") || strings.HasPrefix(profiles, api) {
@@ -422,7 +328,7 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 	if code, _, _ := call(t, "GET", api+"/debug/pprof/heap", "", nil); code != http.StatusNotFound {
 		t.Fatalf("the API's address serves profiles: %d", code)
 	}
-	p.s.terminate()
+	p.Server.Terminate()
 }
 
 func TestProductionKeyFromEnvironment(t *testing.T) {

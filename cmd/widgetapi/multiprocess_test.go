@@ -224,7 +224,7 @@ func startProcesses(t testing.TB, n int, env []string) []*server {
 	}
 	var s []*server
 	for _, p := range launched {
-		s = append(s, p.ready())
+		s = append(s, p.Ready())
 	}
 	return s
 }

@@ -61,21 +61,21 @@ func TestSigtermDrainsInFlightRequestsAndClosesTheDatabase(t *testing.T) {
 	waitFor(t, 30*time.Second, "the login to be in flight", func() bool {
 		return metricsContain(s.URL, "widgetapi_http_requests_in_flight 2")
 	})
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := <-done; code != http.StatusOK {
 		t.Fatalf("in-flight login during shutdown: %d", code)
 	}
-	if code := s.stop(syscall.Signal(0)); code != 0 {
-		t.Fatalf("exit code %d; stderr:\n%s", code, s.stderr.String())
+	if code := s.Stop(syscall.Signal(0)); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, s.Stderr.String())
 	}
 	// Closing the last connection checkpoints and removes the WAL file.
 	if _, err := os.Stat(filepath.Join(dir, "data", "widgetapi-testing.db-wal")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("WAL file still present after shutdown (database not closed): %v", err)
 	}
-	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
-		t.Fatalf("no clean stop logged:\n%s", s.stderr.String())
+	if !strings.Contains(s.Stderr.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop logged:\n%s", s.Stderr.String())
 	}
 }
 
@@ -88,11 +88,11 @@ func TestShutdownTimeoutBoundsTheDrain(t *testing.T) {
 	waitFor(t, 30*time.Second, "the login to be in flight", func() bool {
 		return metricsContain(s.URL, "widgetapi_http_requests_in_flight 2")
 	})
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := s.stop(syscall.Signal(0)); code != 1 || !strings.Contains(s.stderr.String(), "SHUTDOWN_TIMEOUT=50ms") {
-		t.Fatalf("exit code %d; stderr:\n%s", code, s.stderr.String())
+	if code := s.Stop(syscall.Signal(0)); code != 1 || !strings.Contains(s.Stderr.String(), "SHUTDOWN_TIMEOUT=50ms") {
+		t.Fatalf("exit code %d; stderr:\n%s", code, s.Stderr.String())
 	}
 	<-done
 }
@@ -115,7 +115,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	if code, _, _ := call(t, "POST", s.URL+"/api/v1/auth/logout", admin, nil); code != 200 {
 		t.Fatal("logout failed")
 	}
-	if code := s.stop(syscall.SIGKILL); code != -1 {
+	if code := s.Stop(syscall.SIGKILL); code != -1 {
 		t.Fatalf("SIGKILL exit code %d", code)
 	}
 
@@ -236,7 +236,7 @@ func TestPostgresOutageGives503AndRecovers(t *testing.T) {
 	for range 3 {
 		code, body := get("/api/v1/auth/user")
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, `"message"`) || strings.Contains(body, "pgx") || strings.Contains(body, "dial") {
-			t.Fatalf("request during outage: %d %s\n%s", code, body, s.stderr.String())
+			t.Fatalf("request during outage: %d %s\n%s", code, body, s.Stderr.String())
 		}
 	}
 	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
@@ -255,7 +255,7 @@ func TestPostgresOutageGives503AndRecovers(t *testing.T) {
 		t.Fatalf("readyz after recovery: %d", code)
 	}
 	for _, secret := range []string{"db-password-never-logged", "outage-test-key-0123456789abcdef0123", token} {
-		if strings.Contains(s.stderr.String(), secret) {
+		if strings.Contains(s.Stderr.String(), secret) {
 			t.Errorf("the log holds a secret: %.24s…", secret)
 		}
 	}
@@ -330,8 +330,8 @@ func TestProcessesStartingTogetherShareOneEmptyDataDir(t *testing.T) {
 			}
 		}
 		for _, p := range s {
-			if code := p.stop(syscall.SIGTERM); code != 0 {
-				t.Fatalf("round %d: exit %d\n%s", round, code, p.stderr.String())
+			if code := p.Stop(syscall.SIGTERM); code != 0 {
+				t.Fatalf("round %d: exit %d\n%s", round, code, p.Stderr.String())
 			}
 		}
 		entries, err := os.ReadDir(dataDir)

@@ -141,7 +141,7 @@ func killMidDelivery(t *testing.T, srv *server, dbURL string) {
 	}
 	defer db.Close()
 	for range 200 {
-		if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		if err := srv.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
 		var claimed int
@@ -150,13 +150,13 @@ func killMidDelivery(t *testing.T, srv *server, dbURL string) {
 			t.Fatal(err)
 		}
 		if claimed > 0 {
-			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			if err := srv.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			<-srv.done
+			<-srv.Done
 			return
 		}
-		if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		if err := srv.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond) // let it run into its next batch
@@ -225,8 +225,8 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 	// possible only for a mail whose delivery the kill cut, at most one a
 	// worker.
 	for i, srv := range s[1:] {
-		if code := srv.stop(syscall.SIGTERM); code != 0 {
-			t.Fatalf("process %d exited %d; stderr:\n%s", i+1, code, srv.stderr.String())
+		if code := srv.Stop(syscall.SIGTERM); code != 0 {
+			t.Fatalf("process %d exited %d; stderr:\n%s", i+1, code, srv.Stderr.String())
 		}
 	}
 	before := len(want)
@@ -247,10 +247,10 @@ func TestOutboxThreeProcessesToMailpit(t *testing.T) {
 		t.Fatalf("queue at the end: %d %v", q, err)
 	}
 	for i, srv := range s {
-		if code := srv.stop(syscall.SIGTERM); code != 0 {
-			t.Fatalf("process %d exited %d; stderr:\n%s", i, code, srv.stderr.String())
+		if code := srv.Stop(syscall.SIGTERM); code != 0 {
+			t.Fatalf("process %d exited %d; stderr:\n%s", i, code, srv.Stderr.String())
 		}
-		if logs := srv.stderr.String(); strings.Contains(logs, "@example.org") {
+		if logs := srv.Stderr.String(); strings.Contains(logs, "@example.org") {
 			t.Fatalf("process %d logged an address:\n%s", i, logs)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // hold nothing but the sampled lines of refusals for overload.
 func overloadedLines(t *testing.T, s *server) []map[string]any {
 	t.Helper()
-	lines := s.stderr.Lines(t)
+	lines := s.Stderr.Lines(t)
 	for _, l := range lines {
 		if l["level"] != "WARN" || l["msg"] != "overloaded" || l["cause"] != "password hashing" {
 			t.Fatalf("at LOG_LEVEL=warn an overload logged %v", l)

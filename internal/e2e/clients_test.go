@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"widgetapi/internal/testbin"
 )
 
 // The generators and versions clients of the API use. oapi-codegen runs
@@ -65,7 +67,7 @@ func TestGeneratedClientsRunTheREADMESession(t *testing.T) {
 func runSession(t *testing.T, command ...string) {
 	t.Helper()
 	dir := t.TempDir()
-	env := baseEnv()
+	env := testbin.Env()
 	addAdmin(t, dir, env)
 	s := startServer(t, dir, env)
 	cmd := exec.Command(command[0], append(command[1:], s.URL, "admin@example.com", "change-me-please")...)

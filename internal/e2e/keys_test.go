@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"widgetapi/internal/testbin"
 )
 
 // README.md's "Tokens other services can verify" runs as written: the
@@ -27,13 +29,13 @@ func TestREADMETokensOtherServicesCanVerify(t *testing.T) {
 		t.Fatalf("the first block does not start the service as this test does: %q", blocks[0])
 	}
 	dir := t.TempDir()
-	s := startServer(t, dir, baseEnv(vars...))
+	s := startServer(t, dir, testbin.Env(vars...))
 	if n := strings.Count(blocks[1], "http://127.0.0.1:5000"); n != 1 {
 		t.Fatalf("%d addresses of the server in the second block, want 1", n)
 	}
 	cmd := exec.Command("bash", "-c", strings.ReplaceAll(blocks[1], "http://127.0.0.1:5000", s.URL))
 	cmd.Dir = dir
-	cmd.Env = append(baseEnv(), "PATH="+goShim(t))
+	cmd.Env = append(testbin.Env(), "PATH="+goShim(t))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {

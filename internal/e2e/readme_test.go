@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"widgetapi/internal/testbin"
 	"widgetapi/internal/testdb"
 )
 
@@ -185,7 +186,7 @@ func TestREADMESessionRunsAsWritten(t *testing.T) {
 			if engine == "postgres" {
 				env = append(env, "DATABASE_URL="+testdb.FreshSchemaURL(t))
 			}
-			runREADMESession(t, baseEnv(env...))
+			runREADMESession(t, testbin.Env(env...))
 		})
 	}
 }
@@ -351,8 +352,8 @@ curl() {
 			t.Errorf("the operator's commands did not print %q:\n%s", want, out)
 		}
 	}
-	if code := s.stop(t); code != 0 {
-		t.Fatalf("serve exited %d:\n%s", code, s.stderr.String())
+	if code := s.Stop(os.Interrupt); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, s.Stderr.String())
 	}
 }
 
