@@ -427,12 +427,8 @@ func TestWidgetAccessRules(t *testing.T) {
 }
 
 func TestWidgetObject(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
+	forEachWidgetEnv(t, "some-widget", func(t *testing.T, e *env, admin, user string) {
 		owner := e.user("admin@example.com")
-		mustCreateWidget(e, admin, "some-widget")
-		user := e.register("reader@example.com", "password1")
 		res := e.do(request{Method: "GET", Path: widgetsPath + "/SOME-WIDGET", Token: user}) // case-insensitive
 		if res.Status != http.StatusOK {
 			t.Fatalf("%d %s", res.Status, res.Body)
@@ -534,10 +530,7 @@ func TestWidgetTimeZone(t *testing.T) {
 }
 
 func TestWidgetUpdate(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		mustCreateWidget(e, admin, "changing")
+	forEachWidgetEnv(t, "changing", func(t *testing.T, e *env, admin, _ string) {
 		before := getWidget(t, e, admin, "changing")
 		put := func(name string, form url.Values) response {
 			return e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin, Form: form})
