@@ -210,10 +210,7 @@ func TestListETag(t *testing.T) {
 }
 
 func TestConditionalWrites(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
-		e := newEnv(t, engine)
-		admin := e.admin("admin@example.com")
-		mustCreateWidget(e, admin, "w")
+	forEachWidgetEnv(t, "w", func(t *testing.T, e *env, admin, _ string) {
 		tag := readTag(t, e, admin, "w")
 		put := func(name string, h map[string]string) response {
 			return e.do(request{Method: "PUT", Path: widgetsPath + "/" + name, Token: admin, Header: h, Conforms: true,

@@ -114,11 +114,10 @@ func (s *Server) handleWidgetGet() http.Handler {
 func (s *Server) handleWidgetPut() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pre, err := preconditions(r)
-		if err != nil {
-			s.writeError(w, r, s.AdminRealm, err)
-			return
+		var wd *widgetapi.Widget
+		if err == nil {
+			wd, err = s.readWidget(w, r, r.PathValue("name"))
 		}
-		wd, err := s.readWidget(w, r, r.PathValue("name"))
 		if err != nil {
 			s.writeError(w, r, s.AdminRealm, err)
 			return

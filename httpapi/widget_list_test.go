@@ -167,6 +167,153 @@ func checkLinks(t *testing.T, body map[string]any, res response, filters url.Val
 	}
 }
 
+func listPage(t *testing.T, e *env, token, query string) (map[string]any, response) {
+	t.Helper()
+	res := e.do(request{Method: "GET", Path: widgetsPath + query, Token: token})
+	if res.Status != http.StatusOK {
+		t.Fatalf("list %s: %d %s", query, res.Status, res.Body)
+	}
+	return res.JSON(t), res
+}
+
+// itemNames returns the names of a list body's items; it fails unless items
+// is a JSON array (never null).
+func itemNames(t *testing.T, body map[string]any) []string {
+	t.Helper()
+	items, ok := body["items"].([]any)
+	if !ok {
+		t.Fatalf("items is not an array: %v", body["items"])
+	}
+	names := []string{}
+	for _, it := range items {
+		names = append(names, it.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+// linkEntries splits a Link header into its entries, sorted.
+func linkEntries(h string) []string {
+	var out []string
+	for _, p := range strings.Split(h, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestWidgetListEmpty(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		user := e.register("reader@example.com", "password1")
+		body, res := listPage(t, e, user, "")
+		first := "/api/v1/widgets?page=1&per_page=10"
+		want := map[string]any{
+			"links":    map[string]any{"self": first, "first": first, "last": first},
+			"has_prev": false, "has_next": false, "page": 1.0, "total_pages": 1.0,
+			"items_per_page": 10.0, "total_items": 0.0, "items": []any{},
+		}
+		if !reflect.DeepEqual(body, want) {
+			t.Fatalf("empty list\n got  %v\n want %v", body, want)
+		}
+		if res.Header.Get("Total-Count") != "0" {
+			t.Fatalf("Total-Count %q, want 0", res.Header.Get("Total-Count"))
+		}
+		wantLink := linkEntries(`<` + first + `>; rel="self", <` + first + `>; rel="first", <` + first + `>; rel="last"`)
+		if got := linkEntries(res.Header.Get("Link")); !reflect.DeepEqual(got, wantLink) {
+			t.Fatalf("Link %v, want %v", got, wantLink)
+		}
+	})
+}
+
+func TestWidgetListPagination(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+		e := newEnv(t, engine)
+		admin := e.admin("admin@example.com")
+		user := e.register("reader@example.com", "password1")
+		// Created in an order that is not alphabetical, all in the same second.
+		created := []string{"gamma", "alpha", "zeta", "beta", "eta", "delta", "epsilon"}
+		for _, name := range created {
+			mustCreateWidget(e, admin, name)
+		}
+		link := func(p, n int) string { return fmt.Sprintf("/api/v1/widgets?page=%d&per_page=%d", p, n) }
+		for _, tc := range []struct {
+			query                string
+			page, perPage, pages int
+			hasPrev, hasNext     bool
+			links                map[string]string
+			names                []string
+		}{
+			{"?page=1&per_page=5", 1, 5, 2, false, true,
+				map[string]string{"self": link(1, 5), "first": link(1, 5), "next": link(2, 5), "last": link(2, 5)},
+				created[:5]},
+			{"?page=2&per_page=5", 2, 5, 2, true, false,
+				map[string]string{"self": link(2, 5), "first": link(1, 5), "prev": link(1, 5), "last": link(2, 5)},
+				created[5:]},
+			{"?per_page=5&page=2", 2, 5, 2, true, false,
+				map[string]string{"self": link(2, 5), "first": link(1, 5), "prev": link(1, 5), "last": link(2, 5)},
+				created[5:]},
+			{"?page=1&per_page=10", 1, 10, 1, false, false,
+				map[string]string{"self": link(1, 10), "first": link(1, 10), "last": link(1, 10)},
+				created},
+			{"", 1, 10, 1, false, false, // defaults: page=1, per_page=10
+				map[string]string{"self": link(1, 10), "first": link(1, 10), "last": link(1, 10)},
+				created},
+		} {
+			t.Run("query="+tc.query, func(t *testing.T) {
+				body, res := listPage(t, e, user, tc.query)
+				if body["page"] != float64(tc.page) || body["items_per_page"] != float64(tc.perPage) ||
+					body["total_pages"] != float64(tc.pages) || body["total_items"] != float64(7) ||
+					body["has_prev"] != tc.hasPrev || body["has_next"] != tc.hasNext {
+					t.Fatalf("page fields: %s", res.Body)
+				}
+				links, _ := body["links"].(map[string]any)
+				// A page that more widgets follow also has a cursor to
+				// them (TestWidgetListBadListParameters and the walks test
+				// what it does).
+				if cur, _ := links["next_cursor"].(string); tc.hasNext != (cur != "") ||
+					tc.hasNext && (body["next_cursor"] == nil || cur != "/api/v1/widgets?cursor="+body["next_cursor"].(string)+fmt.Sprintf("&per_page=%d", tc.perPage)) {
+					t.Errorf("next_cursor %v, links.next_cursor %q, with has_next %v", body["next_cursor"], cur, tc.hasNext)
+				}
+				var header []string
+				if cur, ok := links["next_cursor"].(string); ok {
+					header = append(header, fmt.Sprintf(`<%s>; rel="next_cursor"`, cur))
+					delete(links, "next_cursor")
+				}
+				for rel, want := range tc.links {
+					if links[rel] != want {
+						t.Errorf("links.%s = %v, want %s", rel, links[rel], want)
+					}
+					header = append(header, fmt.Sprintf(`<%s>; rel="%s"`, want, rel))
+				}
+				if len(links) != len(tc.links) {
+					t.Errorf("links %v, want exactly %v", links, tc.links)
+				}
+				slices.Sort(header)
+				if got := linkEntries(res.Header.Get("Link")); !reflect.DeepEqual(got, header) {
+					t.Errorf("Link entries %q, want %q", got, header)
+				}
+				if res.Header.Get("Total-Count") != "7" {
+					t.Errorf("Total-Count = %q, want 7", res.Header.Get("Total-Count"))
+				}
+				if got := itemNames(t, body); !reflect.DeepEqual(got, tc.names) {
+					t.Errorf("items %v, want %v (creation order)", got, tc.names)
+				}
+			})
+		}
+		// A page past the end: 200, no items, nothing next.
+		body, res := listPage(t, e, user, "?page=5&per_page=5")
+		if names := itemNames(t, body); len(names) != 0 || body["page"] != 5.0 || body["has_next"] != false ||
+			body["total_items"] != 7.0 || body["total_pages"] != 2.0 || res.Header.Get("Total-Count") != "7" {
+			t.Fatalf("page past the end: %s", res.Body)
+		}
+		if links, _ := body["links"].(map[string]any); links["next"] != nil || links["last"] != link(2, 5) {
+			t.Fatalf("page past the end links: %v", links)
+		}
+	})
+}
+
 func TestWidgetListFiltersAndSorts(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
@@ -245,6 +392,7 @@ func TestWidgetListBadListParameters(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
+		reader := e.register("reader@example.com", "password1")
 		for i := range 4 {
 			mustCreateWidget(e, admin, fmt.Sprintf("w%d", i))
 		}
@@ -267,50 +415,60 @@ func TestWidgetListBadListParameters(t *testing.T) {
 			mustCreateWidget(other, otherAdmin, fmt.Sprintf("w%d", i))
 		}
 		foreign := mustJSON(t, other, otherAdmin, "?per_page=5&sort=-name&name_prefix=w")["next_cursor"].(string)
-		for _, tc := range []struct {
+		type listCase struct {
 			query  string
 			fields []string
-		}{
-			{"?sort=bogus", []string{"sort"}},
-			{"?sort=Name", []string{"sort"}},
+		}
+		cases := []listCase{
 			{"?sort=", nil}, // empty is absent
-			{"?name_prefix=bad%20name", []string{"name_prefix"}},
-			{"?name_prefix=%C3%A9", []string{"name_prefix"}},
-			{"?name_prefix=" + strings.Repeat("a", 101), []string{"name_prefix"}},
-			{"?name_prefix=%20%20", []string{"name_prefix"}},
-			{"?owner=not-a-uuid", []string{"owner"}},
-			{"?owner=0b5e8f1c8d334a6e9d0c2f1b6e7a9c41", []string{"owner"}},
-			{"?deadline_after=yesterday", []string{"deadline_after"}},
-			{"?deadline_before=13/45/2026", []string{"deadline_before"}},
-			{"?deadline_after=0999-12-31", []string{"deadline_after"}},
-			{"?passed=yes", []string{"passed"}},
-			{"?passed=TRUE", []string{"passed"}},
-			{"?passed=1", []string{"passed"}},
+			{"?page=1&per_page=1000", []string{"per_page"}},
+			{"?page=0&per_page=7", []string{"page", "per_page"}},
+			{"?page=abc&per_page=abc", []string{"page", "per_page"}},
 			{"?sort=x&passed=x&owner=x&name_prefix=%21&deadline_after=x&deadline_before=x&page=0&per_page=3",
 				[]string{"sort", "passed", "owner", "name_prefix", "deadline_after", "deadline_before", "page", "per_page"}},
 			{"?cursor=" + cursor + "&page=1", []string{"page"}},
 			{"?cursor=" + cursor + "&page=2&per_page=5", []string{"page"}},
-			{"?cursor=" + string(tampered), []string{"cursor"}},
-			{"?cursor=" + cursor[:len(cursor)-1], []string{"cursor"}},
-			{"?cursor=" + cursor + "A", []string{"cursor"}},
-			{"?cursor=" + foreign, []string{"cursor"}},
-			{"?cursor=!!!", []string{"cursor"}},
-			{"?cursor=" + strings.Repeat("A", 600), []string{"cursor"}},
 			{"?cursor=" + cursor + "&sort=name", []string{"sort"}},
 			{"?cursor=" + cursor + "&name_prefix=x", []string{"name_prefix"}},
 			{"?cursor=" + cursor + "&passed=true", []string{"passed"}},
 			{"?cursor=" + cursor + "&per_page=7", []string{"per_page"}},
 			{"?cursor=" + cursor + "&sort=bogus", []string{"sort"}},
+		}
+		// Each parameter alone, with values it refuses.
+		for _, p := range []struct {
+			name   string
+			values []string
+		}{
+			{"page", []string{"0", "-1", "abc", "1.5"}},
+			{"per_page", []string{"7", "abc", "0"}},
+			{"sort", []string{"bogus", "Name"}},
+			{"name_prefix", []string{"bad%20name", "%C3%A9", strings.Repeat("a", 101), "%20%20"}},
+			{"owner", []string{"not-a-uuid", "0b5e8f1c8d334a6e9d0c2f1b6e7a9c41"}},
+			{"deadline_after", []string{"yesterday", "0999-12-31"}},
+			{"deadline_before", []string{"13/45/2026"}},
+			{"passed", []string{"yes", "TRUE", "1"}},
+			{"cursor", []string{string(tampered), cursor[:len(cursor)-1], cursor + "A", foreign, "!!!", strings.Repeat("A", 600)}},
 		} {
-			t.Run(tc.query[:min(len(tc.query), 60)], func(t *testing.T) {
-				res := e.do(request{Method: "GET", Path: widgetsPath + tc.query, Token: admin})
-				if tc.fields == nil {
-					if res.Status != http.StatusOK {
-						t.Fatalf("%d %s", res.Status, res.Body)
-					}
-					return
+			for _, v := range p.values {
+				cases = append(cases, listCase{"?" + p.name + "=" + v, []string{p.name}})
+			}
+		}
+		// The parameters are checked alike for a reader and for an
+		// administrator.
+		for _, who := range []struct{ name, token string }{{"reader", reader}, {"admin", admin}} {
+			t.Run(who.name, func(t *testing.T) {
+				for _, tc := range cases {
+					t.Run(tc.query[:min(len(tc.query), 60)], func(t *testing.T) {
+						res := e.do(request{Method: "GET", Path: widgetsPath + tc.query, Token: who.token})
+						if tc.fields == nil {
+							if res.Status != http.StatusOK {
+								t.Fatalf("%d %s", res.Status, res.Body)
+							}
+							return
+						}
+						wantFields(t, res, tc.fields...)
+					})
 				}
-				wantFields(t, res, tc.fields...)
 			})
 		}
 		// The cursor's own filters and sort, given again as the links give
