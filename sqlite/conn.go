@@ -33,6 +33,11 @@ type hotReads struct {
 type hotConn struct {
 	conn  *sqlite3.Conn
 	stmts map[string]*hotStmt
+	// version is the connection's PRAGMA data_version as last read, and
+	// gen counts the times it changed: remembered results of an older gen
+	// are stale (see queryMemo).
+	version int64
+	gen     uint64
 }
 
 // hotStmt is a prepared statement with the index of each result column by
@@ -40,6 +45,11 @@ type hotConn struct {
 type hotStmt struct {
 	st   *sqlite3.Stmt
 	cols map[string]int
+	// params are the indexes of the named parameters bound so far, so
+	// that SQLite is asked once per name rather than once per request.
+	params map[string]int
+	// memo holds the results of queryMemo, by the values bound.
+	memo map[memoKey]memoEntry
 }
 
 func openHotReads(path string, n int) (*hotReads, error) {
@@ -94,14 +104,20 @@ func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), a
 		return err
 	}
 	defer h.release(hc)
+	return hc.one(query, scan, args...)
+}
 
-	hs, err := hc.prepared(query)
-	if err != nil {
-		return err
-	}
+// one runs hs with args and hands its first row to scan; errNoRow when
+// there is none.
+func (hs *hotStmt) one(scan func(row), args []arg) error {
 	for _, a := range args {
-		if err := hs.st.BindText(hs.st.BindIndex(a.name), a.value); err != nil {
-			return err
+		i, ok := hs.params[a.name]
+		if !ok {
+			i = hs.st.BindIndex(a.name)
+			hs.params[a.name] = i
+		}
+		if err := hs.st.BindText(i, a.value); err != nil {
+			return errors.Join(err, hs.st.Reset())
 		}
 	}
 	if !hs.st.Step() {
@@ -113,6 +129,100 @@ func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), a
 	}
 	scan(row{hs})
 	return hs.st.Reset()
+}
+
+// memoKey is the values bound to a remembered statement, in the order of
+// its args; memoEntry one result, and the gen of the connection it was
+// read at.
+type (
+	memoKey   [3]string
+	memoEntry struct {
+		gen   uint64
+		value any
+	}
+)
+
+// memoSize bounds the results a connection keeps per statement; past it,
+// they are all dropped and the reads that follow remember afresh.
+const memoSize = 2048
+
+// queryMemo is queryOne for a read that repeats with the same values (the
+// widget read: one token asking for the same widgets): it returns what
+// scan built from the first row, or errNoRow, and remembers it on the
+// connection, for the same values, for as long as the database does not
+// change. Whether it changed is asked of SQLite on every call, with
+// PRAGMA data_version: its value on a connection changes as soon as that
+// connection's next read transaction finds a commit made by any other
+// connection, in this process or another, since its last (the test by
+// which SQLite itself knows its page cache is stale). A revoked session,
+// a disabled, demoted or deleted user or a changed widget is therefore read
+// afresh by the very next call. A result is only ever answered at the
+// version read before it was read: if a commit lands between the two,
+// the statement's own transaction finds it and the next call's version
+// differs. What scan builds must depend on the database and the values
+// only (no clock), and callers must not modify it.
+func (h *hotReads) queryMemo(ctx context.Context, query string, scan func(row) any, args ...arg) (any, error) {
+	if len(args) > len(memoKey{}) {
+		panic("sqlite: too many values for a remembered statement: " + query)
+	}
+	hc, err := h.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer h.release(hc)
+
+	if err := hc.checkVersion(); err != nil {
+		return nil, err
+	}
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return nil, err
+	}
+	var key memoKey
+	for i, a := range args {
+		key[i] = a.value
+	}
+	if e, ok := hs.memo[key]; ok && e.gen == hc.gen {
+		if e.value == nil {
+			return nil, errNoRow
+		}
+		return e.value, nil
+	}
+	var v any
+	err = hs.one(func(r row) { v = scan(r) }, args)
+	if err != nil && !errors.Is(err, errNoRow) {
+		return nil, err
+	}
+	if len(hs.memo) >= memoSize {
+		clear(hs.memo)
+	}
+	hs.memo[key] = memoEntry{gen: hc.gen, value: v}
+	return v, err
+}
+
+// checkVersion reads the connection's PRAGMA data_version, in a read
+// transaction of its own, and starts a new gen when it changed.
+func (hc *hotConn) checkVersion() error {
+	var v int64
+	err := hc.one(`PRAGMA data_version`, func(r row) { v = r.Int("data_version") })
+	if err != nil {
+		return err
+	}
+	if v != hc.version {
+		hc.version = v
+		hc.gen++
+	}
+	return nil
+}
+
+// one runs query, prepared once, with args, and hands its first row to
+// scan; errNoRow when there is none.
+func (hc *hotConn) one(query string, scan func(row), args ...arg) error {
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return err
+	}
+	return hs.one(scan, args)
 }
 
 // acquire takes a free connection, waiting for one as long as ctx allows,
@@ -226,7 +336,7 @@ func (hc *hotConn) prepared(query string) (*hotStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs := &hotStmt{st: st, cols: make(map[string]int, st.ColumnCount())}
+	hs := &hotStmt{st: st, cols: make(map[string]int, st.ColumnCount()), params: map[string]int{}, memo: map[memoKey]memoEntry{}}
 	for i := range st.ColumnCount() {
 		hs.cols[st.ColumnName(i)] = i
 	}
