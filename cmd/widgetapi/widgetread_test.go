@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -86,5 +90,72 @@ func TestWidgetReadSeesAnotherProcesssChangeOnTheNextRequest(t *testing.T) {
 	code, body, _ := call(t, "GET", reader+"/widgets/shared", bob, nil)
 	if code != 401 {
 		t.Fatalf("deleted, then read on the other process: %d %v; want 401", code, body)
+	}
+}
+
+// serve's request lines are slog's lines in either format, JSON written
+// by the API itself: every field of the line, under its key, with the
+// request's values; LOG_LEVEL=warn drops them.
+func TestServeLogsEachRequestInItsFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want func(t *testing.T, stderr string)
+	}{
+		{"json", []string{"LOG_FORMAT=json"}, func(t *testing.T, stderr string) {
+			for line := range strings.Lines(stderr) {
+				var l map[string]any
+				if err := json.Unmarshal([]byte(line), &l); err != nil {
+					t.Fatalf("not a JSON line: %q", line)
+				}
+				if l["request_id"] != "line-check" {
+					continue
+				}
+				d, _ := l["duration"].(float64)
+				remote, _ := l["remote"].(string)
+				if l["level"] != "INFO" || l["msg"] != "request" || l["method"] != "GET" || l["route"] != "GET /healthz" ||
+					l["path"] != "/healthz" || l["status"] != float64(200) || l["bytes"] == float64(0) || d <= 0 ||
+					!strings.HasPrefix(remote, "127.0.0.1:") || len(l) != 11 {
+					t.Fatalf("request line %v", l)
+				}
+				return
+			}
+			t.Fatalf("no request line in:\n%s", stderr)
+		}},
+		{"text", []string{"LOG_FORMAT=text"}, func(t *testing.T, stderr string) {
+			for line := range strings.Lines(stderr) {
+				if strings.Contains(line, "request_id=line-check") {
+					if !strings.Contains(line, "level=INFO msg=request method=GET route=\"GET /healthz\" path=/healthz status=200 ") {
+						t.Fatalf("request line %q", line)
+					}
+					return
+				}
+			}
+			t.Fatalf("no request line in:\n%s", stderr)
+		}},
+		{"json at warn", []string{"LOG_FORMAT=json", "LOG_LEVEL=warn"}, func(t *testing.T, stderr string) {
+			if strings.Contains(stderr, "line-check") {
+				t.Fatalf("a request line at LOG_LEVEL=warn:\n%s", stderr)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, t.TempDir(), baseEnv(append([]string{"APP_ENV=testing"}, tc.env...)...))
+			req, err := http.NewRequest("GET", s.URL+"/healthz", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Request-ID", "line-check")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			// Stopping writes the lines still held.
+			if code := s.stop(syscall.SIGTERM); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			tc.want(t, s.stderr.String())
+		})
 	}
 }
