@@ -209,7 +209,7 @@ var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); retur
 // writeJSONBytes writes a JSON body built by hand, with the trailing
 // newline encoding/json's Encoder writes too.
 func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = valueJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }
