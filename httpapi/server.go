@@ -103,6 +103,8 @@ type Server struct {
 	pages map[string][]byte
 	// overloads logs the refusals for overload, sampled.
 	overloads overloadLog
+	// renders keeps the widget read's renderings of widgets.
+	renders *widgetRenders
 }
 
 // New checks cfg and returns a Server with every route registered.
@@ -139,7 +141,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: account pages: %w", err)
 	}
-	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads(), pages: pages}
+	s := &Server{Config: cfg, logger: cfg.Logger, mux: http.NewServeMux(), cursors: cursors, bodies: newBodyReads(), pages: pages,
+		renders: new(widgetRenders)}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.reg.Register(s.bodies); err != nil {
 			return nil, fmt.Errorf("httpapi: metrics: %w", err)
