@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,12 +13,12 @@ import (
 	"widgetapi/internal/store"
 )
 
-// The widget read remembers what it read on each hot connection, and the
-// very next read after a commit through another connection (another
-// process's, as far as SQLite can tell) reads it afresh: a revoked
-// session, a disabled, demoted or deleted user, a changed or deleted
-// widget. Every step first has the read remembered on every connection,
-// so that the one read after the change is sure to find it there.
+// The widget read remembers what it read, and the very next read after a
+// commit through another connection (another process's, as far as
+// SQLite can tell) reads it afresh: a revoked session, a disabled,
+// demoted or deleted user, a changed or deleted widget. Every step first
+// has the read remembered, so that the one read after the change is sure
+// to find it.
 func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "memo.db")
@@ -49,26 +50,16 @@ func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 		}
 		return sub, w
 	}
-	// remembered reads on every connection, and checks each now holds
-	// the read at its current version.
+	// remembered reads twice and checks that the read is now remembered
+	// at the current generation, so that a read after a change would
+	// find it.
 	remembered := func(step string) (widgetapi.TokenSubject, *widgetapi.Widget) {
 		t.Helper()
-		var sub widgetapi.TokenSubject
-		var w *widgetapi.Widget
-		for range 2 * len(db.hot.all) {
-			sub, w = read()
-		}
-		key := memoKey{jti, name, reader.PublicID}
-		for i, hc := range db.hot.all {
-			held := false
-			for _, hs := range hc.stmts {
-				if e, ok := hs.memo[key]; ok && e.gen == hc.gen {
-					held = true
-				}
-			}
-			if !held {
-				t.Fatalf("%s: connection %d does not hold the read", step, i)
-			}
+		read()
+		sub, w := read()
+		e, ok := db.widgetReads.m[memoKey{jti, name, reader.PublicID}]
+		if !ok || e.gen != db.hot.watch.gen {
+			t.Fatalf("%s: the read is not remembered at generation %d: %+v", step, db.hot.watch.gen, e)
 		}
 		return sub, w
 	}
@@ -142,4 +133,111 @@ func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 	if sub, w := read(); sub.User != nil || w != nil {
 		t.Fatalf("user deleted through another connection, then read as %+v and %+v", sub.User, w)
 	}
+}
+
+// A read that arrives while a check of the database's version is under
+// way does not take that check's answer, which may predate a commit made
+// before the read arrived: it waits for a check of its own, or one that
+// started after it, and sees the commit.
+func TestAReadDoesNotTakeTheAnswerOfACheckStartedBeforeIt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "watch.db")
+	db, users := openWith(t, path, false)
+	defer db.Close()
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	w := db.hot.watch
+	before, err := w.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A check under way, as if it had started before the commit below.
+	w.mu.Lock()
+	w.running = true
+	w.started++
+	w.mu.Unlock()
+	at := time.Unix(1e6, 0)
+	s := &widgetapi.Session{JTI: uuid.NewString(), UserID: users[1].ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	if err := store.New(other).CreateSession(ctx, s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan uint64)
+	go func() {
+		gen, err := w.current()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- gen
+	}()
+	// The check under way ends having seen nothing new, whether the read
+	// is waiting for it yet or not.
+	w.mu.Lock()
+	w.running = false
+	w.finished = w.started
+	w.done.Broadcast()
+	w.mu.Unlock()
+	if gen := <-got; gen == before {
+		t.Fatalf("a read after a commit got generation %d, that of the checks before it", gen)
+	}
+}
+
+// Under concurrent reads, which share checks of the version, a read made
+// after a revocation through another connection has returned always
+// sees it, however the checks fall.
+func TestRevocationsAreSeenUnderConcurrentReads(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	db, users := openWith(t, path, false)
+	defer db.Close()
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	writer := store.New(other)
+	reader := users[1]
+	at := time.Unix(1e6, 0)
+	var jtis []string
+	for range 30 {
+		s := &widgetapi.Session{JTI: uuid.NewString(), UserID: reader.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := writer.CreateSession(ctx, s, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		jtis = append(jtis, s.JTI)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := db.FindWidgetForToken(ctx, reader.PublicID, jtis[(g+i)%len(jtis)], "w0000001"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for _, jti := range jtis {
+		if sub, _, err := db.FindWidgetForToken(ctx, reader.PublicID, jti, "w0000001"); err != nil || sub.Revoked {
+			t.Fatalf("before its revocation: %+v, %v", sub, err)
+		}
+		if ok, err := writer.RevokeSession(ctx, reader.ID, jti, at, nil); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if sub, _, err := db.FindWidgetForToken(ctx, reader.PublicID, jti, "w0000001"); err != nil || !sub.Revoked {
+			t.Fatalf("read after its revocation: %+v, %v", sub, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

@@ -55,21 +55,9 @@ func openWith(t testing.TB, path string, analyze bool) (*DB, []*widgetapi.User) 
 }
 
 // reprepares runs the per-request reads over many names and returns how
-// often SQLite prepared their statements again, once each connection has
-// run them: a statement prepared on a connection that has not read the
-// schema yet (PRAGMA data_version, the first a request runs) is prepared
-// again once at its first step, which is no cost per request.
+// often SQLite prepared their statements again.
 func reprepares(db *DB, users []*widgetapi.User) int {
 	ctx := context.Background()
-	for i := range 2 * len(db.hot.all) {
-		_, _, _ = db.FindWidgetForToken(ctx, users[1].PublicID, "x", "warm")
-		_, _ = db.FindTokenSubject(ctx, users[i%2].PublicID, "warm")
-	}
-	for _, hc := range db.hot.all {
-		for _, hs := range hc.stmts {
-			hs.st.Status(sqlite3.STMTSTATUS_REPREPARE, true)
-		}
-	}
 	for i := range 200 {
 		_, _, _ = db.FindWidgetForToken(ctx, users[1].PublicID, "x", fmt.Sprintf("w%07d", i))
 		_, _ = db.FindTokenSubject(ctx, users[i%2].PublicID, fmt.Sprint(i))

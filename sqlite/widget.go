@@ -100,10 +100,10 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 // FindWidgetForToken reads the token's subject and the widget in one
 // statement on a hot connection; the widget's columns are NULL when it
 // does not exist. The same token reading the same widget again before
-// anything is committed to the database is answered from the connection's
-// memo (see queryMemo), with a copy of what the statement read.
+// anything is committed to the database is answered from memory (see
+// queryMemo), with a copy of what the statement read.
 func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
-	v, err := db.hot.queryMemo(ctx, `
+	v, err := db.hot.queryMemo(ctx, db.widgetReads, `
 		SELECT `+sqlutil.SubjectColumns+`, `+sqlutil.WidgetColumns+`
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
