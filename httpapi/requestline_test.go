@@ -14,10 +14,7 @@ import (
 // controls, invalid UTF-8, U+2028), each level, with and without a trace
 // id, at times with and without fractions of a second, in any zone.
 func TestRequestLineMatchesSlog(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		t.Fatal(err)
-	}
+	paris := mustLocation(t, "Europe/Paris")
 	times := []time.Time{
 		time.Date(2026, 12, 6, 14, 21, 20, 345914668, time.UTC),
 		time.Date(2026, 12, 6, 14, 21, 20, 0, time.UTC),

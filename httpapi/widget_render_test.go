@@ -14,10 +14,7 @@ import (
 // address, another widget of the same slot) is rendered anew, never
 // answered with the other's rendering.
 func TestWidgetRenderingIsAppendWidgetsAndNeverStale(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		t.Fatal(err)
-	}
+	paris := mustLocation(t, "Europe/Paris")
 	at := time.Date(2026, 12, 6, 14, 21, 20, 0, time.UTC)
 	base := widgetapi.Widget{ID: 7, Name: "w0000007", InfoURL: "https://example.com/7", CreatedAt: at,
 		UpdatedAt: at, Deadline: time.Date(2099, 9, 12, 23, 59, 59, 0, time.UTC), Version: 0x68001ce9dcb74886,
@@ -54,4 +51,14 @@ func TestWidgetRenderingIsAppendWidgetsAndNeverStale(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustLocation loads the time zone name.
+func mustLocation(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -21,26 +21,10 @@ import (
 // to find it.
 func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "memo.db")
-	db, users := openWith(t, path, false)
-	defer db.Close()
-	other, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	writer := store.New(other)
+	db, writer, users := openTwice(t)
 	reader := users[1]
 	at := time.Unix(1e6, 0)
-	newSession := func() string {
-		t.Helper()
-		s := &widgetapi.Session{JTI: uuid.NewString(), UserID: reader.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-		if err := writer.CreateSession(ctx, s, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		return s.JTI
-	}
-	jti := newSession()
+	jti := newSession(t, writer, reader)
 	const name = "w0000001"
 	read := func() (widgetapi.TokenSubject, *widgetapi.Widget) {
 		t.Helper()
@@ -81,7 +65,7 @@ func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 		t.Fatalf("session revoked through another connection, then read as %+v", sub)
 	}
 
-	jti = newSession()
+	jti = newSession(t, writer, reader)
 	remembered("a new session")
 	yes, no := true, false
 	if _, err := writer.UpdateUser(ctx, reader.PublicID, widgetapi.UserUpdate{Disabled: &yes}, at, nil); err != nil {
@@ -97,7 +81,7 @@ func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jti = newSession()
+	jti = newSession(t, writer, reader)
 	if sub, _ := remembered("promoted"); sub.User == nil || !sub.User.Admin || sub.User.Disabled || sub.Revoked {
 		t.Fatalf("promoted and enabled, read as %+v", sub)
 	}
@@ -140,15 +124,7 @@ func TestWidgetReadIsReadAfreshAfterAnotherConnectionCommits(t *testing.T) {
 // before the read arrived: it waits for a check of its own, or one that
 // started after it, and sees the commit.
 func TestAReadDoesNotTakeTheAnswerOfACheckStartedBeforeIt(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "watch.db")
-	db, users := openWith(t, path, false)
-	defer db.Close()
-	other, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	db, writer, users := openTwice(t)
 	w := db.hot.watch
 	before, err := w.current()
 	if err != nil {
@@ -159,11 +135,7 @@ func TestAReadDoesNotTakeTheAnswerOfACheckStartedBeforeIt(t *testing.T) {
 	w.running = true
 	w.started++
 	w.mu.Unlock()
-	at := time.Unix(1e6, 0)
-	s := &widgetapi.Session{JTI: uuid.NewString(), UserID: users[1].ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-	if err := store.New(other).CreateSession(ctx, s, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	newSession(t, writer, users[1])
 	got := make(chan uint64)
 	go func() {
 		gen, err := w.current()
@@ -189,25 +161,13 @@ func TestAReadDoesNotTakeTheAnswerOfACheckStartedBeforeIt(t *testing.T) {
 // sees it, however the checks fall.
 func TestRevocationsAreSeenUnderConcurrentReads(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "busy.db")
-	db, users := openWith(t, path, false)
-	defer db.Close()
-	other, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	writer := store.New(other)
+	db, writer, users := openTwice(t)
 	reader := users[1]
-	at := time.Unix(1e6, 0)
 	var jtis []string
 	for range 30 {
-		s := &widgetapi.Session{JTI: uuid.NewString(), UserID: reader.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-		if err := writer.CreateSession(ctx, s, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		jtis = append(jtis, s.JTI)
+		jtis = append(jtis, newSession(t, writer, reader))
 	}
+	at := time.Unix(1e6, 0)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -240,4 +200,31 @@ func TestRevocationsAreSeenUnderConcurrentReads(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// openTwice returns the database of openWith, and a store on a second
+// handle on the same file, whose connections are as foreign to the
+// first's as another process's.
+func openTwice(t *testing.T) (db *DB, other store.Store, users []*widgetapi.User) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, users = openWith(t, path, false)
+	t.Cleanup(func() { db.Close() })
+	second, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	return db, store.New(second), users
+}
+
+// newSession records a session of u through st and returns its jti.
+func newSession(t *testing.T, st store.Store, u *widgetapi.User) string {
+	t.Helper()
+	at := time.Unix(1e6, 0)
+	s := &widgetapi.Session{JTI: uuid.NewString(), UserID: u.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	if err := st.CreateSession(context.Background(), s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s.JTI
 }
