@@ -40,7 +40,7 @@ func TestRequestLineMatchesSlog(t *testing.T) {
 		for _, level := range []slog.Level{slog.LevelInfo, slog.LevelError, slog.LevelWarn, slog.LevelDebug} {
 			for _, path := range paths {
 				for _, l := range lines {
-					l.path = path
+					l.path, l.at = path, when
 					var want bytes.Buffer
 					rec := slog.NewRecord(when, level, "request", 0)
 					rec.AddAttrs(
@@ -53,7 +53,7 @@ func TestRequestLineMatchesSlog(t *testing.T) {
 					if err := slog.NewJSONHandler(&want, nil).Handle(context.Background(), rec); err != nil {
 						t.Fatal(err)
 					}
-					if got := appendRequestLine(nil, when, level, &l); string(got) != want.String() {
+					if got := appendRequestLine(nil, level, &l); string(got) != want.String() {
 						t.Fatalf("by hand:\n%s\nslog:\n%s", got, want.String())
 					}
 				}
