@@ -597,3 +597,20 @@ func TestServiceAuthenticate(t *testing.T) {
 		t.Errorf("purge after expiry: %d %v, want both sessions", n, err)
 	}
 }
+
+// Every byte is a token's or not exactly as base64url and the dot say:
+// alone, and anywhere in an otherwise good string.
+func TestTokenAlphabetIsBase64URLAndDots(t *testing.T) {
+	for b := range 256 {
+		c := byte(b)
+		want := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		for _, s := range []string{string(c), "eyJ" + string(c), string(c) + ".sig", "a.b" + string(c) + "c.d"} {
+			if got := tokenAlphabet(s); got != want {
+				t.Fatalf("tokenAlphabet(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+	if !tokenAlphabet("") {
+		t.Fatal("the empty string holds no byte a token may not")
+	}
+}

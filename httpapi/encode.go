@@ -33,8 +33,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"message": "Internal error."}`, http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = valueJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

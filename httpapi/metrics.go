@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// series holds the metrics of each seriesKey seen, for observe.
+	series sync.Map
 }
 
 // NewMetrics returns a registry with request, Go runtime and process metrics.
@@ -101,9 +104,37 @@ func (m *Metrics) Handler() http.Handler {
 // cannot grow the registry (and /metrics) one new label value at a time.
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 	method = metricMethod(method)
-	m.requests.WithLabelValues(method, route, metricStatus(status)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	if status < 100 || status > 599 {
+		status = 0 // "other"
+	}
+	key := seriesKey{method, route, status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, &series{
+			requests: m.requests.WithLabelValues(method, route, metricStatus(status)),
+			latency:  m.latency.WithLabelValues(method, route),
+		})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.latency.Observe(d.Seconds())
 }
+
+// seriesKey is the labels of a request, as observe bounds them (status
+// 0 for "other"); series the request metrics they select. Looking the
+// pair up by labels in the vectors, under their locks, with a status
+// string made each time, was most of observe's cost, paid on every
+// request; the keys are as bounded as the labels.
+type (
+	seriesKey struct {
+		method, route string
+		status        int
+	}
+	series struct {
+		requests prometheus.Counter
+		latency  prometheus.Observer
+	}
+)
 
 func metricMethod(method string) string {
 	switch method {

@@ -97,16 +97,16 @@ func (s *Server) handleWidgetGet() http.Handler {
 			s.writeError(w, r, s.Realm, err)
 			return
 		}
-		tag := wd.ETag()
-		widgetValidators(w, wd, tag)
-		if inm.NotModified(tag) {
+		rd := s.renders.render(wd, s.Location)
+		setValidators(w, rd.validators)
+		if inm.NotModified(rd.validators[0]) {
 			// The validators and no body (RFC 9110 §15.4.5).
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		bp := bodyBuffers.Get().(*[]byte)
 		defer bodyBuffers.Put(bp)
-		*bp = AppendWidget((*bp)[:0], wd, s.Now(), s.Location)
+		*bp = rd.appendTo((*bp)[:0], s.Now())
 		writeJSONBytes(w, http.StatusOK, *bp)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type hotReads struct {
 	// waits counts acquisitions that found no free connection, and
 	// waited the time they spent waiting, in nanoseconds.
 	waits, waited atomic.Int64
+	// watch tells queryMemo whether the database changed, on a
+	// connection of its own.
+	watch *versionWatch
 }
 
 // hotConn is one read-only connection with the statements it has prepared,
@@ -40,11 +44,15 @@ type hotConn struct {
 type hotStmt struct {
 	st   *sqlite3.Stmt
 	cols map[string]int
+	// params are the indexes of the named parameters bound so far, so
+	// that SQLite is asked once per name rather than once per request.
+	params map[string]int
 }
 
 func openHotReads(path string, n int) (*hotReads, error) {
 	h := &hotReads{conns: make(chan *hotConn, n)}
-	for range n {
+	// One more for the version watch.
+	for i := range n + 1 {
 		c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY)
 		if err != nil {
 			h.close()
@@ -56,6 +64,10 @@ func openHotReads(path string, n int) (*hotReads, error) {
 			return nil, fmt.Errorf("sqlite: set up reader of %s: %w", path, err)
 		}
 		hc := &hotConn{conn: c, stmts: map[string]*hotStmt{}}
+		if i == n {
+			h.watch = newVersionWatch(hc)
+			break
+		}
 		h.all = append(h.all, hc)
 		h.conns <- hc
 	}
@@ -64,7 +76,11 @@ func openHotReads(path string, n int) (*hotReads, error) {
 
 func (h *hotReads) close() error {
 	var errs []error
-	for _, hc := range h.all {
+	all := h.all
+	if h.watch != nil {
+		all = append(all[:len(all):len(all)], h.watch.conn)
+	}
+	for _, hc := range all {
 		for _, hs := range hc.stmts {
 			errs = append(errs, hs.st.Close())
 		}
@@ -94,14 +110,20 @@ func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), a
 		return err
 	}
 	defer h.release(hc)
+	return hc.one(query, scan, args...)
+}
 
-	hs, err := hc.prepared(query)
-	if err != nil {
-		return err
-	}
+// one runs hs with args and hands its first row to scan; errNoRow when
+// there is none.
+func (hs *hotStmt) one(scan func(row), args []arg) error {
 	for _, a := range args {
-		if err := hs.st.BindText(hs.st.BindIndex(a.name), a.value); err != nil {
-			return err
+		i, ok := hs.params[a.name]
+		if !ok {
+			i = hs.st.BindIndex(a.name)
+			hs.params[a.name] = i
+		}
+		if err := hs.st.BindText(i, a.value); err != nil {
+			return errors.Join(err, hs.st.Reset())
 		}
 	}
 	if !hs.st.Step() {
@@ -113,6 +135,147 @@ func (h *hotReads) queryOne(ctx context.Context, query string, scan func(row), a
 	}
 	scan(row{hs})
 	return hs.st.Reset()
+}
+
+// memo remembers the results of one statement run through queryMemo,
+// by the values bound, each with the generation of the database it was
+// read at (see versionWatch).
+type memo struct {
+	mu sync.RWMutex
+	m  map[memoKey]memoEntry
+}
+
+// memoKey is the values bound to a remembered statement, in the order of
+// its args; memoEntry one result.
+type (
+	memoKey   [3]string
+	memoEntry struct {
+		gen   uint64
+		value any
+	}
+)
+
+// memoSize bounds the results a memo keeps; past it, they are all
+// dropped and the reads that follow remember afresh.
+const memoSize = 4096
+
+func newMemo() *memo { return &memo{m: map[memoKey]memoEntry{}} }
+
+// queryMemo is queryOne for a read that repeats with the same values (the
+// widget read: one token asking for the same widgets): it returns what
+// scan built from the first row, or errNoRow, and remembers it in m, for
+// the same values, for as long as the database does not change. Whether
+// it changed since is asked of SQLite for every call, by a check that
+// starts after the call did (versionWatch): a revoked session, a
+// disabled, demoted or deleted user or a changed widget committed
+// before a request arrives, by any connection of any process, is read
+// afresh by that request. A result is read after the check whose
+// generation it is kept under, so it is never older than that
+// generation. What scan builds must depend on the database and the
+// values only (no clock), and callers must not modify it.
+func (h *hotReads) queryMemo(ctx context.Context, m *memo, query string, scan func(row) any, args ...arg) (any, error) {
+	if len(args) > len(memoKey{}) {
+		panic("sqlite: too many values for a remembered statement: " + query)
+	}
+	gen, err := h.watch.current()
+	if err != nil {
+		return nil, err
+	}
+	var key memoKey
+	for i, a := range args {
+		key[i] = a.value
+	}
+	m.mu.RLock()
+	e, ok := m.m[key]
+	m.mu.RUnlock()
+	if ok && e.gen == gen {
+		if e.value == nil {
+			return nil, errNoRow
+		}
+		return e.value, nil
+	}
+	var v any
+	err = h.queryOne(ctx, query, func(r row) { v = scan(r) }, args...)
+	if err != nil && !errors.Is(err, errNoRow) {
+		return nil, err
+	}
+	m.mu.Lock()
+	if len(m.m) >= memoSize {
+		clear(m.m)
+	}
+	m.m[key] = memoEntry{gen: gen, value: v}
+	m.mu.Unlock()
+	return v, err
+}
+
+// versionWatch tells the generation of the database: a count that
+// changes whenever a commit by any connection, in this process or
+// another, has landed since the last check. It asks SQLite with PRAGMA
+// data_version on a connection of its own: its value changes as soon as
+// that connection's next read transaction finds such a commit (the test
+// by which SQLite knows its page cache is stale). Each call is answered
+// by a check started after the call began, so that no commit made before
+// it is missed; calls made while a check runs share the next one, which
+// spares most requests under load the check's read transaction and its
+// two locking system calls.
+type versionWatch struct {
+	conn *hotConn
+
+	mu   sync.Mutex
+	done sync.Cond // signalled when a check finishes
+	// started and finished count the checks; running is whether one is
+	// under way (it is then the started-th).
+	started, finished uint64
+	running           bool
+	version           int64
+	gen               uint64
+	err               error // of the last check
+}
+
+func newVersionWatch(hc *hotConn) *versionWatch {
+	w := &versionWatch{conn: hc}
+	w.done.L = &w.mu
+	return w
+}
+
+// current returns the generation as of a check started after the call.
+func (w *versionWatch) current() (uint64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// A check under way started before this call and may have missed a
+	// commit made just before it: only the next one will do.
+	want := w.started + 1
+	for w.finished < want {
+		if w.running {
+			w.done.Wait()
+			continue
+		}
+		w.running = true
+		w.started++
+		w.mu.Unlock()
+		var v int64
+		err := w.conn.one(`PRAGMA data_version`, func(r row) { v = r.Int("data_version") })
+		w.mu.Lock()
+		w.running = false
+		w.finished = w.started
+		w.err = err
+		if err == nil && v != w.version {
+			w.version = v
+			w.gen++
+		}
+		w.done.Broadcast()
+	}
+	return w.gen, w.err
+}
+
+// one runs query, prepared once, with args, and hands its first row to
+// scan; errNoRow when there is none.
+func (hc *hotConn) one(query string, scan func(row), args ...arg) error {
+	hs, err := hc.prepared(query)
+	if err != nil {
+		return err
+	}
+	return hs.one(scan, args)
 }
 
 // acquire takes a free connection, waiting for one as long as ctx allows,
@@ -226,7 +389,7 @@ func (hc *hotConn) prepared(query string) (*hotStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs := &hotStmt{st: st, cols: make(map[string]int, st.ColumnCount())}
+	hs := &hotStmt{st: st, cols: make(map[string]int, st.ColumnCount()), params: map[string]int{}}
 	for i := range st.ColumnCount() {
 		hs.cols[st.ColumnName(i)] = i
 	}

@@ -38,6 +38,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	hot   *hotReads
+	// widgetReads remembers FindWidgetForToken's results.
+	widgetReads *memo
 
 	// stmts caches prepared statements by pool and SQL text: parsing SQL
 	// was the largest cost of a read. SQLite re-prepares them by itself
@@ -128,7 +130,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, err
 	}
-	return &DB{path: path, write: write, read: read, hot: hot, stmts: map[stmtKey]*sql.Stmt{}}, nil
+	return &DB{path: path, write: write, read: read, hot: hot, widgetReads: newMemo(), stmts: map[stmtKey]*sql.Stmt{}}, nil
 }
 
 // lockTimeout bounds the wait for another process to finish creating or

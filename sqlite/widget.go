@@ -98,21 +98,46 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 
 // FindWidgetForToken reads the token's subject and the widget in one
 // statement on a hot connection; the widget's columns are NULL when it
-// does not exist.
+// does not exist. The same token reading the same widget again before
+// anything is committed to the database is answered from memory (see
+// queryMemo), with a copy of what the statement read.
 func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
-	var sub widgetapi.TokenSubject
-	var w *widgetapi.Widget
-	err := db.hot.queryOne(ctx, `
+	v, err := db.hot.queryMemo(ctx, db.widgetReads, `
 		SELECT `+sqlutil.SubjectColumns+`, `+sqlutil.WidgetColumns+`
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
 		LEFT JOIN users o ON o.id = w.owner_id
 		WHERE s.public_id = :public_id`,
-		func(r row) {
-			sub, w = sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)
+		func(r row) any {
+			return widgetForToken{sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)}
 		}, arg{":jti", jti}, arg{":name", name}, arg{":public_id", publicID})
-	if err != nil && !errors.Is(err, errNoRow) {
-		return sub, nil, mapError("find widget for token", err)
+	if errors.Is(err, errNoRow) {
+		return widgetapi.TokenSubject{}, nil, nil
+	}
+	if err != nil {
+		return widgetapi.TokenSubject{}, nil, mapError("find widget for token", err)
+	}
+	return v.(widgetForToken).copy()
+}
+
+// widgetForToken is what FindWidgetForToken's statement read.
+type widgetForToken struct {
+	sub widgetapi.TokenSubject
+	w   *widgetapi.Widget
+}
+
+// copy returns the subject and widget, copied so that the remembered ones
+// stay as read whatever the caller does with them.
+func (r widgetForToken) copy() (widgetapi.TokenSubject, *widgetapi.Widget, error) {
+	sub := r.sub
+	if sub.User != nil {
+		u := *sub.User
+		sub.User = &u
+	}
+	var w *widgetapi.Widget
+	if r.w != nil {
+		c := *r.w
+		w = &c
 	}
 	return sub, w, nil
 }

@@ -39,6 +39,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 	lines := logbatch.New(stderr, logDelay, 64<<10)
 	defer lines.Close()
 	logger := slog.New(logHandler(cfg, stderr, lines))
+	// The API writes its request lines itself when they are JSON, in
+	// the handler's form, without slog's cost.
+	var requestLines io.Writer
+	if logFormat(cfg, stderr) == "json" {
+		requestLines = lines
+	}
 	logger.Info("starting", append(cfg.LogAttrs(), "version", versionString())...)
 	st, err := openAndMigrate(ctx, cfg, logger)
 	if err != nil {
@@ -52,7 +58,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, _ 
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("tracing", "err", err) }))
 	}
 	v, _ := buildVersion()
-	svc, err := app.New(cfg, app.Deps{Store: st, Logger: logger, Version: v})
+	svc, err := app.New(cfg, app.Deps{Store: st, Logger: logger, RequestLines: requestLines, Version: v})
 	if err != nil {
 		return err
 	}
@@ -294,20 +300,24 @@ func servePprof(addr string, stdout io.Writer, logger *slog.Logger) (stop func()
 // logDelay is how late serve's log lines may leave, gathered in batches.
 const logDelay = 20 * time.Millisecond
 
+// logFormat is LOG_FORMAT, else text when w, where the lines end up, is
+// a terminal, and JSON otherwise.
+func logFormat(cfg config.Config, w io.Writer) string {
+	if cfg.LogFormat != "" {
+		return cfg.LogFormat
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return "text"
+	}
+	return "json"
+}
+
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger { return slog.New(logHandler(cfg, w, w)) }
 
-// logHandler writes cfg's log format to out: LOG_FORMAT, else text when
-// w, where the lines end up, is a terminal, and JSON otherwise.
+// logHandler writes cfg's log format (logFormat) to out.
 func logHandler(cfg config.Config, w, out io.Writer) slog.Handler {
-	format := cfg.LogFormat
-	if format == "" {
-		format = "json"
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			format = "text"
-		}
-	}
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if format == "text" {
+	if logFormat(cfg, w) == "text" {
 		return slog.NewTextHandler(out, opts)
 	}
 	return slog.NewJSONHandler(out, opts)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"time"
@@ -39,6 +40,9 @@ import (
 type Deps struct {
 	Store  store.Store  // required
 	Logger *slog.Logger // required
+	// RequestLines, when set, receives the API's request lines, written
+	// by hand in the form of Logger's JSON handler (httpapi.Config).
+	RequestLines io.Writer
 	// Now is the clock of every part; time.Now when nil.
 	Now func() time.Time
 	// Gate admits password hashing; one sized for the machine when nil.
@@ -200,7 +204,7 @@ func New(cfg config.Config, d Deps) (a *App, err error) {
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Auth: authSvc, Accounts: accounts.New(d.Users, auditLog, d.Now), Audit: auditLog, Widgets: d.Widgets,
-		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, Metrics: metrics,
+		SigningKeys: cfg.SecretKeys, Ready: d.Ready, Logger: d.Logger, RequestLines: d.RequestLines, Metrics: metrics,
 		Now: d.Now, Location: cfg.Location, Realm: cfg.Realm, AdminRealm: cfg.AdminRealm,
 		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins,
 		Throttle:             throttle,
