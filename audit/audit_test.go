@@ -27,25 +27,23 @@ func count(t *testing.T, l *audit.Log, action string) int {
 
 // Purge keeps the events of the last retention by the log's clock.
 func TestPurgeKeepsTheRetention(t *testing.T) {
-	for _, engine := range testdb.Engines(t) {
-		t.Run(engine.Name, func(t *testing.T) {
-			clk := testclock.New(t0)
-			l := audit.New(engine.Open(t), slog.New(slog.DiscardHandler), clk.Now)
-			ctx := context.Background()
-			for range 3 {
-				l.Record(ctx, l.Event(ctx, widgetapi.ActionLogin, "old@example.com", nil))
-			}
-			clk.Advance(48 * time.Hour)
-			l.Record(ctx, l.Event(ctx, widgetapi.ActionLogin, "new@example.com", nil))
-			clk.Advance(time.Hour)
-			if n, err := l.Purge(ctx, 24*time.Hour); err != nil || n != 3 {
-				t.Fatalf("purged %d, %v; want the 3 older than a day", n, err)
-			}
-			if n := count(t, l, ""); n != 1 {
-				t.Fatalf("%d events left", n)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
+		clk := testclock.New(t0)
+		l := audit.New(engine.Open(t), slog.New(slog.DiscardHandler), clk.Now)
+		ctx := context.Background()
+		for range 3 {
+			l.Record(ctx, l.Event(ctx, widgetapi.ActionLogin, "old@example.com", nil))
+		}
+		clk.Advance(48 * time.Hour)
+		l.Record(ctx, l.Event(ctx, widgetapi.ActionLogin, "new@example.com", nil))
+		clk.Advance(time.Hour)
+		if n, err := l.Purge(ctx, 24*time.Hour); err != nil || n != 3 {
+			t.Fatalf("purged %d, %v; want the 3 older than a day", n, err)
+		}
+		if n := count(t, l, ""); n != 1 {
+			t.Fatalf("%d events left", n)
+		}
+	})
 }
 
 // The first purge runs when the loop starts, not an interval later.

@@ -92,7 +92,7 @@ func (e *env) login(email, password string) response {
 }
 
 func TestEmailVerification(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("Vera@Example.com", "password-1")
 		ms := e.mails("vera@example.com", "")
@@ -146,7 +146,7 @@ func lastEvent(t *testing.T, e *env, action string) map[string]any {
 }
 
 func TestResendVerificationSupersedesAndIsLimited(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("resend@example.com", "password-1")
 		first := e.mailToken("resend@example.com", widgetapi.MailVerifyEmail)
@@ -172,7 +172,7 @@ func TestResendVerificationSupersedesAndIsLimited(t *testing.T) {
 }
 
 func TestForgotPasswordAnswersEveryAddressAlike(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.register("known@example.com", "password-1")
 		e.register("off@example.com", "password-1")
@@ -205,7 +205,7 @@ func TestForgotPasswordAnswersEveryAddressAlike(t *testing.T) {
 }
 
 func TestForgotPasswordSendsFiveMailsAnHour(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.register("many@example.com", "password-1")
 		for range widgetapi.MaxRequestedMailsPerHour + 1 {
@@ -238,7 +238,7 @@ func withFailureLimit(n int) func(*envOptions) {
 }
 
 func TestPasswordResetRevokesSessionsAndClearsFailedLogins(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, withFailureLimit(3))
 		old := e.register("reset@example.com", "old-password")
 		for range 3 {
@@ -275,7 +275,7 @@ func TestPasswordResetRevokesSessionsAndClearsFailedLogins(t *testing.T) {
 }
 
 func TestPasswordChangesSendANotice(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("notice@example.com", "password-1")
 		wantStatus(t, "", e.post("/api/v1/auth/password", tok, "current_password", "password-1", "new_password", "password-2"), http.StatusOK, "")
@@ -292,7 +292,7 @@ func TestPasswordChangesSendANotice(t *testing.T) {
 // Every token that cannot be used gets the same answer, on every route
 // that takes one.
 func TestUnusableTokensAllGetTheSameAnswer(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("tokens@example.com", "password-1")
 		registration := e.mailToken("tokens@example.com", widgetapi.MailVerifyEmail)
@@ -334,7 +334,7 @@ func TestUnusableTokensAllGetTheSameAnswer(t *testing.T) {
 
 // Bad input on every new route is a 400 naming the field, never a 500.
 func TestAccountRoutesRefuseBadInput(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("input@example.com", "password-1")
 		huge := strings.Repeat("x", 300_000)
@@ -376,7 +376,7 @@ func TestAccountRoutesRefuseBadInput(t *testing.T) {
 
 // Two resets with one token at once: exactly one succeeds.
 func TestConcurrentResetsWithOneToken(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.register("race@example.com", "password-1")
 		wantStatus(t, "", e.post(forgotPath, "", "email", "race@example.com"), http.StatusAccepted, "")
@@ -398,7 +398,7 @@ func TestConcurrentResetsWithOneToken(t *testing.T) {
 }
 
 func TestEmailChange(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		asking := e.register("old@example.com", "password-1")
 		other := e.login("old@example.com", "password-1").JSON(t)["access_token"].(string)
@@ -438,7 +438,7 @@ func TestEmailChange(t *testing.T) {
 // An address taken between the request and the confirmation: 409, and
 // nothing changes.
 func TestEmailChangeToAnAddressTakenMeanwhile(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("first@example.com", "password-1")
 		wantStatus(t, "", e.post(emailPath, tok, "new_email", "wanted@example.com", "current_password", "password-1"), http.StatusAccepted, "")
@@ -453,7 +453,7 @@ func TestEmailChangeToAnAddressTakenMeanwhile(t *testing.T) {
 }
 
 func TestRequireVerifiedEmail(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.RequireVerifiedEmail = true })
 		tok := e.register("unverified@example.com", "password-1")
 		for _, req := range []request{

@@ -85,7 +85,7 @@ func emails(p adminPage) []string {
 }
 
 func TestAdminRoutesAreForAdministratorsOnly(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.admin("root@example.com")
 		user := e.register("plain@example.com", "plain-password")
@@ -115,7 +115,7 @@ func TestAdminRoutesAreForAdministratorsOnly(t *testing.T) {
 }
 
 func TestUsersAreListedInRegistrationOrderWithFilters(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("root@example.com")
 		want := []string{"root@example.com"}
@@ -194,7 +194,7 @@ func TestUsersAreListedInRegistrationOrderWithFilters(t *testing.T) {
 }
 
 func TestBadUserListParametersAreNamed(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("root@example.com")
 		for query, fields := range map[string][]string{
@@ -222,7 +222,7 @@ func TestBadUserListParametersAreNamed(t *testing.T) {
 }
 
 func TestOneUserIsReadByPublicID(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("root@example.com")
 		id := publicID(t, e.register("bob@example.com", "bob-password"))
@@ -238,7 +238,7 @@ func TestOneUserIsReadByPublicID(t *testing.T) {
 }
 
 func TestPatchUserBodies(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("root@example.com")
 		id := publicID(t, e.register("bob@example.com", "bob-password"))
@@ -296,7 +296,7 @@ func TestPatchUserBodies(t *testing.T) {
 
 // Demotion takes effect on the user's very next request.
 func TestDemotionTakesEffectOnTheNextRequest(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		other := e.admin("other@example.com")
@@ -321,7 +321,7 @@ func TestDemotionTakesEffectOnTheNextRequest(t *testing.T) {
 // Disabling ends every session at once; the answers to a disabled account
 // say so only to someone who knows its password.
 func TestADisabledAccount(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		first := e.register("bob@example.com", "bob-password")
@@ -370,7 +370,7 @@ func TestADisabledAccount(t *testing.T) {
 }
 
 func TestTheLastAdministratorKeepsTheirRights(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		rootID := publicID(t, root)
@@ -436,7 +436,7 @@ func TestTheLastAdministratorKeepsTheirRights(t *testing.T) {
 }
 
 func TestDeletingAUser(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		rootID := publicID(t, root)
@@ -511,7 +511,7 @@ func actions(events []map[string]any) []string {
 }
 
 func TestTheAuditLogRecordsEverySecurityEvent(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8") })
 		root := e.admin("root@example.com") // user.created (as the CLI does), auth.login
 		rootID := publicID(t, root)
@@ -624,7 +624,7 @@ func TestTheAuditLogRecordsEverySecurityEvent(t *testing.T) {
 // by public id: target= names them by either and finds both, and never
 // another user's events.
 func TestAuditTargetMatchesAUserByIDOrEmail(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		carolID := publicID(t, e.register("carol@example.com", "carol-password"))
@@ -672,7 +672,7 @@ func must[T any](v T, err error) T {
 // A refused change leaves no event: a conflict, a validation failure, a
 // refusal for the last administrator.
 func TestAFailedChangeLeavesNoEvent(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		mustCreateWidget(e, root, "taken")
@@ -690,7 +690,7 @@ func TestAFailedChangeLeavesNoEvent(t *testing.T) {
 }
 
 func TestBadAuditParametersAreNamed(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		for query, field := range map[string]string{
@@ -715,7 +715,7 @@ func TestBadAuditParametersAreNamed(t *testing.T) {
 // A flood of refused requests is one auth.throttled event a minute per
 // throttled key, not one write per refusal.
 func TestThrottlingIsRecordedOnceAMinutePerKey(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) {
 			o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
 			o.cfg.AuthPerMinute, o.cfg.AuthBurst = 60, 3
@@ -761,7 +761,7 @@ func TestThrottlingIsRecordedOnceAMinutePerKey(t *testing.T) {
 // No password, hash or token ever appears in an event, a log line or a
 // metric.
 func TestNoSecretInEventsLogsOrMetrics(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		logs := &testlog.Buffer{}
 		e := newEnv(t, engine, func(o *envOptions) {
 			o.logs = logs

@@ -240,7 +240,7 @@ var authBodyKinds = []struct {
 }
 
 func TestAuthRegisterCreated(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, kind := range authBodyKinds {
 			t.Run(kind.name, func(t *testing.T) {
 				e := newEnv(t, engine)
@@ -272,7 +272,7 @@ func TestAuthRegisterCreated(t *testing.T) {
 }
 
 func TestAuthRegisterConflict(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		tests := []struct {
 			name, first, second string
 		}{
@@ -334,7 +334,7 @@ func TestAuthEmailLookalikes(t *testing.T) {
 		{"NFC e-acute", "e@x.io", "\u00e9@x.io"},
 		{"NFD e-acute", "e@x.io", "e\u0301@x.io"},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e := newEnv(t, engine)
@@ -440,7 +440,7 @@ func TestAuthRegisterValidation(t *testing.T) {
 			Raw: `{"email": "someone@example.com", "password": {"a": 1}}`, Header: map[string]string{"Content-Type": "application/json"}},
 			[]string{"password"}, nil},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e := newEnv(t, engine)
@@ -466,7 +466,7 @@ func TestAuthRegisterValidation(t *testing.T) {
 }
 
 func TestAuthRegisterLengthBoundaries(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		t.Run("password of 72 bytes is accepted and not truncated", func(t *testing.T) {
 			e := newEnv(t, engine)
 			pw := strings.Repeat("abcdefgh", 9) // 72 bytes
@@ -547,7 +547,7 @@ func TestAuthRegisterBadBodies(t *testing.T) {
 		{"unparsable content type", request{Raw: `{}`, Header: ct("application/json; =")}, 415},
 		{"body without content type", request{Raw: "email=someone@example.com&password=password1"}, 415},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e, res := registerOnNewEnv(t, engine, tt.req)
@@ -596,7 +596,7 @@ func TestAuthRegisterInvalidUTF8(t *testing.T) {
 		{"json", request{Raw: "{\"email\": \"" + email + "\", \"password\": \"password1\"}",
 			Header: map[string]string{"Content-Type": "application/json"}}},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e, res := registerOnNewEnv(t, engine, tt.req)
@@ -617,7 +617,7 @@ func TestAuthRegisterInvalidUTF8(t *testing.T) {
 }
 
 func TestAuthRegisterConcurrent(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, mixedCase := range []bool{false, true} {
 			t.Run(fmt.Sprintf("mixed case %v", mixedCase), func(t *testing.T) {
 				e := newEnv(t, engine)
@@ -669,7 +669,7 @@ func TestAuthRegisterConcurrent(t *testing.T) {
 }
 
 func TestAuthLogin(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, kind := range authBodyKinds {
 			t.Run(kind.name, func(t *testing.T) {
 				e := newEnv(t, engine)
@@ -703,7 +703,7 @@ func TestAuthLogin(t *testing.T) {
 }
 
 func TestAuthLoginFailure(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.register("someone@example.com", "password1")
 		cases := []struct{ name, email, password string }{
@@ -740,7 +740,7 @@ func TestAuthLoginFailure(t *testing.T) {
 // validates against it refuses the request the server answers: each request
 // here is checked against the document as conforming.
 func TestAuthLoginShortPasswordIsUnauthorized(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		e.register("someone@example.com", "password1")
 		for _, pw := range []string{"1234567", "passwor", "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "x"} {
@@ -759,7 +759,7 @@ func TestAuthLoginShortPasswordIsUnauthorized(t *testing.T) {
 }
 
 func TestAuthCurrentUser(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		t.Run("UTC", func(t *testing.T) {
 			e := newEnv(t, engine)
 			e.register("someone@example.com", "password1")
@@ -857,7 +857,7 @@ func TestAuthCurrentUser(t *testing.T) {
 }
 
 func TestAuthAuthorizationSchemes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("someone@example.com", "password1")
 		for _, header := range []string{
@@ -888,7 +888,7 @@ func TestAuthAuthorizationSchemes(t *testing.T) {
 }
 
 func TestAuthLogout(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("someone@example.com", "password1")
 		second := authCheckToken(t, e, authDo(t, e, authLoginForm("someone@example.com", "password1")), http.StatusOK, "successfully logged in")
@@ -1051,7 +1051,7 @@ func TestAuthTokenFailures(t *testing.T) {
 		{"POST", "/api/v1/widgets", authAdminRealm, true},
 		{"DELETE", "/api/v1/widgets/some-widget", authAdminRealm, true},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				for _, rt := range routes {
@@ -1096,7 +1096,7 @@ func TestAuthTokenFailures(t *testing.T) {
 // string was never issued, so it is tampered and must be refused.
 func TestAuthTokenSignatureReencoded(t *testing.T) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("someone@example.com", "password1")
 		last := strings.IndexByte(alphabet, tok[len(tok)-1])
@@ -1107,7 +1107,7 @@ func TestAuthTokenSignatureReencoded(t *testing.T) {
 }
 
 func TestAuthAdminRoutes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		user := e.register("someone@example.com", "password1")
 		admin := e.admin("boss@example.com")
@@ -1149,7 +1149,7 @@ func TestAuthAdminRoutes(t *testing.T) {
 }
 
 func TestAuthUnknownRouteAndMethod(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		for _, path := range []string{"/api/v1/nope", "/api/v1/auth/loginx", "/api/v2/auth/login", "/"} {
 			res := authDo(t, e, request{Method: "GET", Path: path})
@@ -1193,7 +1193,7 @@ func TestAuthUnknownRouteAndMethod(t *testing.T) {
 }
 
 func TestAuthRequestID(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		for _, req := range []request{
 			{Method: "GET", Path: "/api/v1/auth/user"},

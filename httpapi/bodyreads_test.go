@@ -116,7 +116,7 @@ func TestHeldBodiesCostWhatTheirClientsSent(t *testing.T) {
 		connHeap      = 48 << 10
 	)
 	anonymous := httpapi.MaxAnonymousBodyReads
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, trustLocalProxy(t))
 		token := e.register("holder@example.com", "password1")
 		// hold holds a body of each kind open on every connection, and
@@ -171,7 +171,7 @@ func TestHeldBodiesCostWhatTheirClientsSent(t *testing.T) {
 // token, bodies and all, are served as if nothing were happening; once the
 // stalled clients go, logins are read again.
 func TestAnonymousBodyReadsAreBounded(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, trustLocalProxy(t))
 		e.register("someone@example.com", "password1")
 		admin := e.admin("bounded-admin@example.com")
@@ -228,7 +228,7 @@ func TestAnonymousBodyReadsAreBounded(t *testing.T) {
 // every read of the server, gets that many read and the others refused,
 // while every other client logs in at once. IPv6 clients count by /64.
 func TestOneAddressCannotHoldEveryAnonymousRead(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, trustLocalProxy(t))
 		e.register("someone@example.com", "password1")
 		per := httpapi.MaxAnonymousBodyReadsPerAddress

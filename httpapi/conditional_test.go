@@ -41,7 +41,7 @@ func want412(t testing.TB, what string, res response, name string) {
 }
 
 func TestWidgetValidators(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "reader-password")
@@ -144,7 +144,7 @@ func TestIfNoneMatchOnReads(t *testing.T) {
 }
 
 func TestListETag(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "reader-password")
@@ -294,7 +294,7 @@ func TestConditionalWrites(t *testing.T) {
 // A 412 for a name no widget could have repeats it as the 404 does: at
 // most 64 bytes, control characters replaced.
 func TestA412RepeatsAHostileNameCutAndCleaned(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for _, c := range []struct{ name, echoed string }{
@@ -313,7 +313,7 @@ func TestA412RepeatsAHostileNameCutAndCleaned(t *testing.T) {
 }
 
 func TestPatchWidget(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "w") // https://www.fakesite.com, 2026-12-31
@@ -393,7 +393,7 @@ func TestPatchWidget(t *testing.T) {
 
 // Writers holding the same version, at the same moment: exactly one wins.
 func TestOneWriterOfAVersionWins(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for round := range 6 {

@@ -39,7 +39,7 @@ func multipartBody(t *testing.T, fields [][2]string, files map[string]string) (s
 // MaxBodyFields fields, each named field at most MaxFieldBytes, and a JSON
 // field given twice refused by name.
 func TestBodyLimits(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		long := strings.Repeat("a", httpapi.MaxFieldBytes) + "@example.com"
 		filler := func(n int) []string {

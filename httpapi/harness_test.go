@@ -180,13 +180,6 @@ func prefixes(t testing.TB, cidrs ...string) []netip.Prefix {
 	return out
 }
 
-// forEachEngine runs fn as a subtest on every available storage engine.
-func forEachEngine(t *testing.T, fn func(t *testing.T, engine testdb.Engine)) {
-	for _, engine := range testdb.Engines(t) {
-		t.Run(engine.Name, func(t *testing.T) { fn(t, engine) })
-	}
-}
-
 // response is a finished HTTP exchange.
 type response struct {
 	Status int

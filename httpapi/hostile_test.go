@@ -80,7 +80,7 @@ func TestHostileTextGetsTheSameAnswerOnEveryEngine(t *testing.T) {
 	}
 
 	got := map[string]map[string]int{}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("user@example.com", "password1")

@@ -77,7 +77,7 @@ func TestIntrospectionWithoutClientsIsNotFound(t *testing.T) {
 // An active token's claims, then active false from the very next call
 // after each way a session ends.
 func TestIntrospectionFollowsEveryEnding(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, withIntrospectionClient)
 		token := e.register("alice@example.com", "alice-password")
 		m := introspect(t, e, token)
@@ -151,7 +151,7 @@ func TestIntrospectionFollowsEveryEnding(t *testing.T) {
 // token field is a 400 naming it; repeated failures from one address get
 // 429 while the right client is still served.
 func TestIntrospectionClientAuthentication(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, withIntrospectionClient, func(o *envOptions) { o.cfg.LoginFailuresPerMinute = 3 })
 		token := e.register("carol@example.com", "carol-password")
 		for name, auth := range map[string]string{
@@ -215,7 +215,7 @@ func TestIntrospectionClientAuthentication(t *testing.T) {
 func TestJWKSVerifiesIssuedTokens(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
-			forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+			testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 				e := newEnv(t, engine, withIntrospectionClient, func(o *envOptions) { o.cfg.TokenAlg = alg })
 				token := e.register("frank@example.com", "frank-password")
 				res := e.do(request{Method: "GET", Path: "/.well-known/jwks.json", Conforms: true})

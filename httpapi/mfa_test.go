@@ -108,7 +108,7 @@ func tokenAMR(t testing.TB, raw string) []string {
 }
 
 func TestTOTPEnrolmentAndTwoStepLogin(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		tok := e.register("alice@example.com", mfaPassword)
@@ -250,7 +250,7 @@ func startPasswordLogin(t testing.TB, e *env, email string) string {
 }
 
 func TestTheMFATokenLastsFiveTriesFiveMinutesAndOneUse(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		u := enrol(t, e, "bob@example.com")
 		mt := startLogin(t, e, u.email)
@@ -269,7 +269,7 @@ func TestTheMFATokenLastsFiveTriesFiveMinutesAndOneUse(t *testing.T) {
 }
 
 func TestRecoveryCodesWorkOnceAndAreReplaced(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		u := enrol(t, e, "carol@example.com")
@@ -332,7 +332,7 @@ func TestRecoveryCodesWorkOnceAndAreReplaced(t *testing.T) {
 }
 
 func TestOneRecoveryCodeUsedAtOnceWinsOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		u := enrol(t, e, "dave@example.com")
 		var reqs []request
@@ -357,7 +357,7 @@ func TestOneRecoveryCodeUsedAtOnceWinsOnce(t *testing.T) {
 }
 
 func TestWrongCodesCountAgainstTheFailedLoginBudget(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		const budget = 20
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.LoginFailuresPerMinute = budget })
 		u := enrol(t, e, "erin@example.com")
@@ -389,7 +389,7 @@ func TestWrongCodesCountAgainstTheFailedLoginBudget(t *testing.T) {
 }
 
 func TestAnAdministratorTurnsALostFactorOff(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		u := enrol(t, e, "frank@example.com")
@@ -415,7 +415,7 @@ func TestAnAdministratorTurnsALostFactorOff(t *testing.T) {
 }
 
 func TestAdministratorsMustUseASecondFactorWhenPolicySaysSo(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.RequireAdminMFA = true })
 		root := e.admin("root@example.com")
 		res := e.do(request{Method: "GET", Path: usersPath, Token: root})
@@ -449,7 +449,7 @@ func TestAdministratorsMustUseASecondFactorWhenPolicySaysSo(t *testing.T) {
 // against the account's failed-login budget; a current code or a recovery
 // code resets it, each spent, and the factor stays on.
 func TestPasswordResetWithASecondFactorNeedsACode(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, withFailureLimit(3))
 		u := enrol(t, e, "reset-mfa@example.com")
 		// A refused reset leaves its token unused: one serves every try
@@ -500,7 +500,7 @@ func TestPasswordResetWithASecondFactorNeedsACode(t *testing.T) {
 // the change's transaction: on, off by its owner, off by an administrator.
 // A refused change queues none.
 func TestFactorChangesSendANotice(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		root := e.admin("root@example.com")
 		notices := func(email, kind string, want int) {

@@ -16,7 +16,7 @@ import (
 )
 
 func TestHealthAndReadiness(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		for _, path := range []string{"/healthz", "/readyz"} {
 			res := e.do(request{Method: "GET", Path: path})
@@ -39,7 +39,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("m@example.com", "password1")
 		e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: tok})

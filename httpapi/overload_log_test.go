@@ -61,7 +61,7 @@ func requestLines(lines []map[string]any, status int) int {
 // test clock, then one more a second later; then anonymous bodies past
 // their bound, a cause of its own.
 func TestOverloadIsLoggedOnceASecondPerCause(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e, g, logs := heldGate(t, engine, 1, "flood@example.com")
 		// The queue's one place taken too: every login is refused at once.
 		go func() {

@@ -32,7 +32,7 @@ func awaitGate(t *testing.T, g *admission.Gate, want int) {
 // full, a login or a registration is refused at once with 503 and
 // Retry-After instead of adding more bcrypt work.
 func TestPasswordHashingIsAdmittedByTheGate(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		g := admission.New(admission.Config{Slots: 1, MaxQueue: 1})
 		e := newEnv(t, engine, func(o *envOptions) { o.gate = g })
 		e.register("gated@example.com", "password1")
@@ -92,7 +92,7 @@ func (b blockedWidgets) CreateWidget(ctx context.Context, w *widgetapi.Widget, e
 // the request was waiting for a bcrypt slot, for the database, or in the
 // readiness check.
 func TestAClientThatHangsUpIsNotAnOutage(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		logs := &testlog.Buffer{}
 		g := admission.New(admission.Config{Slots: 1, MaxQueue: 4})
 		reached := make(chan struct{}, 1)

@@ -87,7 +87,7 @@ func TestBruteForceOnOneAccountIsThrottledWithoutLockingOutItsOwner(t *testing.T
 // The per-address limit guards the credential routes only: once an address
 // is throttled there, its valid tokens still work everywhere else.
 func TestCredentialRoutesAreThrottledPerAddress(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) {
 			o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
 			o.cfg.AuthPerMinute, o.cfg.AuthBurst = 60, 3
@@ -140,7 +140,7 @@ func TestCredentialRoutesAreThrottledPerAddress(t *testing.T) {
 // lets all of them through, however fast bcrypt is.
 func TestParallelGuessesGetNoMoreThanTheBurst(t *testing.T) {
 	failures := defaults(t).LoginFailuresPerMinute
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		const guesses = 100
 		var mu sync.Mutex
 		reached, answered := 0, 0
@@ -236,7 +236,7 @@ func TestForwardedForCountsOnlyFromTrustedProxies(t *testing.T) {
 }
 
 func TestForgedTokensAreRejected(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		session := testtoken.Payload(t, e.register("target@example.com", "password1"))["jti"]
 		u := e.user("target@example.com")
@@ -307,7 +307,7 @@ func TestForgedTokensAreRejected(t *testing.T) {
 // The reference API's own expiry test: a testing token (5 s) asked for the
 // user 6 s after login is expired, though processes tolerate 5 s of skew.
 func TestTokenExpiresWithoutGrace(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.TokenTTL, o.cfg.TokenLeeway = 5*time.Second, 5*time.Second })
 		token := e.register("expiry@example.com", "password1")
 		if res := e.do(request{Method: "GET", Path: "/api/v1/auth/user", Token: token}); res.Status != http.StatusOK {

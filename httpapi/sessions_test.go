@@ -87,7 +87,7 @@ func wantRevoked(t *testing.T, e *env, what, token string) {
 }
 
 func TestSessionsAreListedNewestFirst(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8") })
 		e.register("alice@example.com", "password1")
 		// Three logins in the same second, from three places.
@@ -127,7 +127,7 @@ func TestSessionsAreListedNewestFirst(t *testing.T) {
 }
 
 func TestEndingOneSession(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		a := e.register("alice@example.com", "password1")
 		b := loginAs(e, "alice@example.com", "password1", "", "two")
@@ -156,7 +156,7 @@ func TestEndingOneSession(t *testing.T) {
 }
 
 func TestLogoutScopes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		bob := e.register("bob@example.com", "password1")
 		three := func() []string {
@@ -227,7 +227,7 @@ func TestLogoutScopes(t *testing.T) {
 }
 
 func TestPasswordChange(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		used := e.register("alice@example.com", "password1")
 		other := loginAs(e, "alice@example.com", "password1", "", "other")
@@ -281,7 +281,7 @@ func TestPasswordChange(t *testing.T) {
 // A wrong current password is a failed login of the account from that
 // address: past the limit, 429 with Retry-After, the right one included.
 func TestWrongCurrentPasswordsAreThrottled(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.LoginFailuresPerMinute = 3 })
 		tok := e.register("alice@example.com", "password1")
 		change := func(current string) response {
@@ -311,7 +311,7 @@ func TestWrongCurrentPasswordsAreThrottled(t *testing.T) {
 // A user agent is a header the client chose: invalid UTF-8 and control
 // characters in it are replaced before it is stored, on every engine.
 func TestHostileUserAgentsAreStoredSafely(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		tok := e.register("alice@example.com", "password1")
 		body := url.Values{"email": {"alice@example.com"}, "password": {"password1"}}.Encode()
@@ -360,7 +360,7 @@ func TestATokenIsOnlyTakenFromTheAuthorizationHeader(t *testing.T) {
 // one is answered 200; the others find the current password changed and
 // are answered as a wrong one is, and only the winner's token works.
 func TestConcurrentPasswordChangesHaveOneWinner(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		token := e.register("twice@example.com", "password1")
 		var reqs []request

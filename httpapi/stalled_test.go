@@ -41,7 +41,7 @@ func TestAStalledBodyIsAnswered408(t *testing.T) {
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
 	_ = mw.WriteField("email", "stall@example.com")
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		logs := &testlog.Buffer{}
 		e := newEnv(t, engine, func(o *envOptions) { o.logs = logs })
 		token := e.register("stall@example.com", "password1")
@@ -117,7 +117,7 @@ func stallAndRead(addr, req string) error {
 // connection is closed without one, and the log and the metrics record
 // 499. Twenty logins waiting for a bcrypt slot at once.
 func TestAClientThatHalfClosesNeverReads499(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e, g, logs := heldGate(t, engine, 100, "halfclose@example.com")
 
 		const conns = 20

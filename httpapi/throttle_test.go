@@ -19,7 +19,7 @@ import (
 // guesses (100 an hour by default), all at once or not; the owner, from an
 // address they logged in from, still logs in.
 func TestTheAccountBudgetHoldsAcrossAddresses(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		d := defaults(t)
 		e := newEnv(t, engine, func(o *envOptions) {
 			o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
@@ -96,7 +96,7 @@ func TestTheAccountBudgetHoldsAcrossAddresses(t *testing.T) {
 // A client with a valid token is never refused for its address, however
 // many requests it sends: the address limit guards the credential routes.
 func TestValidTokensAreNeverThrottledByAddress(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) {
 			o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8")
 			o.cfg.AuthPerMinute, o.cfg.AuthBurst = 10, 5

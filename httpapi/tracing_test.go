@@ -163,7 +163,7 @@ func requestLog(t *testing.T, logs *testlog.Buffer, id string) map[string]any {
 // caller's trace, under the caller's span, named by its route, with the
 // database call as its child; its log line carries the trace id.
 func TestTracingContinuesTheCallersTrace(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		rcv := newOTLPReceiver(t)
 		logs := &testlog.Buffer{}
 		e, token := tracedEnv(t, engine, rcv, logs)

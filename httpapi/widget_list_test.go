@@ -204,7 +204,7 @@ func linkEntries(h string) []string {
 }
 
 func TestWidgetListEmpty(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		user := e.register("reader@example.com", "password1")
 		body, res := listPage(t, e, user, "")
@@ -228,7 +228,7 @@ func TestWidgetListEmpty(t *testing.T) {
 }
 
 func TestWidgetListPagination(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "password1")
@@ -315,7 +315,7 @@ func TestWidgetListPagination(t *testing.T) {
 }
 
 func TestWidgetListFiltersAndSorts(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		token, model, owners := listFixture(t, e)
 		all := func(listed) bool { return true }
@@ -368,7 +368,7 @@ func TestWidgetListFiltersAndSorts(t *testing.T) {
 // -created_at is the exact reverse of creation, within one second too; equal
 // deadlines come in creation order both ways.
 func TestWidgetListOrdersWithinOneSecond(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		var created []string
@@ -389,7 +389,7 @@ func TestWidgetListOrdersWithinOneSecond(t *testing.T) {
 }
 
 func TestWidgetListBadListParameters(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		reader := e.register("reader@example.com", "password1")
@@ -491,7 +491,7 @@ func mustJSON(t *testing.T, e *env, token, query string) map[string]any {
 // A cursor keeps the instant its passed filter was judged at: a walk of
 // passed=false does not lose the widgets whose deadlines pass mid-walk.
 func TestWidgetListCursorKeepsItsInstant(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for i := range 6 {
@@ -517,7 +517,7 @@ func TestWidgetListCursorKeepsItsInstant(t *testing.T) {
 // month before it as deadline_before, in any format, select the widgets due
 // on that side of the day, in the server's zone.
 func TestWidgetListDeadlineDaysAtTheStartOfAMonth(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		for _, zone := range []string{"UTC", "America/New_York"} {
 			t.Run(zone, func(t *testing.T) {
 				loc, err := time.LoadLocation(zone)

@@ -49,7 +49,7 @@ func mustCreateWidget(e *env, token, name string) {
 // widget name, as mustCreateWidget makes it, with the tokens of its
 // administrator (admin@example.com) and of a user (reader@example.com).
 func forEachWidgetEnv(t *testing.T, name string, test func(t *testing.T, e *env, admin, user string)) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		user := e.register("reader@example.com", "password1")
@@ -150,7 +150,7 @@ func totalItems(t *testing.T, e *env, token string) float64 {
 }
 
 func TestWidgetCreate(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		// The reference's valid names, and the longest one allowed.
@@ -170,7 +170,7 @@ func TestWidgetCreate(t *testing.T) {
 }
 
 func TestWidgetCreateBodyKinds(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		fields := func(name string) map[string]string {
@@ -198,7 +198,7 @@ func TestWidgetCreateBodyKinds(t *testing.T) {
 }
 
 func TestWidgetDeadlineFormats(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for i, tc := range []struct{ deadline, iso, local string }{
@@ -226,7 +226,7 @@ func TestWidgetDeadlineFormats(t *testing.T) {
 }
 
 func TestWidgetValidation(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		longURL := func(n int) string { return "https://example.com/" + strings.Repeat("a", n-len("https://example.com/")) }
@@ -303,7 +303,7 @@ func TestWidgetInfoURLLengthInCharacters(t *testing.T) {
 		{"256 characters of 2 bytes", ofLength(asciiPrefix, 256, "\u00e9"), false},
 		{"256 characters of 4 bytes", ofLength(asciiPrefix, 256, "\U0001F600"), false},
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for i, tt := range tests {
@@ -339,7 +339,7 @@ func TestWidgetInfoURLLengthInCharacters(t *testing.T) {
 }
 
 func TestWidgetDuplicateName(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "twice")
@@ -356,7 +356,7 @@ func TestWidgetDuplicateName(t *testing.T) {
 }
 
 func TestWidgetConcurrentCreatesHaveOneWinner(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		const n = 12
@@ -501,7 +501,7 @@ func TestWidgetTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine, func(o *envOptions) { o.cfg.Location = ny })
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "eastern")
@@ -563,7 +563,7 @@ func TestWidgetUpdate(t *testing.T) {
 }
 
 func TestWidgetUpdateCreatesMissing(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		owner := e.user("admin@example.com")
@@ -586,7 +586,7 @@ func TestWidgetUpdateCreatesMissing(t *testing.T) {
 }
 
 func TestWidgetUpdateValidation(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "changing")
@@ -611,7 +611,7 @@ func TestWidgetUpdateValidation(t *testing.T) {
 }
 
 func TestWidgetDelete(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		mustCreateWidget(e, admin, "doomed")
@@ -635,7 +635,7 @@ func TestWidgetDelete(t *testing.T) {
 
 func TestWidgetLocationBehindProxies(t *testing.T) {
 	fwd := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		trusted := newEnv(t, engine, func(o *envOptions) { o.cfg.TrustedProxies = prefixes(t, "127.0.0.0/8") })
 		admin := trusted.admin("admin@example.com")
 		res := trusted.do(request{Method: "POST", Path: widgetsPath, Token: admin, Header: fwd,
@@ -665,7 +665,7 @@ func TestWidgetLocationBehindProxies(t *testing.T) {
 // A field of the wrong JSON type is reported together with every other
 // failing field, not instead of them.
 func TestWrongTypedFieldsAreReportedWithTheOthers(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		res := e.do(request{Method: "POST", Path: "/api/v1/auth/register",
@@ -693,7 +693,7 @@ func TestWrongTypedFieldsAreReportedWithTheOthers(t *testing.T) {
 // deletes of the same name, at once and over and over, it never answers a
 // create's 409 nor a 404, and the total stays exact.
 func TestWidgetPutSurvivesConcurrentCreateAndDelete(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine testdb.Engine) {
+	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		allowed := map[string][]int{"PUT": {200, 201}, "POST": {201, 409}, "DELETE": {204, 404}}

@@ -62,130 +62,126 @@ func equal(a, b []keys.State) bool {
 // Managers that start together on an empty database make one key between
 // them, and all sign with it.
 func TestEnsureMakesOneFirstKey(t *testing.T) {
-	for _, e := range testdb.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			st := e.Open(t)
-			var ms []*keys.Manager
-			for range 3 {
-				ms = append(ms, newManager(t, st, keys.EdDSA, time.Now))
-			}
-			var wg sync.WaitGroup
-			errs := make([]error, len(ms))
-			for i, m := range ms {
-				wg.Go(func() { errs[i] = m.Ensure(context.Background()) })
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			rows, err := st.SigningKeys(context.Background())
+	testdb.Each(t, func(t *testing.T, e testdb.Engine) {
+		st := e.Open(t)
+		var ms []*keys.Manager
+		for range 3 {
+			ms = append(ms, newManager(t, st, keys.EdDSA, time.Now))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(ms))
+		for i, m := range ms {
+			wg.Go(func() { errs[i] = m.Ensure(context.Background()) })
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rows) != 1 {
-				t.Fatalf("%d keys after three processes started, want 1", len(rows))
+		}
+		rows, err := st.SigningKeys(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 {
+			t.Fatalf("%d keys after three processes started, want 1", len(rows))
+		}
+		for _, m := range ms {
+			kid, _, err := m.SigningKey()
+			if err != nil || kid != rows[0].KID {
+				t.Errorf("SigningKey = %q, %v; want %q", kid, err, rows[0].KID)
 			}
-			for _, m := range ms {
-				kid, _, err := m.SigningKey()
-				if err != nil || kid != rows[0].KID {
-					t.Errorf("SigningKey = %q, %v; want %q", kid, err, rows[0].KID)
-				}
-			}
-			// A restart makes no second key.
-			if err := ms[0].Ensure(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if rows, _ := st.SigningKeys(context.Background()); len(rows) != 1 {
-				t.Errorf("%d keys after a restart, want 1", len(rows))
-			}
-		})
-	}
+		}
+		// A restart makes no second key.
+		if err := ms[0].Ensure(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ := st.SigningKeys(context.Background()); len(rows) != 1 {
+			t.Errorf("%d keys after a restart, want 1", len(rows))
+		}
+	})
 }
 
 // A rotated key is published at once, signs after KEY_PUBLISH_AHEAD, and
 // the key before it verifies until every token it signed has expired.
 func TestRotateLifecycle(t *testing.T) {
-	for _, e := range testdb.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st := e.Open(t)
-			clock := testclock.New(time.Now().Truncate(time.Second))
-			m := newManager(t, st, keys.ES256, clock.Now)
-			other := newManager(t, st, keys.ES256, clock.Now)
-			if err := m.Ensure(ctx); err != nil {
-				t.Fatal(err)
-			}
-			first, _, err := m.SigningKey()
-			if err != nil {
-				t.Fatal(err)
-			}
-			next, err := m.Rotate(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := states(t, m); !equal(got, []keys.State{keys.Signing, keys.Next}) {
-				t.Fatalf("after rotate: %v", got)
-			}
-			// Another process that has not read the set learns the new
-			// kid the first time a token names it.
-			if _, ok := other.VerifyingKey(next.KID); !ok {
-				t.Error("another process does not know the rotated key")
-			}
-			set, err := m.JWKS(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(set.Keys) != 2 {
-				t.Fatalf("JWKS has %d keys, want the signing and the next", len(set.Keys))
-			}
-			if kid, _, _ := m.SigningKey(); kid != first {
-				t.Errorf("the new key signs before KEY_PUBLISH_AHEAD")
-			}
-			clock.Advance(10 * time.Minute)
-			if kid, _, _ := m.SigningKey(); kid != next.KID {
-				t.Errorf("signing with %s after KEY_PUBLISH_AHEAD, want %s", kid, next.KID)
-			}
-			if got := states(t, m); !equal(got, []keys.State{keys.Verifying, keys.Signing}) {
-				t.Fatalf("after activation: %v", got)
-			}
-			if _, ok := m.VerifyingKey(first); !ok {
-				t.Error("the old key stopped verifying while its tokens live")
-			}
-			// TTL + leeway + one refresh interval after the switch.
-			clock.Advance(time.Hour + 5*time.Second + keys.RefreshInterval(10*time.Minute) - time.Second)
-			if got := states(t, m); !equal(got, []keys.State{keys.Verifying, keys.Signing}) {
-				t.Fatalf("a second before retirement: %v", got)
-			}
-			clock.Advance(time.Second)
-			if got := states(t, m); !equal(got, []keys.State{keys.Retired, keys.Signing}) {
-				t.Fatalf("after the old key's last token expired: %v", got)
-			}
-			if _, ok := m.VerifyingKey(first); ok {
-				t.Error("a retired key still verifies")
-			}
-			set, err = m.JWKS(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(set.Keys) != 1 || set.Keys[0].KID != next.KID {
-				t.Errorf("JWKS after retirement: %+v", set.Keys)
-			}
-			// Listed as retired for a week, then purged.
-			clock.Advance(keys.RetiredKeptFor)
-			if n, err := m.Purge(ctx); n != 0 || err != nil {
-				t.Errorf("Purge a week after retirement = %d, %v; want 0", n, err)
-			}
-			clock.Advance(time.Second)
-			if n, err := m.Purge(ctx); n != 1 || err != nil {
-				t.Errorf("Purge after a week = %d, %v; want 1", n, err)
-			}
-			if got := states(t, m); !equal(got, []keys.State{keys.Signing}) {
-				t.Errorf("after the purge: %v", got)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		st := e.Open(t)
+		clock := testclock.New(time.Now().Truncate(time.Second))
+		m := newManager(t, st, keys.ES256, clock.Now)
+		other := newManager(t, st, keys.ES256, clock.Now)
+		if err := m.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first, _, err := m.SigningKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := m.Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := states(t, m); !equal(got, []keys.State{keys.Signing, keys.Next}) {
+			t.Fatalf("after rotate: %v", got)
+		}
+		// Another process that has not read the set learns the new
+		// kid the first time a token names it.
+		if _, ok := other.VerifyingKey(next.KID); !ok {
+			t.Error("another process does not know the rotated key")
+		}
+		set, err := m.JWKS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Keys) != 2 {
+			t.Fatalf("JWKS has %d keys, want the signing and the next", len(set.Keys))
+		}
+		if kid, _, _ := m.SigningKey(); kid != first {
+			t.Errorf("the new key signs before KEY_PUBLISH_AHEAD")
+		}
+		clock.Advance(10 * time.Minute)
+		if kid, _, _ := m.SigningKey(); kid != next.KID {
+			t.Errorf("signing with %s after KEY_PUBLISH_AHEAD, want %s", kid, next.KID)
+		}
+		if got := states(t, m); !equal(got, []keys.State{keys.Verifying, keys.Signing}) {
+			t.Fatalf("after activation: %v", got)
+		}
+		if _, ok := m.VerifyingKey(first); !ok {
+			t.Error("the old key stopped verifying while its tokens live")
+		}
+		// TTL + leeway + one refresh interval after the switch.
+		clock.Advance(time.Hour + 5*time.Second + keys.RefreshInterval(10*time.Minute) - time.Second)
+		if got := states(t, m); !equal(got, []keys.State{keys.Verifying, keys.Signing}) {
+			t.Fatalf("a second before retirement: %v", got)
+		}
+		clock.Advance(time.Second)
+		if got := states(t, m); !equal(got, []keys.State{keys.Retired, keys.Signing}) {
+			t.Fatalf("after the old key's last token expired: %v", got)
+		}
+		if _, ok := m.VerifyingKey(first); ok {
+			t.Error("a retired key still verifies")
+		}
+		set, err = m.JWKS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Keys) != 1 || set.Keys[0].KID != next.KID {
+			t.Errorf("JWKS after retirement: %+v", set.Keys)
+		}
+		// Listed as retired for a week, then purged.
+		clock.Advance(keys.RetiredKeptFor)
+		if n, err := m.Purge(ctx); n != 0 || err != nil {
+			t.Errorf("Purge a week after retirement = %d, %v; want 0", n, err)
+		}
+		clock.Advance(time.Second)
+		if n, err := m.Purge(ctx); n != 1 || err != nil {
+			t.Errorf("Purge after a week = %d, %v; want 1", n, err)
+		}
+		if got := states(t, m); !equal(got, []keys.State{keys.Signing}) {
+			t.Errorf("after the purge: %v", got)
+		}
+	})
 }
 
 // The JWKS holds each algorithm's public key in its RFC form, and nothing

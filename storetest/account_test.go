@@ -20,7 +20,7 @@ func tokenMail(kind string, userID int64, at time.Time) (string, widgetapi.Token
 // the pool has connections, get exactly the hourly limit of mails: the
 // flow counts in its transaction, after it locked the account.
 func TestConcurrentResendsStopAtTheHourlyLimit(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		u := mustCreateUser(t, st, "limit@example.com", false)
 		const n = 12
 		errs := make([]error, n)
@@ -57,7 +57,7 @@ func TestConcurrentResendsStopAtTheHourlyLimit(t *testing.T) {
 // The newest token of a kind is the only one that works; a token works
 // once, until it expires, and only for its kind.
 func TestAccountTokensAreSupersededSingleUseAndBounded(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "tokens@example.com", false)
 		first, tm := tokenMail(widgetapi.TokenVerifyEmail, u.ID, t0)

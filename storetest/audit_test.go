@@ -168,7 +168,7 @@ func liveSessions(t *testing.T, st testdb.Store, u *widgetapi.User) int {
 func TestEventsAreWrittenWithTheirChange(t *testing.T) {
 	for _, c := range writeCases {
 		t.Run(c.name, func(t *testing.T) {
-			forEachEngine(t, func(t *testing.T, st testdb.Store) {
+			testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 				do, applied := c.setup(t, st)
 				bad := newEvent("test.refused", "x")
 				bad.Source = "neither api nor cli"
@@ -199,7 +199,7 @@ func TestEventsAreWrittenWithTheirChange(t *testing.T) {
 // A detail that cannot be encoded fails the change, rather than being
 // stored empty.
 func TestAnEventWhoseDetailCannotBeKeptFailsItsChange(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		ev := newEvent(widgetapi.ActionWidgetCreated, "w")
 		ev.Detail = map[string]any{"f": func() {}}
@@ -213,7 +213,7 @@ func TestAnEventWhoseDetailCannotBeKeptFailsItsChange(t *testing.T) {
 }
 
 func TestListEventsFiltersAndPages(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		alice := &widgetapi.EventActor{Email: "alice@example.com", PublicID: "11111111-1111-4111-8111-111111111111"}
 		var all []*widgetapi.Event
@@ -280,7 +280,7 @@ func TestListEventsFiltersAndPages(t *testing.T) {
 // Purges run by many processes at once delete each old event once between
 // them and keep the recent ones.
 func TestPurgeEventsFromManyAtOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		const old, recent = 2500, 40
 		for i := range old + recent {
@@ -321,7 +321,7 @@ func TestTheLastAdministratorSurvivesRaces(t *testing.T) {
 	}
 	for name, pair := range pairs {
 		t.Run(name, func(t *testing.T) {
-			forEachEngine(t, func(t *testing.T, st testdb.Store) {
+			testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 				// Each round races the survivor of the last one and a new
 				// administrator: exactly two enabled administrators.
 				survivor := mustCreateUser(t, st, "first@example.com", true)

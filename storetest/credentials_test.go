@@ -18,7 +18,7 @@ import (
 // the store must refuse the session when the hash it matched has been
 // replaced, or the user disabled, in the meantime.
 func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "cred@example.com", false)
 		old := u.PasswordHash
@@ -62,7 +62,7 @@ func TestASessionNeedsTheCredentialItWasCheckedAgainst(t *testing.T) {
 // the loser changes nothing, and a change for a disabled user with a next
 // session is refused.
 func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		for round := range 5 {
 			u := mustCreateUser(t, st, "change"+string(rune('a'+round))+"@example.com", false)
@@ -119,7 +119,7 @@ func TestOnePasswordChangeOfACurrentPasswordWins(t *testing.T) {
 // the old hash may be live. Without the check in the session's own
 // transaction, the logins that commit after the change stay live.
 func TestLoginsRacingAPasswordChangeOrADisableLeaveNoLiveSession(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		for _, change := range []string{"password", "disable"} {
 			t.Run(change, func(t *testing.T) {
 				ctx := t.Context()

@@ -817,7 +817,7 @@ const listQueriesPerZone = 12
 // widgets, every zone of listZones, hundreds of queries combining every
 // filter, sort and page size, by page number and by cursor.
 func TestListMatchesABruteForceOracle(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		clock := testclock.New(t0)
 		servers := startListServers(t, st, clock)
 		world := newListWorld(t, st, listSeed, 3000, zonesOf(servers))

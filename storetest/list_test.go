@@ -46,7 +46,7 @@ func names(ws []*widgetapi.Widget) []string {
 // every page must be exactly the slice of the list at its offset, across
 // bucket boundaries and with buckets thinned or emptied by deletes.
 func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		all := seedWidgets(t, st, owner, "w", 13000)
@@ -85,7 +85,7 @@ func TestPageNumbersMatchTheListAtEveryOffset(t *testing.T) {
 // widget that existed for the whole walk exactly once, and never one
 // twice, in every order.
 func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		for s := widgetapi.SortCreated; s.Valid(); s++ {
@@ -180,7 +180,7 @@ func TestKeysetWalkUnderConcurrentCreatesAndDeletes(t *testing.T) {
 // the list, read again and again while widgets are added, is always the
 // same widgets, and its total never below what it shows.
 func TestEarlierPagesHoldStillUnderAdds(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		all := seedWidgets(t, st, owner, "w", 5000)
@@ -234,7 +234,7 @@ func TestEarlierPagesHoldStillUnderAdds(t *testing.T) {
 // every bucket exact: the total equals the widgets listed, and every page
 // by number is the list's slice.
 func TestCountsExactUnderConcurrentCreatesAndDeletes(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		seedWidgets(t, st, owner, "w", 5000)

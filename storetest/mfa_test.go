@@ -61,7 +61,7 @@ func opener(uses *[]widgetapi.FactorUse, i int) func(*widgetapi.User, widgetapi.
 }
 
 func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "factor@example.com", false)
 		chk, clk, secret, codes := factor(t, st, u)
@@ -126,7 +126,7 @@ func TestTheSecondLoginStepConsumesWhatItAccepts(t *testing.T) {
 }
 
 func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "off@example.com", false)
 		chk, clk, _, codes := factor(t, st, u)
@@ -161,7 +161,7 @@ func TestTurningTheFactorOffTakesItsCodesAndChallenges(t *testing.T) {
 // on PostgreSQL they lock the user's row first, then the challenge and the
 // factor, so neither deadlocks the other.
 func TestSecondStepsAndAFactorChangeAtOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		for round := 0; round < 3; round++ {
 			u := mustCreateUser(t, st, fmt.Sprintf("turns-%d@example.com", round), false)

@@ -32,7 +32,7 @@ func stampOf(t *testing.T, st testdb.Store, reader *widgetapi.User) widgetapi.Wi
 // stamp it never had; the stamp read with a page is the one read before it
 // when nothing changed in between.
 func TestWidgetStampChangesWithEveryWrite(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		heir := mustCreateUser(t, st, "heir@example.com", true)
@@ -110,7 +110,7 @@ func TestWidgetStampChangesWithEveryWrite(t *testing.T) {
 // every read of a filtered page records its stamp and answer, and no stamp
 // may come with two different answers.
 func TestOneStampOneAnswerUnderConcurrentWrites(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		seedWidgets(t, st, admin, "w", 300)

@@ -18,12 +18,6 @@ import (
 
 var t0 = time.Date(2026, 11, 28, 15, 13, 2, 0, time.UTC)
 
-func forEachEngine(t *testing.T, fn func(t *testing.T, st testdb.Store)) {
-	for _, e := range testdb.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) { fn(t, e.Open(t)) })
-	}
-}
-
 func newUser(email string, admin bool) *widgetapi.User {
 	return &widgetapi.User{Email: email, PasswordHash: []byte("$2a$04$hash"), PublicID: uuid.NewString(),
 		Admin: admin, RegisteredOn: t0}
@@ -67,7 +61,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestUsers(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "alice@example.com", true)
 		if u.ID == 0 {
@@ -88,7 +82,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestTokenSubjectAndSessions(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		// A user made with a first session, in one transaction.
 		u := newUser("bob@example.com", false)
@@ -174,7 +168,7 @@ func TestTokenSubjectAndSessions(t *testing.T) {
 }
 
 func TestConcurrentCreateUserHasOneWinner(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		const n = 16
 		errs := make([]error, n)
 		testload.Each(n, func(i int) {
@@ -215,7 +209,7 @@ func findWidget(t *testing.T, st testdb.Store, reader *widgetapi.User, name stri
 }
 
 func TestWidgets(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		w := newWidget("first", owner, 0)
@@ -260,7 +254,7 @@ func TestWidgets(t *testing.T) {
 // FindWidgetForToken must agree with FindTokenSubject, and return the
 // widget as it was stored, in every combination of user, revocation and widget.
 func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "owner@example.com", true)
 		reader := mustCreateUser(t, st, "reader@example.com", false)
@@ -319,7 +313,7 @@ func TestFindWidgetForTokenAgreesWithTheSeparateReads(t *testing.T) {
 }
 
 func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		items, total, err := st.FindWidgets(ctx, widgetapi.Page{Number: 1, Size: 5})
@@ -361,7 +355,7 @@ func TestFindWidgetsPagesInCreationOrderWithTotal(t *testing.T) {
 // data in the tables: `widgetapi migrate down` must work for each step,
 // down to an empty database, and `migrate up` must bring it all back.
 func TestMigrationsGoDownAndUpAgain(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		must(t, st.CreateWidget(ctx, newWidget("kept", owner, 0), nil))
@@ -401,7 +395,7 @@ func TestMigrationsGoDownAndUpAgain(t *testing.T) {
 // A bulk create inserts in order, skips taken names (stored ones and
 // repeats within the batch), and keeps the total exact.
 func TestCreateWidgetsInBulk(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		owner := mustCreateUser(t, st, "admin@example.com", true)
 		must(t, st.CreateWidget(ctx, newWidget("taken", owner, 0), nil))
@@ -445,7 +439,7 @@ func TestCreateWidgetsInBulk(t *testing.T) {
 // Purges run by many processes at once delete each expired session once
 // between them, fail for none of them, and leave the live ones.
 func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		u := mustCreateUser(t, st, "many@example.com", false)
 		const expired, live = 2500, 50
@@ -468,7 +462,7 @@ func TestPurgeSessionsFromManyAtOnce(t *testing.T) {
 // A write for a user deleted before it ran fails with ErrUserGone on every
 // engine: it is answered as the user's next request, never as a 500.
 func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		gone := mustCreateUser(t, st, "gone@example.com", false)
 		must(t, st.DeleteUser(ctx, gone.PublicID, "", nil))
@@ -489,7 +483,7 @@ func TestWritesForADeletedUserFailAsUserGone(t *testing.T) {
 // DeleteUser checks transferTo whenever it is given, not only when there
 // are widgets to move.
 func TestDeleteUserChecksTheHeirWithNothingToMove(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		admin := mustCreateUser(t, st, "admin@example.com", true)
 		plain := mustCreateUser(t, st, "plain@example.com", false)

@@ -28,7 +28,7 @@ func mustVerdict(t *testing.T, v widgetapi.Verdict, err error, allowed bool, lim
 // the reset a login gives, the account budget and the known addresses
 // that are not held to it.
 func TestThrottlePolicy(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		th := st.Throttle(testLimits)
 		now := t0
@@ -109,7 +109,7 @@ func TestThrottlePolicy(t *testing.T) {
 
 // Guesses sent at once get exactly the limit, on every engine.
 func TestThrottleTakesEachTokenOnce(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		th := st.Throttle(widgetapi.Limits{FailuresPerMinute: 5, AccountPerHour: 100, KnownFor: time.Hour})
 		var mu sync.Mutex
 		allowed := 0
@@ -139,7 +139,7 @@ func TestThrottleTakesEachTokenOnce(t *testing.T) {
 
 // Purging forgets what limits nothing and keeps what does.
 func TestThrottlePurge(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		th := st.Throttle(testLimits)
 		for i := range 50 {
@@ -167,7 +167,7 @@ func TestThrottlePurge(t *testing.T) {
 // rather than forget one; on PostgreSQL every bucket is a row, and a purge
 // deletes only the rows of buckets that are full again.
 func TestASpentBudgetOutlastsAFloodOfNewKeys(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		ctx := t.Context()
 		limits := widgetapi.Limits{AddressPerMinute: 1200, AddressBurst: 100, FailuresPerMinute: 5,
 			AccountPerHour: 100, KnownFor: time.Hour, MaxKeys: 100}

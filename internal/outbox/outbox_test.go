@@ -127,14 +127,8 @@ func failedEvents(t *testing.T, st testdb.Store) []*widgetapi.Event {
 	return list
 }
 
-func eachEngine(t *testing.T, fn func(t *testing.T, st testdb.Store)) {
-	for _, e := range testdb.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) { fn(t, e.Open(t)) })
-	}
-}
-
 func TestDelivered(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{}, 0)
 		m := r.queue(t, 1)[0]
 		r.once(t, 1)
@@ -154,7 +148,7 @@ func TestDelivered(t *testing.T) {
 }
 
 func TestTemporaryFailuresAreRetriedWithGrowingDelays(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		// The first attempt gets 421 to its recipient, the second 451 to
 		// its data; the third goes through.
 		r := newRig(t, st, testsmtp.Options{Answer: func(stage string, n int) error {
@@ -203,7 +197,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestPermanentFailureFailsAtOnceWithAnAuditEvent(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{Answer: testsmtp.Reply("rcpt", 550)}, 0)
 		m := r.queue(t, 1)[0]
 		r.once(t, 1)
@@ -226,7 +220,7 @@ func TestPermanentFailureFailsAtOnceWithAnAuditEvent(t *testing.T) {
 }
 
 func TestDroppedMidDataIsRetried(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{Drop: func(n int) bool { return n == 1 }}, 0)
 		m := r.queue(t, 1)[0]
 		r.once(t, 1)
@@ -242,7 +236,7 @@ func TestDroppedMidDataIsRetried(t *testing.T) {
 }
 
 func TestRetryForExhaustedFails(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{Answer: testsmtp.Reply("data", 451)}, 2*time.Minute)
 		m := r.queue(t, 1)[0]
 		// 0, 5, 15, 35, 75 s, then the last at the deadline, 120 s.
@@ -264,7 +258,7 @@ func TestRetryForExhaustedFails(t *testing.T) {
 // A process killed mid-delivery leaves its claim: the mail is tried again
 // once the claim lapses, and not before.
 func TestALapsedClaimIsTakenAgain(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{}, 0)
 		m := r.queue(t, 1)[0]
 		if got, err := st.ClaimMail(context.Background(), t0, t0.Add(outbox.DefaultClaimFor), 10); err != nil || len(got) != 1 {
@@ -281,7 +275,7 @@ func TestALapsedClaimIsTakenAgain(t *testing.T) {
 }
 
 func TestPurgeSentMail(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{}, 0)
 		sent := r.queue(t, 3)
 		r.once(t, 3)
@@ -313,7 +307,7 @@ func TestPurgeSentMail(t *testing.T) {
 }
 
 func TestQueueMetrics(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		r := newRig(t, st, testsmtp.Options{}, 0)
 		r.queue(t, 2)
 		r.clock.Advance(90 * time.Second)
@@ -343,7 +337,7 @@ func TestQueueMetrics(t *testing.T) {
 // Several senders over one queue, as several serve processes on one
 // PostgreSQL: each mail is delivered exactly once.
 func TestParallelSendersDeliverEachMailOnce(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		const n, senders = 300, 4
 		srv := testsmtp.Start(t, testsmtp.Options{})
 		clock := testclock.New(t0)
@@ -384,7 +378,7 @@ func TestParallelSendersDeliverEachMailOnce(t *testing.T) {
 // ends it finishes the mail it is sending and puts back the rest of its
 // batch for any sender to take at once.
 func TestRunWakesAndStopsCleanly(t *testing.T) {
-	eachEngine(t, func(t *testing.T, st testdb.Store) {
+	testdb.EachStore(t, func(t *testing.T, st testdb.Store) {
 		inData, release := make(chan int, 10), make(chan struct{})
 		srv := testsmtp.Start(t, testsmtp.Options{Answer: func(stage string, n int) error {
 			if stage == "data" && n == 2 {

@@ -33,6 +33,20 @@ func Engines(t testing.TB) []Engine {
 	return engines
 }
 
+// Each runs fn as a subtest, named for the engine, on every engine
+// available to this test run.
+func Each(t *testing.T, fn func(t *testing.T, e Engine)) {
+	for _, e := range Engines(t) {
+		t.Run(e.Name, func(t *testing.T) { fn(t, e) })
+	}
+}
+
+// EachStore runs fn as a subtest with a fresh, migrated store of every
+// engine available to this test run.
+func EachStore(t *testing.T, fn func(t *testing.T, st Store)) {
+	Each(t, func(t *testing.T, e Engine) { fn(t, e.Open(t)) })
+}
+
 // OpenSQLite returns a fresh, migrated SQLite store in a temporary directory.
 func OpenSQLite(t testing.TB) Store {
 	t.Helper()
