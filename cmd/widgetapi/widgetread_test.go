@@ -152,10 +152,10 @@ func TestServeLogsEachRequestInItsFormat(t *testing.T) {
 			}
 			res.Body.Close()
 			// Stopping writes the lines still held.
-			if code := s.stop(syscall.SIGTERM); code != 0 {
+			if code := s.Stop(syscall.SIGTERM); code != 0 {
 				t.Fatalf("exit %d", code)
 			}
-			tc.want(t, s.stderr.String())
+			tc.want(t, s.Stderr.String())
 		})
 	}
 }
