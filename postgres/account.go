@@ -59,10 +59,7 @@ func (t tx) LockUserByEmail(ctx context.Context, email string) (*widgetapi.User,
 }
 
 func (t tx) userWhere(ctx context.Context, op, cond string, arg any) (*widgetapi.User, error) {
-	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` FOR NO KEY UPDATE`, arg))
-	if sqlutil.NoRow(err) {
-		return nil, nil
-	}
+	u, err := sqlutil.Optional(scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+` FOR NO KEY UPDATE`, arg)))
 	return u, mapError(op, err)
 }
 

@@ -214,10 +214,7 @@ func (t tx) FindUserByID(ctx context.Context, id int64) (*widgetapi.User, error)
 func (db *DB) FindMFAChallenge(ctx context.Context, hash []byte, now time.Time) (*widgetapi.User, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = (
-		SELECT user_id FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND tries_left > 0)`, hash, now))
-	if sqlutil.NoRow(err) {
-		return nil, nil
-	}
+	u, err := sqlutil.Optional(scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = (
+		SELECT user_id FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND tries_left > 0)`, hash, now)))
 	return u, mapError("find mfa challenge", err)
 }

@@ -58,10 +58,7 @@ func (t tx) LockUserByEmail(ctx context.Context, email string) (*widgetapi.User,
 }
 
 func (t tx) userWhere(ctx context.Context, op, cond string, arg any) (*widgetapi.User, error) {
-	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond, arg))
-	if sqlutil.NoRow(err) {
-		return nil, nil
-	}
+	u, err := sqlutil.Optional(scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond, arg)))
 	return u, mapError(op, err)
 }
 

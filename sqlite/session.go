@@ -211,10 +211,7 @@ func (t tx) FindUserByID(ctx context.Context, id int64) (*widgetapi.User, error)
 
 // FindMFAChallenge returns the user of the live challenge of hash.
 func (db *DB) FindMFAChallenge(ctx context.Context, hash []byte, now time.Time) (*widgetapi.User, error) {
-	u, err := scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE id = (
-		SELECT user_id FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND tries_left > 0)`, hash, now.Unix()))
-	if sqlutil.NoRow(err) {
-		return nil, nil
-	}
+	u, err := sqlutil.Optional(scanUser(db.queryRow(ctx, false, `SELECT `+userColumns+` FROM users WHERE id = (
+		SELECT user_id FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND tries_left > 0)`, hash, now.Unix())))
 	return u, mapError("find mfa challenge", err)
 }

@@ -78,10 +78,7 @@ func (t tx) ShareUser(ctx context.Context, publicID string) (*widgetapi.User, er
 }
 
 func (t tx) user(ctx context.Context, op, publicID string) (*widgetapi.User, error) {
-	u, err := scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID))
-	if sqlutil.NoRow(err) {
-		return nil, nil
-	}
+	u, err := sqlutil.Optional(scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE public_id = ?`, publicID)))
 	return u, mapError(op, err)
 }
 
