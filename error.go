@@ -6,7 +6,8 @@ package widgetapi
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -36,6 +37,16 @@ type Error struct {
 	Err    error
 }
 
+// FieldProblems is what is wrong with each field, in one line, the fields
+// in the order of their names: "email: …; password: …".
+func (e *Error) FieldProblems() string {
+	var why []string
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		why = append(why, f+": "+e.Fields[f])
+	}
+	return strings.Join(why, "; ")
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Code)
@@ -44,14 +55,8 @@ func (e *Error) Error() string {
 		b.WriteString(e.Message)
 	}
 	if len(e.Fields) > 0 {
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "; %s: %s", k, e.Fields[k])
-		}
+		b.WriteString("; ")
+		b.WriteString(e.FieldProblems())
 	}
 	if e.Err != nil {
 		b.WriteString(": ")

@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -89,19 +87,9 @@ func openOperator(ctx context.Context, getenv func(string) string, env vars, std
 func oneLine(cmd string, err error) error {
 	var de *widgetapi.Error
 	if errors.As(err, &de) && de.Code == widgetapi.EINVALID {
-		return fmt.Errorf("%s: %s", cmd, fieldProblems(de.Fields))
+		return fmt.Errorf("%s: %s", cmd, de.FieldProblems())
 	}
 	return fmt.Errorf("%s: %s", cmd, widgetapi.ErrorMessage(err))
-}
-
-// fieldProblems is what is wrong with each field of a validation error, in
-// one line, the fields in the order of their names.
-func fieldProblems(fields map[string]string) string {
-	var why []string
-	for _, f := range slices.Sorted(maps.Keys(fields)) {
-		why = append(why, f+": "+fields[f])
-	}
-	return strings.Join(why, "; ")
 }
 
 const userAddUsage = `Usage: widgetapi user add EMAIL [--admin] [--password-stdin]

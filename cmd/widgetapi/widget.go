@@ -490,7 +490,7 @@ func (l importLine) widget(now time.Time, loc *time.Location) (*widgetapi.Widget
 				de.Fields["deadline_iso8601"] = strings.Replace(why, "deadline", "deadline_iso8601", 1)
 			}
 		}
-		return nil, fieldProblems(de.Fields)
+		return nil, de.FieldProblems()
 	}
 	created, why := importTime("created_at_iso8601", l.CreatedAtISO8601, now)
 	if why != "" {
