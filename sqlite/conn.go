@@ -140,18 +140,19 @@ func (hs *hotStmt) one(scan func(row), args []arg) error {
 // memo remembers the results of one statement run through queryMemo,
 // by the values bound, each with the generation of the database it was
 // read at (see versionWatch).
-type memo struct {
+type memo[T any] struct {
 	mu sync.RWMutex
-	m  map[memoKey]memoEntry
+	m  map[memoKey]memoEntry[T]
 }
 
 // memoKey is the values bound to a remembered statement, in the order of
-// its args; memoEntry one result.
+// its args; memoEntry one result, found false where there was no row.
 type (
-	memoKey   [3]string
-	memoEntry struct {
+	memoKey          [3]string
+	memoEntry[T any] struct {
 		gen   uint64
-		value any
+		value T
+		found bool
 	}
 )
 
@@ -159,7 +160,7 @@ type (
 // dropped and the reads that follow remember afresh.
 const memoSize = 4096
 
-func newMemo() *memo { return &memo{m: map[memoKey]memoEntry{}} }
+func newMemo[T any]() *memo[T] { return &memo[T]{m: map[memoKey]memoEntry[T]{}} }
 
 // queryMemo is queryOne for a read that repeats with the same values (the
 // widget read: one token asking for the same widgets): it returns what
@@ -173,13 +174,14 @@ func newMemo() *memo { return &memo{m: map[memoKey]memoEntry{}} }
 // generation it is kept under, so it is never older than that
 // generation. What scan builds must depend on the database and the
 // values only (no clock), and callers must not modify it.
-func (h *hotReads) queryMemo(ctx context.Context, m *memo, query string, scan func(row) any, args ...arg) (any, error) {
+func queryMemo[T any](ctx context.Context, h *hotReads, m *memo[T], query string, scan func(row) T, args ...arg) (T, error) {
 	if len(args) > len(memoKey{}) {
 		panic("sqlite: too many values for a remembered statement: " + query)
 	}
+	var v T
 	gen, err := h.watch.current()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	var key memoKey
 	for i, a := range args {
@@ -189,21 +191,20 @@ func (h *hotReads) queryMemo(ctx context.Context, m *memo, query string, scan fu
 	e, ok := m.m[key]
 	m.mu.RUnlock()
 	if ok && e.gen == gen {
-		if e.value == nil {
-			return nil, errNoRow
+		if !e.found {
+			return v, errNoRow
 		}
 		return e.value, nil
 	}
-	var v any
 	err = h.queryOne(ctx, query, func(r row) { v = scan(r) }, args...)
 	if err != nil && !errors.Is(err, errNoRow) {
-		return nil, err
+		return v, err
 	}
 	m.mu.Lock()
 	if len(m.m) >= memoSize {
 		clear(m.m)
 	}
-	m.m[key] = memoEntry{gen: gen, value: v}
+	m.m[key] = memoEntry[T]{gen: gen, value: v, found: err == nil}
 	m.mu.Unlock()
 	return v, err
 }

@@ -39,7 +39,7 @@ type DB struct {
 	read  *sql.DB
 	hot   *hotReads
 	// widgetReads remembers FindWidgetForToken's results.
-	widgetReads *memo
+	widgetReads *memo[widgetForToken]
 
 	// stmts caches prepared statements by pool and SQL text: parsing SQL
 	// was the largest cost of a read. SQLite re-prepares them by itself
@@ -130,7 +130,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, err
 	}
-	return &DB{path: path, write: write, read: read, hot: hot, widgetReads: newMemo(), stmts: map[stmtKey]*sql.Stmt{}}, nil
+	return &DB{path: path, write: write, read: read, hot: hot, widgetReads: newMemo[widgetForToken](), stmts: map[stmtKey]*sql.Stmt{}}, nil
 }
 
 // lockTimeout bounds the wait for another process to finish creating or

@@ -102,13 +102,13 @@ func (db *DB) CreateWidgets(ctx context.Context, ws []*widgetapi.Widget) ([]bool
 // anything is committed to the database is answered from memory (see
 // queryMemo), with a copy of what the statement read.
 func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string) (widgetapi.TokenSubject, *widgetapi.Widget, error) {
-	v, err := db.hot.queryMemo(ctx, db.widgetReads, `
+	v, err := queryMemo(ctx, db.hot, db.widgetReads, `
 		SELECT `+sqlutil.SubjectColumns+`, `+sqlutil.WidgetColumns+`
 		FROM users s `+subjectJoin+`
 		LEFT JOIN widgets w ON w.name = :name
 		LEFT JOIN users o ON o.id = w.owner_id
 		WHERE s.public_id = :public_id`,
-		func(r row) any {
+		func(r row) widgetForToken {
 			return widgetForToken{sqlutil.ScanSubject(r), sqlutil.ScanWidget(r)}
 		}, arg{":jti", jti}, arg{":name", name}, arg{":public_id", publicID})
 	if errors.Is(err, errNoRow) {
@@ -117,7 +117,7 @@ func (db *DB) FindWidgetForToken(ctx context.Context, publicID, jti, name string
 	if err != nil {
 		return widgetapi.TokenSubject{}, nil, mapError("find widget for token", err)
 	}
-	return v.(widgetForToken).copy()
+	return v.copy()
 }
 
 // widgetForToken is what FindWidgetForToken's statement read.
