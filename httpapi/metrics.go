@@ -145,8 +145,10 @@ func metricMethod(method string) string {
 	return "other"
 }
 
+// metricStatus is the label of a status as observe bounds it: 0 is
+// "other".
 func metricStatus(status int) string {
-	if status < 100 || status > 599 {
+	if status == 0 {
 		return "other"
 	}
 	return strconv.Itoa(status)
