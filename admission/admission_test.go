@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
 	"widgetapi/internal/testclock"
 )
 

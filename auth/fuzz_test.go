@@ -5,13 +5,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"widgetapi/internal/testclock"
-	"widgetapi/internal/testtoken"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"widgetapi"
+	"widgetapi/internal/testclock"
+	"widgetapi/internal/testtoken"
 )
 
 // The users of FuzzVerify's setup. Their ids are fixed because the fuzzing

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 // insertEvent appends ev, when it is set, in the transaction of ex.

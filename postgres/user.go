@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"widgetapi/internal/sqlutil"
-
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 // InsertUser inserts u and sets u.ID.

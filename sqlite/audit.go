@@ -4,9 +4,9 @@ import (
 	"context"
 	"strings"
 	"time"
-	"widgetapi/internal/sqlutil"
 
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 // insertEvent appends ev, when it is set, in the transaction of ex.

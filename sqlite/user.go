@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"widgetapi/internal/sqlutil"
-
 	"widgetapi"
+	"widgetapi/internal/sqlutil"
 )
 
 // InsertUser inserts u and sets u.ID.
