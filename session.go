@@ -3,9 +3,7 @@ package widgetapi
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -44,16 +42,11 @@ type Origin struct {
 const MaxUserAgent = 256
 
 // NewOrigin makes a client's address and user agent fit to keep: the user
-// agent, a header the client chose, is cut at MaxUserAgent characters, and
-// invalid UTF-8 and control characters in it are replaced, so that every
-// engine stores it as given.
+// agent, a header the client chose, is cut at MaxUserAgent characters and
+// made SafeText, so that every engine stores it as given and the session
+// list shows it as it reads.
 func NewOrigin(address, userAgent string) Origin {
-	ua := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return '\uFFFD'
-		}
-		return r
-	}, strings.ToValidUTF8(userAgent, "\uFFFD"))
+	ua := SafeText(userAgent)
 	if utf8.RuneCountInString(ua) > MaxUserAgent {
 		ua = string([]rune(ua)[:MaxUserAgent])
 	}

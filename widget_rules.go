@@ -279,19 +279,13 @@ func zoneName(loc *time.Location, now time.Time) string {
 }
 
 // echoInput makes a client's input safe and short enough to repeat in a
-// message: at most 64 bytes, valid UTF-8, control characters replaced.
+// message: at most 64 bytes, then SafeText.
 func echoInput(s string) string {
 	truncated := len(s) > maxEchoedInput
 	if truncated {
 		s = s[:maxEchoedInput]
 	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
+	s = SafeText(s)
 	if truncated {
 		s += "..."
 	}

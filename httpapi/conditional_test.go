@@ -291,18 +291,23 @@ func TestConditionalWrites(t *testing.T) {
 	})
 }
 
-// A 412 for a name no widget could have repeats it as the 404 does: at
-// most 64 bytes, control characters replaced.
-func TestA412RepeatsAHostileNameCutAndCleaned(t *testing.T) {
+// A name no widget could have is repeated, in a 404 and in a 412 alike,
+// cut to 64 bytes and made widgetapi.SafeText: no control a terminal acts
+// on, no bidirectional control that would show the message reversed.
+func TestAHostileNameIsRepeatedCutAndCleaned(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, engine testdb.Engine) {
 		e := newEnv(t, engine)
 		admin := e.admin("admin@example.com")
 		for _, c := range []struct{ name, echoed string }{
 			{"w\x1b[2j\x1b[31mred", "w\uFFFD[2j\uFFFD[31mred"},
+			{"w\u009b2jred", "w\uFFFD2jred"},
 			{"w\r\nset-cookie: a=b", "w\uFFFD\uFFFDset-cookie: a=b"},
+			{"\u202etxt.exe", "\uFFFDtxt.exe"},
+			{"a\u2066b\u2069c\u200fd\u061ce", "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe"},
 			{strings.Repeat("n\x1b", 10_000), strings.Repeat("n\uFFFD", 32) + "..."},
 		} {
 			path := widgetsPath + "/" + url.PathEscape(c.name)
+			wantNotFound(t, e.do(request{Method: "GET", Path: path, Token: admin}), c.echoed)
 			for _, method := range []string{"PATCH", "DELETE"} {
 				res := e.do(request{Method: method, Path: path, Token: admin, Header: map[string]string{"If-Match": "*"},
 					JSON: map[string]string{"deadline": "2099-01-01"}})

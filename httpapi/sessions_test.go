@@ -320,7 +320,7 @@ func TestHostileUserAgentsAreStoredSafely(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nUser-Agent: a\xffb\xed\xa0\x80c\r\n"+
+		fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nUser-Agent: a\xffb\xed\xa0\x80c\xe2\x80\xaed\r\n"+
 			"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
@@ -330,8 +330,9 @@ func TestHostileUserAgentsAreStoredSafely(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("login with a hostile user agent: %d", res.StatusCode)
 		}
-		// Each run of invalid bytes is one replacement character.
-		if ua := sessions(t, e, tok)[0]["user_agent"]; ua != "a\uFFFDb\uFFFDc" {
+		// Each run of invalid bytes is one replacement character, and so
+		// is the right-to-left override (U+202E, sent as UTF-8).
+		if ua := sessions(t, e, tok)[0]["user_agent"]; ua != "a\uFFFDb\uFFFDc\uFFFDd" {
 			t.Fatalf("stored user agent %q", ua)
 		}
 	})

@@ -520,17 +520,12 @@ func jsonProblem(err error) string {
 }
 
 // echo makes text from a file safe to repeat on a terminal: at most 64
-// bytes, with control characters replaced.
+// bytes, then widgetapi.SafeText.
 func echo(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '\uFFFD'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return widgetapi.SafeText(s)
 }
 
 // importTime reads the time field name of a line, def when it is absent,
