@@ -10,29 +10,27 @@ import (
 )
 
 func TestSafeText(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"plain name-1", "plain name-1"},
-		{"", ""},
-		{"tab\there", "tab\uFFFDhere"},
-		{"nul\x00", "nul\uFFFD"},
-		{"esc\x1b[31m", "esc\uFFFD[31m"},
-		{"del\x7f", "del\uFFFD"},
-		{"c1 csi\u009b31m", "c1 csi\uFFFD31m"},
-		{"next line\u0085", "next line\uFFFD"},
-		{"bad \xff\xfe bytes", "bad \uFFFD bytes"},
-		{"surrogate \xed\xa0\x80", "surrogate \uFFFD"},
-		{"\u202egnp.exe", "\uFFFDgnp.exe"},
-		{"\u202a\u202b\u202c\u202d", "\uFFFD\uFFFD\uFFFD\uFFFD"},
-		{"\u2066\u2067\u2068\u2069", "\uFFFD\uFFFD\uFFFD\uFFFD"},
-		{"marks\u200e\u200f\u061c", "marks\uFFFD\uFFFD\uFFFD"},
-		// Kept: letters of any script, a joiner inside an emoji, a
-		// replacement character already there.
-		{"Grüße, 世界, שלום", "Grüße, 世界, שלום"},
-		{"👩\u200d💻", "👩\u200d💻"},
-		{"\uFFFD", "\uFFFD"},
-	} {
-		if got := widgetapi.SafeText(c.in); got != c.want {
-			t.Errorf("SafeText(%q) = %q, want %q", c.in, got, c.want)
+	// Replaced wherever it stands: C0 controls, DEL, C1 controls (next
+	// line, the CSI that starts a terminal's escape sequence), and every
+	// bidirectional control.
+	replaced := []rune{0, '\t', '\n', '\r', 0x1b, 0x7f, 0x85, 0x9b,
+		0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069}
+	for _, r := range replaced {
+		if got := widgetapi.SafeText("a" + string(r) + "b"); got != "a\uFFFDb" {
+			t.Errorf("SafeText with %U = %q, want it replaced", r, got)
+		}
+	}
+	// Kept: a space, letters of any script, the zero-width joiner inside
+	// an emoji, a replacement character already there.
+	for _, r := range []rune{' ', 'z', '\u00fc', '\u4e16', '\u05e9', 0x200d, 0xfffd, 0x1f469} {
+		if in := "a" + string(r) + "b"; widgetapi.SafeText(in) != in {
+			t.Errorf("SafeText with %U = %q, want it kept", r, widgetapi.SafeText(in))
+		}
+	}
+	// A run of invalid UTF-8 is one replacement character.
+	for _, bad := range []string{"\xff", "\xff\xfe", "\xed\xa0\x80", "\xc0\xaf", "\xe2\x80"} {
+		if got := widgetapi.SafeText("a" + bad + "b"); got != "a\uFFFDb" {
+			t.Errorf("SafeText with %q = %q, want one U+FFFD", bad, got)
 		}
 	}
 }
