@@ -99,6 +99,13 @@ func (m *Memo) Page(ctx context.Context, k Key, stamp widgetapi.WidgetStamp, loa
 	}
 	f := flight{k, stamp}
 	m.mu.Lock()
+	// A read may have finished between Get and this lock: it puts its page
+	// before it leaves reads, so the page is looked for again here, or a
+	// caller that just missed it would count the matches once more.
+	if l, ok := m.m[k]; ok && l.Stamp == stamp {
+		m.mu.Unlock()
+		return l, nil
+	}
 	if r, ok := m.reads[f]; ok {
 		m.mu.Unlock()
 		select {
