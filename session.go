@@ -74,7 +74,7 @@ func ParseScope(s string) (string, error) {
 // SessionNotFound is the error for a session id that is not one of the
 // caller's live sessions; it says nothing of whose it is.
 func SessionNotFound(id string) error {
-	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(id))
+	return Errorf(ENOTFOUND, "%s not found in database.", Echo(id))
 }
 
 // MaxListedSessions bounds what one user's session list may cost: the

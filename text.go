@@ -24,3 +24,17 @@ func SafeText(s string) string {
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
+
+// MaxEchoed bounds, in bytes, how much of a client's input a message
+// repeats.
+const MaxEchoed = 64
+
+// Echo makes a client's input short and safe enough to repeat in a
+// message: at most MaxEchoed bytes, then SafeText, and "..." where it was
+// cut.
+func Echo(s string) string {
+	if len(s) <= MaxEchoed {
+		return SafeText(s)
+	}
+	return SafeText(s[:MaxEchoed]) + "..."
+}

@@ -60,3 +60,19 @@ func FuzzSafeText(f *testing.F) {
 		}
 	})
 }
+
+// Echo repeats at most MaxEchoed bytes of what it is given, made SafeText,
+// and says with "..." that it cut; a character the cut splits is replaced.
+func TestEcho(t *testing.T) {
+	exact := strings.Repeat("a", widgetapi.MaxEchoed)
+	for _, c := range []struct{ in, want string }{
+		{exact, exact},
+		{exact + "b", exact + "..."},
+		{strings.Repeat("a", widgetapi.MaxEchoed-1) + "\u00e9", strings.Repeat("a", widgetapi.MaxEchoed-1) + "\uFFFD..."},
+		{"\u202e" + strings.Repeat("\x1b", 100_000), "\uFFFD" + strings.Repeat("\uFFFD", widgetapi.MaxEchoed-3) + "..."},
+	} {
+		if got := widgetapi.Echo(c.in); got != c.want {
+			t.Errorf("Echo(%.20q…) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

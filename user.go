@@ -167,7 +167,7 @@ func EmailTaken(email string) error {
 // UserNotFound is the error for an email or public id that matches no
 // user; it repeats at most 64 bytes of it, control characters replaced.
 func UserNotFound(key string) error {
-	return Errorf(ENOTFOUND, "%s not found in database.", echoInput(key))
+	return Errorf(ENOTFOUND, "%s not found in database.", Echo(key))
 }
 
 // UserStore persists users and their sessions. Its write methods record

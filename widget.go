@@ -53,7 +53,7 @@ func WidgetNotFound(name string) error {
 // since it came from the client.
 func echoName(name string) string {
 	if ValidateWidgetName(name) != "" {
-		return echoInput(name)
+		return Echo(name)
 	}
 	return name
 }

@@ -308,7 +308,7 @@ func ParseDay(s string) (Date, string) {
 	}
 	y, m, d, ok := parseDeadlineDate(s)
 	if !ok {
-		return Date{}, fmt.Sprintf("'%s' is not a recognized date; use e.g. %s", echoInput(s), deadlineFormats)
+		return Date{}, fmt.Sprintf("'%s' is not a recognized date; use e.g. %s", Echo(s), deadlineFormats)
 	}
 	day := Date{y, m, d}
 	if got := day.String(); y < minDeadlineYear || got > maxDeadlineDate {

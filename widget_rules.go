@@ -16,8 +16,6 @@ const (
 	MaxInfoURLLength    = 255 // characters
 	// maxDeadlineInput bounds the input ParseDeadline tries its layouts on.
 	maxDeadlineInput = 100
-	// maxEchoedInput bounds how much of a bad deadline the error message repeats.
-	maxEchoedInput = 64
 )
 
 // Messages of the widget rules, so handlers and tests can name them.
@@ -152,7 +150,7 @@ func ParseDeadline(s string, now time.Time, loc *time.Location) (time.Time, stri
 	}
 	y, m, d, ok := parseDeadlineDate(s)
 	if !ok {
-		return time.Time{}, fmt.Sprintf("'%s' is not a recognized date; use e.g. %s", echoInput(s), deadlineFormats)
+		return time.Time{}, fmt.Sprintf("'%s' is not a recognized date; use e.g. %s", Echo(s), deadlineFormats)
 	}
 	got := fmt.Sprintf("%04d-%02d-%02d", y, int(m), d)
 	if y < minDeadlineYear || got > maxDeadlineDate {
@@ -276,20 +274,6 @@ func zoneName(loc *time.Location, now time.Time) string {
 	}
 	abbr, _ := now.In(loc).Zone()
 	return abbr
-}
-
-// echoInput makes a client's input safe and short enough to repeat in a
-// message: at most 64 bytes, then SafeText.
-func echoInput(s string) string {
-	truncated := len(s) > maxEchoedInput
-	if truncated {
-		s = s[:maxEchoedInput]
-	}
-	s = SafeText(s)
-	if truncated {
-		s += "..."
-	}
-	return s
 }
 
 // ValidateWidget normalizes name and checks it, infoURL and deadline together.

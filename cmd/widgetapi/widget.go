@@ -427,7 +427,7 @@ func (im *importer) admin(email string) (*widgetapi.User, string, error) {
 	}
 	switch {
 	case u == nil:
-		return nil, fmt.Sprintf("no user has the email %s", echo(email)), nil
+		return nil, fmt.Sprintf("no user has the email %s", widgetapi.Echo(email)), nil
 	case !u.Admin:
 		return nil, fmt.Sprintf("%s is not an administrator", u.Email), nil
 	case u.Disabled:
@@ -517,15 +517,6 @@ func jsonProblem(err error) string {
 		return te.Field + " must be a " + map[bool]string{true: "object", false: "string"}[te.Field == "owner"]
 	}
 	return "malformed JSON"
-}
-
-// echo makes text from a file safe to repeat on a terminal: at most 64
-// bytes, then widgetapi.SafeText.
-func echo(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return widgetapi.SafeText(s)
 }
 
 // importTime reads the time field name of a line, def when it is absent,
